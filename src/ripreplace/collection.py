@@ -1,0 +1,90 @@
+"""Find the ``ripreplace.remediation`` collection that this package runs.
+
+A wheel carries the collection under ``ripreplace/_collection/ansible_collections/...`` (see
+``setup.py``). In a source checkout (editable install, tests) the repository root *is* the
+collection; it is exposed through a symlink in a per-user cache so that ansible finds it under
+an ``ansible_collections/ripreplace/remediation`` path. Galaxy is never needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+NAMESPACE = "ripreplace"
+NAME = "remediation"
+FQCN = f"{NAMESPACE}.{NAME}"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_EMBEDDED = _PACKAGE_DIR / "_collection"
+
+
+def _source_checkout_root() -> Path | None:
+    root = _PACKAGE_DIR.parent.parent
+    if (root / "galaxy.yml").is_file() and (root / "plugins").is_dir() and (root / "src" / "ripreplace").is_dir():
+        return root
+    return None
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ripreplace"
+
+
+@functools.cache
+def collections_path() -> Path:
+    """A directory holding ``ansible_collections/ripreplace/remediation``, for ANSIBLE_COLLECTIONS_PATH."""
+    checkout = _source_checkout_root()
+    if checkout is None:
+        if (_EMBEDDED / "ansible_collections" / NAMESPACE / NAME / "galaxy.yml").is_file():
+            return _EMBEDDED
+        raise FileNotFoundError(f"the {FQCN} collection is missing from {_EMBEDDED}; reinstall ripreplace")
+    # One link per checkout, so two checkouts on one machine never shadow each other.
+    key = hashlib.sha256(str(checkout).encode()).hexdigest()[:12]
+    base = _cache_dir() / "collections" / key
+    link = base / "ansible_collections" / NAMESPACE / NAME
+    if not (link.is_symlink() and link.resolve() == checkout):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f".{NAME}.{os.getpid()}")
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(checkout, target_is_directory=True)
+        tmp.replace(link)
+    return base
+
+
+def collection_root() -> Path:
+    """The collection's own directory (holds galaxy.yml, playbooks/, roles/, catalog/)."""
+    return collections_path() / "ansible_collections" / NAMESPACE / NAME
+
+
+def playbook(name: str) -> Path:
+    return collection_root() / "playbooks" / f"{name}.yml"
+
+
+def catalog_dir() -> Path:
+    return collection_root() / "catalog"
+
+
+def load_plugin_util(name: str) -> ModuleType:
+    """Import ``plugins/plugin_utils/<name>.py`` of the collection as a plain module.
+
+    Controller-side logic shared by the plugins (which ansible loads) and by this package lives
+    there once; this loads it without ansible's collection loader.
+    """
+    modname = f"ripreplace._plugin_utils.{name}"
+    if modname in sys.modules:
+        return sys.modules[modname]
+    path = collection_root() / "plugins" / "plugin_utils" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module

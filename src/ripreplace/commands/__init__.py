@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ripreplace`` CLI; each module has ``register(subparsers)``."""

@@ -1,0 +1,115 @@
+"""Run the collection's playbooks through ansible-runner's Python API.
+
+The wrapper owns the environment of the run: the embedded collection on
+ANSIBLE_COLLECTIONS_PATH, the audit_log callback enabled and pointed at the run directory, and
+the ansible-playbook binary of this Python environment. Events stream to a handler as they come.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ripreplace import collection
+from ripreplace.exceptions import RunnerError
+from ripreplace.rundir import RunDir
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+#: Environment variables the audit_log callback reads (documented in the callback's DOCUMENTATION).
+AUDIT_ENV = {
+    "log": "RIPREPLACE_AUDIT_LOG",
+    "run_id": "RIPREPLACE_RUN_ID",
+    "manifest": "RIPREPLACE_MANIFEST",
+    "wrapped": "RIPREPLACE_WRAPPED",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaybookRequest:
+    playbook: Path
+    inventory: str | dict[str, Any]
+    limit: str | None = None
+    forks: int = 5
+    check: bool = False
+    extravars: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    envvars: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    ident: str = "playbook"
+
+
+@dataclasses.dataclass
+class PlaybookResult:
+    status: str  # successful | failed | timeout | canceled
+    rc: int
+    stats: dict[str, Any]
+
+
+def _ansible_playbook_binary() -> str:
+    """The ansible-playbook of this interpreter's environment, so a venv needs no PATH set-up."""
+    candidate = Path(sys.executable).parent / "ansible-playbook"
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    found = shutil.which("ansible-playbook")
+    if not found:
+        raise RunnerError("ansible-playbook not found: install ansible-core in this environment")
+    return found
+
+
+def base_envvars(run: RunDir) -> dict[str, str]:
+    """Environment every wrapped playbook run gets."""
+    bindir = str(Path(sys.executable).parent)
+    return {
+        "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
+        "ANSIBLE_CALLBACKS_ENABLED": f"{collection.FQCN}.audit_log",
+        AUDIT_ENV["log"]: str(run.audit_log_path),
+        AUDIT_ENV["run_id"]: run.run_id,
+        AUDIT_ENV["manifest"]: str(run.manifest_path),
+        AUDIT_ENV["wrapped"]: "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+def run_playbook(run: RunDir, request: PlaybookRequest, on_event: EventHandler | None = None) -> PlaybookResult:
+    """Run one playbook and stream its events to ``on_event``; artifacts go to the run directory."""
+    envvars = base_envvars(run)
+    envvars.update(request.envvars)
+    cmdline = "--check" if request.check else None
+
+    def handler(event: dict[str, Any]) -> bool:
+        if on_event is not None:
+            on_event(event)
+        return True  # keep the event in the artifacts
+
+    with tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private:
+        try:
+            import ansible_runner
+
+            result = ansible_runner.run(
+                private_data_dir=private,
+                artifact_dir=str(run.artifacts_path),
+                ident=request.ident,
+                playbook=str(request.playbook),
+                inventory=request.inventory,
+                limit=request.limit,
+                forks=request.forks,
+                extravars=dict(request.extravars),
+                envvars=envvars,
+                cmdline=cmdline,
+                binary=_ansible_playbook_binary(),
+                quiet=True,
+                suppress_env_files=True,
+                event_handler=handler,
+            )
+        except RunnerError:
+            raise
+        except Exception as exc:  # ansible-runner raises bare exceptions for config problems
+            raise RunnerError(f"ansible-runner failed to start {request.playbook.name}: {exc}") from exc
+    return PlaybookResult(status=str(result.status), rc=int(result.rc or 0), stats=dict(result.stats or {}))
