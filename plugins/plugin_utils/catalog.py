@@ -1,0 +1,397 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""Controller-side catalog logic, shared by the covered_facts action plugin and the ripreplace CLI.
+
+Loads the bundled covered-software catalog and site catalogs (YAML), validates them against
+``catalog/covered.schema.json``, merges them, loads exceptions files
+(``catalog/exceptions.schema.json``), decides which exceptions apply to a host on a given day and
+compiles the entries into the rules the ``covered_facts`` module takes.
+
+Imported two ways: by ansible's collection loader
+(``ansible_collections.ripreplace.remediation.plugins.plugin_utils.catalog``) and as a plain
+module by path (``ripreplace.collection.load_plugin_util("catalog")``). So it imports only the
+standard library, PyYAML and jsonschema, nothing relative.
+
+Every error is a :class:`CatalogError` whose text is one line: ``FILE: entry ID: problem``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import hashlib
+import json
+import os
+import re
+
+import jsonschema
+import yaml
+
+CATALOG_FORMAT = "ripreplace-covered-catalog/1"
+EXCEPTIONS_FORMAT = "ripreplace-exceptions/1"
+RULES_FORMAT = "ripreplace-covered-rules/1"
+
+_COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CATALOG_DIR = os.path.join(_COLLECTION_ROOT, "catalog")
+BUNDLED_CATALOG = os.path.join(CATALOG_DIR, "covered.yml")
+CATALOG_SCHEMA = os.path.join(CATALOG_DIR, "covered.schema.json")
+EXCEPTIONS_SCHEMA = os.path.join(CATALOG_DIR, "exceptions.schema.json")
+
+SIGNAL_KINDS = ("packages", "services", "paths", "processes", "kernel_modules")
+CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+class CatalogError(Exception):
+    """A catalog or exceptions file is unreadable or invalid. ``str()`` is one line."""
+
+    def __init__(self, path, problem, entry_id=None):
+        self.path = str(path)
+        self.entry_id = entry_id
+        self.problem = " ".join(str(problem).split())
+        where = self.path if entry_id is None else "%s: entry %s" % (self.path, entry_id)
+        super().__init__("%s: %s" % (where, self.problem))
+
+
+# --------------------------------------------------------------------------- loading
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _dates_to_strings(value):
+    """YAML turns an unquoted 2027-01-31 into a date; the schema speaks strings (format: date)."""
+    if isinstance(value, dict):
+        return {k: _dates_to_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_to_strings(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def load_yaml(path):
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise CatalogError(path, "no such file") from None
+    except OSError as exc:
+        raise CatalogError(path, "cannot read: %s" % (exc.strerror or exc)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogError(path, "not valid YAML%s: %s" % (where, problem)) from None
+    if not isinstance(data, dict):
+        raise CatalogError(path, "expected a YAML mapping at the top, got %s" % type(data).__name__)
+    return _dates_to_strings(data)
+
+
+_SCHEMAS = {}
+
+
+def _validator(schema_path):
+    if schema_path not in _SCHEMAS:
+        with open(schema_path, encoding="utf-8") as handle:
+            schema = json.load(handle)
+        cls = jsonschema.validators.validator_for(schema)
+        _SCHEMAS[schema_path] = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return _SCHEMAS[schema_path]
+
+
+def _entry_label(data, list_key, error_path):
+    """The id of the list item an error is in (``entries`` or ``exceptions``), else None."""
+    parts = list(error_path)
+    if len(parts) >= 2 and parts[0] == list_key and isinstance(parts[1], int):
+        items = data.get(list_key) or []
+        item = items[parts[1]] if parts[1] < len(items) else None
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            return item["id"]
+        return "#%d" % (parts[1] + 1)
+    return None
+
+
+def _describe(error):
+    """One readable line for a jsonschema error, naming the field it is about."""
+    # The deepest, most specific error of a oneOf/anyOf/allOf is the useful one.
+    best = jsonschema.exceptions.best_match([error]) if error.context else error
+    field = ".".join(str(p) for p in list(best.absolute_path)[2:]) or None
+    message = best.message
+    if best.validator == "const" and list(best.absolute_path)[-1:] == ["confidence"]:
+        message = "an UNCONFIRMED source allows only confidence 'low' (got %r)" % best.instance
+    if best.validator in ("oneOf",) and list(best.absolute_path)[:1] == ["exceptions"]:
+        message = "give exactly one of 'host' or 'group'"
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return "%s: %s" % (field, message) if field else message
+
+
+def validate(data, schema_path, path, list_key):
+    validator = _validator(schema_path)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        raise CatalogError(path, _describe(error), _entry_label(data, list_key, error.absolute_path))
+
+
+def _under(path, root):
+    root = root.rstrip("/") or "/"
+    return path == root or path.startswith(root + "/")
+
+
+def _check_entry_semantics(path, entry):
+    """What the JSON Schema cannot say: regexes compile, leftovers sit under declared vendor roots."""
+    eid = entry["id"]
+    for kind in ("packages", "kernel_modules"):
+        for signal in entry.get("signals", {}).get(kind, []):
+            for key in ("maintainer", "vendor", "pattern"):
+                if key in signal:
+                    try:
+                        re.compile(signal[key])
+                    except re.error as exc:
+                        raise CatalogError(
+                            path, "%s %s %r is not a valid regex: %s" % (kind, key, signal[key], exc), eid
+                        ) from None
+    removal = entry.get("removal") or {}
+    roots = removal.get("vendor_roots", [])
+    for key in ("leftover_paths",):
+        for leftover in removal.get(key, []):
+            if not any(_under(leftover, root) for root in roots):
+                raise CatalogError(
+                    path, "removal.%s %s is not under any declared vendor root %s" % (key, leftover, roots or "[]"), eid
+                )
+    for root in roots:
+        if root.rstrip("/") in ("", "/opt", "/var", "/etc", "/usr", "/usr/local", "/var/opt", "/etc/opt", "/var/log"):
+            raise CatalogError(path, "removal.vendor_roots %s is a system directory, not a vendor root" % root, eid)
+    names = {s["name"] for s in entry.get("signals", {}).get("packages", [])}
+    for pkg in removal.get("packages", []):
+        if pkg not in names:
+            raise CatalogError(path, "removal.packages %s has no package signal in this entry" % pkg, eid)
+
+
+class Catalog:
+    """Merged entries of the bundled and site catalogs, with where each came from."""
+
+    def __init__(self):
+        self.entries = []
+        self.origin = {}  # id -> file
+        self.files = []  # [{"path", "sha256", "catalog_version", "entries"}]
+
+    def add_file(self, path, data):
+        ids = []
+        for entry in data.get("entries", []):
+            eid = entry["id"]
+            if eid in self.origin:
+                raise CatalogError(path, "duplicate id (already defined in %s)" % self.origin[eid], eid)
+            _check_entry_semantics(path, entry)
+            self.origin[eid] = str(path)
+            self.entries.append(entry)
+            ids.append(eid)
+        self.files.append(
+            {
+                "path": str(path),
+                "sha256": sha256_file(path),
+                "catalog_version": data.get("catalog_version"),
+                "entries": len(ids),
+            }
+        )
+
+    def check_references(self):
+        for entry in self.entries:
+            for other in (entry.get("removal") or {}).get("after", []):
+                if other not in self.origin:
+                    raise CatalogError(
+                        self.origin[entry["id"]], "removal.after names unknown id %s" % other, entry["id"]
+                    )
+
+    def get(self, entry_id):
+        for entry in self.entries:
+            if entry["id"] == entry_id:
+                return entry
+        return None
+
+    @property
+    def ids(self):
+        return [e["id"] for e in self.entries]
+
+
+def load_catalog_file(path):
+    data = load_yaml(path)
+    validate(data, CATALOG_SCHEMA, str(path), "entries")
+    return data
+
+
+def load_catalogs(site_paths=(), bundled=True, bundled_path=None):
+    """The bundled catalog (unless ``bundled`` is false) plus site catalogs, validated and merged."""
+    catalog = Catalog()
+    paths = ([bundled_path or BUNDLED_CATALOG] if bundled else []) + [str(p) for p in site_paths]
+    if not paths:
+        raise CatalogError("(none)", "no catalog given: the bundled catalog is disabled and no site catalog was named")
+    for path in paths:
+        catalog.add_file(path, load_catalog_file(path))
+    catalog.check_references()
+    return catalog
+
+
+# --------------------------------------------------------------------------- exceptions
+def load_exceptions_file(path, known_ids=None):
+    data = load_yaml(path)
+    validate(data, EXCEPTIONS_SCHEMA, str(path), "exceptions")
+    seen = set()
+    for item in data["exceptions"]:
+        if item["id"] in seen:
+            raise CatalogError(path, "duplicate exception id", item["id"])
+        seen.add(item["id"])
+        if known_ids is not None and item["catalog_id"] not in known_ids:
+            raise CatalogError(path, "catalog_id %s is not in the catalog" % item["catalog_id"], item["id"])
+    return data
+
+
+def load_exceptions(paths, known_ids=None):
+    out = []
+    files = []
+    for path in paths:
+        data = load_exceptions_file(path, known_ids)
+        for item in data["exceptions"]:
+            record = dict(item)
+            record["file"] = str(path)
+            out.append(record)
+        files.append({"path": str(path), "sha256": sha256_file(path), "exceptions": len(data["exceptions"])})
+    ids = [e["id"] for e in out]
+    for eid in ids:
+        if ids.count(eid) > 1:
+            raise CatalogError(paths[-1], "duplicate exception id across files", eid)
+    return out, files
+
+
+def parse_day(value):
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise CatalogError("(today)", "not an ISO date: %r" % (value,)) from None
+
+
+def utc_today():
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def _scope_matches(item, host, groups):
+    if "host" in item:
+        return item["host"] == host
+    return item.get("group") in set(groups or ())
+
+
+def exceptions_for_host(exceptions, host, groups, today=None):
+    """(active, expired) exceptions for ``host``; an exception applies up to and including ``expires``."""
+    day = parse_day(today) if today is not None else utc_today()
+    active, expired = [], []
+    for item in exceptions:
+        if not _scope_matches(item, host, groups):
+            continue
+        record = {
+            "id": item["id"],
+            "catalog_id": item["catalog_id"],
+            "scope": ("host:%s" % item["host"]) if "host" in item else ("group:%s" % item["group"]),
+            "reason": item["reason"],
+            "ticket": item["ticket"],
+            "expires": item["expires"],
+            "file": item.get("file"),
+        }
+        if item.get("approved_by"):
+            record["approved_by"] = item["approved_by"]
+        if parse_day(item["expires"]) < day:
+            record["message"] = "exception %s for %s expired on %s (ticket %s): it no longer applies" % (
+                item["id"],
+                item["catalog_id"],
+                item["expires"],
+                item["ticket"],
+            )
+            expired.append(record)
+        else:
+            active.append(record)
+    return active, expired
+
+
+# --------------------------------------------------------------------------- compiling
+def applies_to_host(entry, host, groups):
+    scope = entry.get("applies_to")
+    if not scope:
+        return True
+    if host in scope.get("hosts", []):
+        return True
+    return bool(set(scope.get("groups", [])) & set(groups or ()))
+
+
+def _compile_signal(kind, signal):
+    out = {k: v for k, v in signal.items() if k != "source"}
+    out["source"] = "%s: %s" % (signal["source"]["grade"], signal["source"]["ref"])
+    if kind == "services":
+        out.setdefault("kinds", ["systemd", "sysv"])
+    return out
+
+
+def compile_rules(catalog, host=None, groups=()):
+    """The rules the module takes: Linux entries applying to this host, in catalog order."""
+    entries = []
+    for entry in catalog.entries:
+        if entry["platform"] != "linux":
+            continue
+        if host is not None and not applies_to_host(entry, host, groups):
+            continue
+        signals = {}
+        for kind in SIGNAL_KINDS:
+            items = entry.get("signals", {}).get(kind, [])
+            if items:
+                signals[kind] = [_compile_signal(kind, s) for s in items]
+        removal = dict(entry.get("removal") or {})
+        removal.pop("source", None)
+        entries.append(
+            {
+                "id": entry["id"],
+                "vendor": entry["vendor"],
+                "product": entry["product"],
+                "covered_list": {
+                    "entry": entry["covered_list"]["entry"],
+                    "added": entry["covered_list"]["added"],
+                    "sources": list(entry["covered_list"]["sources"]),
+                },
+                "fallback": bool(entry.get("fallback", False)),
+                "signals": signals,
+                "removal": removal,
+            }
+        )
+    return {"format": RULES_FORMAT, "entries": entries}
+
+
+def rule_names(rules, kind):
+    """Every name/path/pattern of one signal kind in compiled rules (for the naive benchmark, docs)."""
+    keys = {"packages": "name", "services": "name", "paths": "path", "processes": "exe", "kernel_modules": "pattern"}
+    key = keys[kind]
+    out = []
+    for entry in rules["entries"]:
+        for signal in entry["signals"].get(kind, []):
+            if signal[key] not in out:
+                out.append(signal[key])
+    return out
+
+
+def summarize_entry(entry):
+    """Plain data for ``ripreplace catalog show``."""
+    counts = {}
+    for kind in SIGNAL_KINDS:
+        n = len(entry.get("signals", {}).get(kind, []))
+        if n:
+            counts[kind] = n
+    for kind, items in (entry.get("platform_signals") or {}).items():
+        counts[kind] = len(items)
+    return counts
+
+
+def matches_glob(pattern, value):
+    return fnmatch.fnmatchcase(value, pattern)
