@@ -1,0 +1,548 @@
+"""Bring a lab up, take it down, plant packages, run commands on hosts.
+
+The state file ``DIR/lab.json`` records everything the lab made (namespaces, routes, mounts,
+processes with their start times) as it makes it, so ``down`` removes exactly that, even after a
+failed ``up``; and only that: a pid is signalled only if it is still the process the lab started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ripreplace.exceptions import LabError, UsageError
+from ripreplace.lab import fakepkgs, image, net, prereq
+from ripreplace.lab.proc import run
+
+STATE = "lab.json"
+INVENTORY = "inventory.yml"
+DEFAULT_DIR = Path(os.environ.get("RIPREPLACE_LAB_DIR", "/var/tmp/ripreplace-lab"))
+SSH_WAIT_S = 60.0
+
+
+def _log(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def _proc_starttime(pid: int) -> int | None:
+    """Start time of a live process (None when gone or a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+@dataclasses.dataclass
+class Proc:
+    """A process the lab started, identified by pid and start time (guards against pid reuse)."""
+
+    pid: int
+    start: int | None
+
+    @classmethod
+    def of(cls, pid: int) -> Proc:
+        return cls(pid=pid, start=_proc_starttime(pid))
+
+    def alive(self) -> bool:
+        return self.start is not None and _proc_starttime(self.pid) == self.start
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:  # reap it if it is our child (lab up and down in one process, as in tests)
+                os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            if not self.alive():
+                return True
+            time.sleep(0.05)
+        return not self.alive()
+
+
+@dataclasses.dataclass
+class Host:
+    name: str
+    kind: str  # light | systemd
+    number: int
+    ns: str
+    addr: str
+    proc: Proc | None = None
+    mounted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Host:
+        proc = data.pop("proc", None)
+        host = cls(**data)
+        host.proc = Proc(**proc) if proc else None
+        return host
+
+
+class Lab:
+    """A lab in a directory. Use :meth:`up`, :meth:`down`, :meth:`status`, :meth:`plant`, :meth:`sh`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory.resolve()
+        self.state: dict[str, Any] = {}
+        if (self.dir / STATE).is_file():
+            self.state = json.loads((self.dir / STATE).read_text())
+
+    # ---------------------------------------------------------------- state
+    @property
+    def is_up(self) -> bool:
+        return bool(self.state)
+
+    @property
+    def slot(self) -> net.Slot:
+        return net.Slot(int(self.state["slot"]))
+
+    @property
+    def inventory(self) -> Path:
+        return self.dir / INVENTORY
+
+    @property
+    def ssh_dir(self) -> Path:
+        return self.dir / "ssh"
+
+    @property
+    def hosts(self) -> dict[str, Host]:
+        return {name: Host.from_json(dict(data)) for name, data in self.state.get("hosts", {}).items()}
+
+    def _save_host(self, host: Host) -> None:
+        self.state.setdefault("hosts", {})[host.name] = host.to_json()
+        self._save()
+
+    def _save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".{STATE}.tmp"
+        tmp.write_text(json.dumps(self.state, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self.dir / STATE)
+
+    def host(self, name: str) -> Host:
+        hosts = self.hosts
+        if name not in hosts:
+            raise UsageError(f"no lab host {name!r} in {self.dir} (hosts: {', '.join(hosts) or 'none'})")
+        return hosts[name]
+
+    def _host_dir(self, name: str) -> Path:
+        return self.dir / "hosts" / name
+
+    # ---------------------------------------------------------------- up
+    def up(self, light: int, systemd: int) -> None:
+        prereq.require()
+        if light < 0 or systemd < 0 or light + systemd == 0:
+            raise UsageError("a lab needs at least one host (--hosts N and/or --systemd-hosts M)")
+        if light + systemd > 200:
+            raise UsageError("at most 200 hosts fit one lab subnet")
+        if self.is_up:
+            raise UsageError(f"a lab is already up in {self.dir}: run 'ripreplace lab down --dir {self.dir}' first")
+        started = time.monotonic()
+        img = image.ensure_image()
+        try:
+            self._up(img, light, systemd)
+        except BaseException:
+            _log("lab up failed; taking down what was made")
+            self.down(quiet=True)
+            raise
+        _log(f"{light + systemd} hosts up in {time.monotonic() - started:.1f} s; inventory: {self.inventory}")
+
+    def _up(self, img: image.Image, light: int, systemd: int) -> None:
+        slot = net.free_slot()
+        self.state = {"slot": slot.index, "image": str(img.root), "hosts": {}, "created": time.time()}
+        self._save()
+        # The guard route goes in first, before any lab address exists.
+        net.add_guard_route(slot)
+        self.state["guard_route"] = slot.subnet
+        self._save()
+        net.add_ctl_ns(slot)
+        self.state["ctl_ns"] = slot.ctl_ns
+        self._save()
+        self._make_repo(img)
+        self._start_repo_server(slot)
+        self._make_ssh_key()
+        names = [(f"light{i}", "light") for i in range(1, light + 1)]
+        names += [(f"sysd{i}", "systemd") for i in range(1, systemd + 1)]
+        for number, (name, kind) in enumerate(names, start=1):
+            host = Host(name=name, kind=kind, number=number, ns=slot.host_ns(name), addr=slot.host_addr(number))
+            self._save_host(host)
+            net.add_host_ns(slot, name, number)
+        self._write_known_hosts_and_inventory(names_only=[n for n, _ in names], generate_keys=True)
+        for host in self.hosts.values():
+            self._start_host(img, host)
+        self.wait_ssh(list(self.hosts))
+
+    def _make_repo(self, img: image.Image) -> None:
+        repo = self.dir / "repo"
+        fake = repo / "fake"
+        fake.mkdir(parents=True, exist_ok=True)
+        pool = repo / "pool"
+        if pool.is_symlink() or pool.exists():
+            pool.unlink()
+        pool.symlink_to(img.pool, target_is_directory=True)
+        built = fakepkgs.build_all(fake)
+        self.state["fake_packages"] = {name: str(path) for name, path in built.items()}
+        debs_only = repo / ".scan"
+        debs_only.mkdir(exist_ok=True)
+        for path in fake.glob("*.deb"):
+            link = debs_only / path.name
+            if not link.exists():
+                link.symlink_to(path)
+        fake_index = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=debs_only).stdout
+        fake_index = fake_index.replace("Filename: ./", "Filename: fake/")
+        packages = img.pool_index.read_text() + "\n" + fake_index
+        (repo / "Packages").write_text(packages)
+        (repo / "Packages.gz").write_bytes(gzip.compress(packages.encode(), mtime=0))
+        sums = []
+        for name in ("Packages", "Packages.gz"):
+            data = (repo / name).read_bytes()
+            sums.append(f" {hashlib.sha256(data).hexdigest()} {len(data)} {name}")
+        date = time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime())
+        (repo / "Release").write_text(
+            f"Origin: ripreplace-lab\nLabel: ripreplace-lab\nSuite: lab\nCodename: lab\nDate: {date}\n"
+            "SHA256:\n" + "\n".join(sums) + "\n"
+        )
+        self._save()
+
+    def _start_repo_server(self, slot: net.Slot) -> None:
+        log = (self.dir / "repo-server.log").open("ab")
+        popen = subprocess.Popen(
+            ["ip", "netns", "exec", slot.ctl_ns, sys.executable, "-m", "http.server", str(net.REPO_PORT),
+             "--bind", slot.ctl_addr, "--directory", str(self.dir / "repo")],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+        log.close()
+        self.state["repo_server"] = dataclasses.asdict(Proc.of(popen.pid))
+        self.state["repo_url"] = f"http://{slot.ctl_addr}:{net.REPO_PORT}/"
+        self._save()
+
+    def _make_ssh_key(self) -> None:
+        self.ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = self.ssh_dir / "id_ed25519"
+        if not key.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ripreplace-lab", "-f", key])
+
+    def _proxy_command(self) -> str:
+        return f"ip netns exec {self.slot.ctl_ns} socat - TCP:%h:%p,connect-timeout=3"
+
+    def _ssh_options(self) -> list[str]:
+        return [
+            "-o", f"ProxyCommand={self._proxy_command()}",
+            "-o", f"UserKnownHostsFile={self.ssh_dir / 'known_hosts'}",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=5",
+            "-o", "LogLevel=ERROR",
+        ]
+
+    def _write_known_hosts_and_inventory(self, names_only: list[str], generate_keys: bool) -> None:
+        keys_dir = self.ssh_dir / "hostkeys"
+        keys_dir.mkdir(mode=0o700, exist_ok=True)
+        lines = []
+        for name, host in self.hosts.items():
+            key = keys_dir / name
+            if generate_keys and not key.exists():
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", key])
+            pub = (keys_dir / f"{name}.pub").read_text().split()
+            lines.append(f"{host.addr} {pub[0]} {pub[1]}")
+        (self.ssh_dir / "known_hosts").write_text("\n".join(lines) + "\n")
+        self._write_ssh_config()
+        self._write_inventory()
+
+    def _write_ssh_config(self) -> None:
+        opts = self._ssh_options()
+        pairs = [(opts[i + 1].split("=", 1)) for i in range(0, len(opts), 2)]
+        body = "\n".join(f"    {k} {v}" for k, v in pairs)
+        (self.ssh_dir / "config").write_text(
+            f"# Written by 'ripreplace lab up'. Hosts are reached only through {self.slot.ctl_ns}.\n"
+            f"Host {self.slot.subnet.rsplit('.', 1)[0]}.*\n    User root\n"
+            f"    IdentityFile {self.ssh_dir / 'id_ed25519'}\n    IdentitiesOnly yes\n{body}\n"
+        )
+
+    def _write_inventory(self) -> None:
+        groups: dict[str, dict[str, Any]] = {"light": {"hosts": {}}, "systemd": {"hosts": {}}}
+        for name, host in self.hosts.items():
+            groups[host.kind]["hosts"][name] = {"ansible_host": host.addr, "lab_kind": host.kind}
+        common = " ".join(shlex.quote(o) for o in self._ssh_options() if o != "-o" or True)
+        inventory = {
+            "all": {
+                "children": {"lab": {"children": groups}},
+                "vars": {
+                    "ansible_user": "root",
+                    "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
+                    "ansible_ssh_common_args": common,
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                    "ansible_ssh_pipelining": True,
+                    "lab_repo_url": self.state.get("repo_url"),
+                },
+            }
+        }
+        header = (
+            f"# ripreplace lab inventory, written by 'ripreplace lab up --dir {self.dir}'.\n"
+            f"# Hosts live in network namespaces {self.slot.prefix}-*; SSH goes through {self.slot.ctl_ns}.\n"
+            "# Needs root on the controller (ip netns exec in the ProxyCommand).\n"
+        )
+        self.inventory.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
+
+    def _prepare_root(self, img: image.Image, host: Host) -> Path:
+        hdir = self._host_dir(host.name)
+        upper, work, root = hdir / "upper", hdir / "work", hdir / "root"
+        for d in (upper, work, root):
+            d.mkdir(parents=True, exist_ok=True)
+        run(["mount", "-t", "overlay", f"lab-{host.ns}", "-o",
+             f"lowerdir={img.lower(host.kind)},upperdir={upper},workdir={work}", root])
+        host.mounted = True
+        self._save_host(host)
+        self._personalise(root, host)
+        return root
+
+    def _personalise(self, root: Path, host: Host) -> None:
+        (root / "etc" / "hostname").write_text(host.name + "\n")
+        etc_hosts = ["127.0.0.1 localhost", f"127.0.1.1 {host.name}", "::1 localhost ip6-localhost ip6-loopback"]
+        etc_hosts += [f"{h.addr} {h.name}" for h in self.hosts.values()]
+        (root / "etc" / "hosts").write_text("\n".join(etc_hosts) + "\n")
+        (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+        (root / "etc" / "resolv.conf").write_text("")
+        keys = self.ssh_dir / "hostkeys"
+        for suffix, mode in (("", 0o600), (".pub", 0o644)):
+            dest = root / "etc" / "ssh" / f"ssh_host_ed25519_key{suffix}"
+            dest.write_bytes((keys / f"{host.name}{suffix}").read_bytes())
+            dest.chmod(mode)
+        (root / "etc" / "ssh" / "sshd_config.d" / "hostkey.conf").write_text(
+            "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+        )
+        auth = root / "root" / ".ssh" / "authorized_keys"
+        auth.parent.mkdir(mode=0o700, exist_ok=True)
+        auth.write_text((self.ssh_dir / "id_ed25519.pub").read_text())
+        auth.chmod(0o600)
+        (root / "etc" / "apt" / "sources.list").write_text(f"deb [trusted=yes] {self.state['repo_url']} ./\n")
+
+    def _start_host(self, img: image.Image, host: Host) -> None:
+        root = self._prepare_root(img, host)
+        console = (self._host_dir(host.name) / "console.log").open("ab")
+        if host.kind == "light":
+            argv = ["ip", "netns", "exec", host.ns, "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork",
+                    "--", sys.executable, "-m", "ripreplace.lab.chrootrun", "light", str(root), host.name]
+        else:
+            argv = ["systemd-nspawn", "-q", "-D", str(root), "-b", "--register=no", "--keep-unit",
+                    "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
+                    f"--network-namespace-path={net.NETNS_DIR / host.ns}", f"--machine={host.name}"]
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                                 start_new_session=True)
+        console.close()
+        host.proc = Proc.of(popen.pid)
+        self._save_host(host)
+
+    def wait_ssh(self, names: Sequence[str], timeout: float = SSH_WAIT_S) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(names)
+        while pending:
+            with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+                ok = list(pool.map(lambda n: self.sh(n, "true", check=False, timeout=10).returncode == 0, pending))
+            pending = [n for n, good in zip(pending, ok, strict=True) if not good]
+            if not pending:
+                return
+            for name in pending:
+                host = self.host(name)
+                if host.proc and not host.proc.alive():
+                    tail = (self._host_dir(name) / "console.log").read_text(errors="replace").strip().splitlines()
+                    raise LabError(f"lab host {name} exited during start: {tail[-1] if tail else 'no output'}")
+            if time.monotonic() > deadline:
+                raise LabError(f"lab hosts did not answer on ssh within {timeout:.0f} s: {', '.join(pending)}")
+            time.sleep(0.2)
+
+    # ---------------------------------------------------------------- commands on hosts
+    def ssh_argv(self, name: str, *argv: str) -> list[str]:
+        host = self.host(name)
+        remote = " ".join(shlex.quote(a) for a in argv)
+        return ["ssh", "-F", str(self.ssh_dir / "config"), f"root@{host.addr}", "--", remote]
+
+    def sh(self, name: str, *argv: str, check: bool = True, timeout: float = 300,
+           input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run argv on a lab host over SSH (through the lab namespace); each word is quoted."""
+        return run(self.ssh_argv(name, *argv), check=check, timeout=timeout, input_text=input_text)
+
+    def copy_to(self, name: str, local: Path, remote: str) -> None:
+        host = self.host(name)
+        run(["scp", "-q", "-F", str(self.ssh_dir / "config"), str(local), f"root@{host.addr}:{remote}"])
+
+    def plant(self, name: str, packages: Sequence[str]) -> None:
+        """Install covered (or decoy) packages on a host: lab repository names, rpm:NAME, or .deb/.rpm paths."""
+        self.host(name)
+        if not packages:
+            raise UsageError("plant needs at least one package")
+        fakes = self.state.get("fake_packages", {})
+        debs: list[str] = []
+        rpms: list[Path] = []
+        for spec in packages:
+            if spec.startswith("rpm:"):
+                key = f"{spec[4:]}.rpm"
+                if key not in fakes:
+                    raise UsageError(f"no fake rpm {spec[4:]!r} in the lab (have: "
+                                     f"{', '.join(k[:-4] for k in fakes if k.endswith('.rpm'))})")
+                rpms.append(Path(fakes[key]))
+            elif spec.endswith(".rpm"):
+                if not Path(spec).is_file():
+                    raise UsageError(f"{spec}: no such file")
+                rpms.append(Path(spec))
+            elif spec.endswith(".deb"):
+                if not Path(spec).is_file():
+                    raise UsageError(f"{spec}: no such file")
+                remote = f"/var/tmp/{Path(spec).name}"
+                self.copy_to(name, Path(spec), remote)
+                debs.append(remote)
+            else:
+                debs.append(spec)
+        if debs or rpms:
+            self.sh(name, "apt-get", "update", "-q", timeout=120)
+        if debs:
+            self.sh(name, "apt-get", "install", "-y", "-q", "--no-install-recommends", *debs, timeout=600)
+        if rpms:
+            self.sh(name, "apt-get", "install", "-y", "-q", "--no-install-recommends", "rpm", timeout=600)
+            self.sh(name, "mkdir", "-p", "/etc/rpm")
+            self.sh(name, "sh", "-c", "grep -qs _dbpath /etc/rpm/macros || echo '%_dbpath /var/lib/rpm' >> /etc/rpm/macros")
+            for path in rpms:
+                remote = f"/var/tmp/{path.name}"
+                self.copy_to(name, path, remote)
+                self.sh(name, "rpm", "-i", "--nodeps", remote)
+
+    # ---------------------------------------------------------------- reset, link
+    def reset(self, names: Sequence[str]) -> None:
+        """Give hosts a fresh root filesystem (stop, drop the overlay upper layer, start again)."""
+        img = image.Image(Path(self.state["image"]))
+        for name in names:
+            host = self.host(name)
+            self._stop_host(host, remove_ns=False)
+            self._start_host(img, self.host(name))
+        self.wait_ssh(list(names))
+
+    def set_link(self, name: str, up: bool) -> None:
+        host = self.host(name)
+        net.set_link(self.slot, host.number, up)
+
+    # ---------------------------------------------------------------- down
+    def _stop_host(self, host: Host, remove_ns: bool) -> None:
+        if host.proc is not None:
+            # The pid-namespace init is the child of unshare (light) or of systemd-nspawn: killing it
+            # ends every process of the host. Then the parent exits by itself.
+            if host.proc.alive():
+                for child in _children(host.proc.pid):
+                    Proc.of(child).kill(signal.SIGKILL)
+                if not host.proc.wait_gone(10):
+                    host.proc.kill(signal.SIGKILL)
+                    host.proc.wait_gone(5)
+            host.proc = None
+            self._save_host(host)
+        root = self._host_dir(host.name) / "root"
+        if host.mounted:
+            for _ in range(50):
+                if run(["umount", root], check=False).returncode == 0 or not os.path.ismount(root):
+                    break
+                time.sleep(0.1)
+            else:
+                run(["umount", root])
+            host.mounted = False
+            self._save_host(host)
+        run(["rm", "-rf", "--one-file-system", self._host_dir(host.name) / "upper",
+             self._host_dir(host.name) / "work"])
+        if remove_ns:
+            if self.state.get("ctl_ns"):
+                net.forget_neighbour(self.slot, host.addr)
+            net.del_netns(host.ns)
+
+    def down(self, quiet: bool = False) -> None:
+        if not self.is_up:
+            if not quiet:
+                _log(f"no lab is up in {self.dir}")
+            return
+        prereq.require(tools={"ip": "iproute2"})
+        errors: list[str] = []
+        for host in self.hosts.values():
+            try:
+                self._stop_host(host, remove_ns=True)
+                self.state["hosts"].pop(host.name, None)
+                self._save()
+                run(["rm", "-rf", "--one-file-system", self._host_dir(host.name)])
+            except Exception as exc:  # keep going: take down everything else, then report
+                errors.append(f"{host.name}: {exc}")
+        server = self.state.get("repo_server")
+        if server:
+            proc = Proc(**server)
+            proc.kill(signal.SIGTERM)
+            if not proc.wait_gone(5):
+                proc.kill(signal.SIGKILL)
+                proc.wait_gone(5)
+            self.state.pop("repo_server")
+            self._save()
+        slot = net.Slot(int(self.state["slot"]))
+        if self.state.get("ctl_ns"):
+            net.del_netns(slot.ctl_ns)
+            self.state.pop("ctl_ns")
+            self._save()
+        if self.state.get("guard_route"):
+            net.del_guard_route(slot)
+            self.state.pop("guard_route")
+            self._save()
+        if errors:
+            raise LabError("lab down left something behind: " + "; ".join(errors))
+        for name in (STATE, INVENTORY, "repo-server.log"):
+            (self.dir / name).unlink(missing_ok=True)
+        run(["rm", "-rf", "--one-file-system", self.dir / "repo", self.ssh_dir, self.dir / "hosts"])
+        self.state = {}
+        if not quiet:
+            _log(f"lab in {self.dir} is down")
+
+    # ---------------------------------------------------------------- status
+    def status(self) -> list[dict[str, Any]]:
+        hosts = list(self.hosts.values())
+        if not hosts:
+            return []
+
+        def probe(host: Host) -> dict[str, Any]:
+            running = bool(host.proc and host.proc.alive())
+            ssh_ok = running and self.sh(host.name, "true", check=False, timeout=10).returncode == 0
+            return {"host": host.name, "kind": host.kind, "address": host.addr, "namespace": host.ns,
+                    "pid": host.proc.pid if host.proc else None,
+                    "state": "up" if ssh_ok else ("no-ssh" if running else "stopped")}
+
+        with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+            return list(pool.map(probe, hosts))
+
+    def fake_package(self, key: str) -> Path:
+        return Path(self.state["fake_packages"][key])

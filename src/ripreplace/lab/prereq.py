@@ -1,0 +1,43 @@
+"""What the lab needs from the machine, checked before anything is touched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ripreplace.exceptions import LabPrerequisiteError
+
+#: tool -> Debian package that provides it.
+TOOLS = {
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "mount": "mount",
+    "chroot": "coreutils",
+    "debootstrap": "debootstrap",
+    "systemd-nspawn": "systemd-container",
+    "socat": "socat",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "dpkg-deb": "dpkg",
+    "dpkg-scanpackages": "dpkg-dev",
+    "rpmbuild": "rpm",
+    "gcc": "gcc",
+}
+
+#: The packages that make a Debian 12 machine ready for the lab (used by the README and Makefile).
+DEBIAN_PACKAGES = sorted(set(TOOLS.values()) | {"libc6-dev", "zstd"})
+
+
+def missing_tools(tools: dict[str, str] | None = None) -> dict[str, str]:
+    tools = TOOLS if tools is None else tools
+    return {tool: pkg for tool, pkg in tools.items() if shutil.which(tool) is None}
+
+
+def require(*, need_root: bool = True, tools: dict[str, str] | None = None) -> None:
+    """Raise one line naming what is missing and how to install it."""
+    if need_root and os.geteuid() != 0:
+        raise LabPrerequisiteError("the lab needs root (network namespaces, mounts): run it as root or with sudo")
+    missing = missing_tools(tools)
+    if missing:
+        pkgs = " ".join(sorted(set(missing.values())))
+        raise LabPrerequisiteError(f"the lab needs {', '.join(sorted(missing))}: apt-get install -y {pkgs}")
