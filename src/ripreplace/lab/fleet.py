@@ -34,6 +34,18 @@ INVENTORY = "inventory.yml"
 DEFAULT_DIR = Path(os.environ.get("RIPREPLACE_LAB_DIR", "/var/tmp/ripreplace-lab"))
 SSH_WAIT_S = 60.0
 
+#: Popen objects of the processes this Python process started, so they are reaped (and not
+#: reported as still running when collected) when the lab stops them.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _spawn(argv: list[str], log: Path) -> Proc:
+    with log.open("ab") as handle:
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle,
+                                 start_new_session=True)
+    _STARTED[popen.pid] = popen
+    return Proc.of(popen.pid)
+
 
 def _log(msg: str) -> None:
     print(f"lab: {msg}", file=sys.stderr, flush=True)
@@ -83,10 +95,9 @@ class Proc:
     def wait_gone(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:  # reap it if it is our child (lab up and down in one process, as in tests)
-                os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+            popen = _STARTED.get(self.pid)  # our own child (lab up and down in one process): reap it
+            if popen is not None and popen.poll() is not None:
+                _STARTED.pop(self.pid, None)
             if not self.alive():
                 return True
             time.sleep(0.05)
@@ -241,14 +252,9 @@ class Lab:
         self._save()
 
     def _start_repo_server(self, slot: net.Slot) -> None:
-        log = (self.dir / "repo-server.log").open("ab")
-        popen = subprocess.Popen(
-            ["ip", "netns", "exec", slot.ctl_ns, sys.executable, "-m", "http.server", str(net.REPO_PORT),
-             "--bind", slot.ctl_addr, "--directory", str(self.dir / "repo")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        )
-        log.close()
-        self.state["repo_server"] = dataclasses.asdict(Proc.of(popen.pid))
+        proc = _spawn(["ip", "netns", "exec", slot.ctl_ns, sys.executable, "-m", "http.server", str(net.REPO_PORT),
+                       "--bind", slot.ctl_addr, "--directory", str(self.dir / "repo")], self.dir / "repo-server.log")
+        self.state["repo_server"] = dataclasses.asdict(proc)
         self.state["repo_url"] = f"http://{slot.ctl_addr}:{net.REPO_PORT}/"
         self._save()
 
@@ -355,7 +361,6 @@ class Lab:
 
     def _start_host(self, img: image.Image, host: Host) -> None:
         root = self._prepare_root(img, host)
-        console = (self._host_dir(host.name) / "console.log").open("ab")
         if host.kind == "light":
             argv = ["ip", "netns", "exec", host.ns, "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork",
                     "--", sys.executable, "-m", "ripreplace.lab.chrootrun", "light", str(root), host.name]
@@ -363,10 +368,7 @@ class Lab:
             argv = ["systemd-nspawn", "-q", "-D", str(root), "-b", "--register=no", "--keep-unit",
                     "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
                     f"--network-namespace-path={net.NETNS_DIR / host.ns}", f"--machine={host.name}"]
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
-                                 start_new_session=True)
-        console.close()
-        host.proc = Proc.of(popen.pid)
+        host.proc = _spawn(argv, self._host_dir(host.name) / "console.log")
         self._save_host(host)
 
     def wait_ssh(self, names: Sequence[str], timeout: float = SSH_WAIT_S) -> None:
