@@ -516,14 +516,10 @@ class RpmBackend(Backend):
     kind = "rpm"
 
     def is_available(self):
+        # Ask rpm itself whenever it is installed: its database may be anywhere (%_dbpath), and an
+        # empty or missing database simply lists nothing.
         self.rpm = self.module.get_bin_path("rpm")
-        if not self.rpm:
-            return False
-        for dbdir in ("/var/lib/rpm", "/usr/lib/sysimage/rpm"):
-            path = _join(self.root, dbdir)
-            if os.path.isdir(path) and os.listdir(path):
-                return True
-        return False
+        return bool(self.rpm)
 
     def list_installed(self, wanted):
         argv = [self.rpm]
@@ -921,11 +917,17 @@ def _is_live(evidence, entry):
     if kind in ("process", "kernel_module"):
         return True
     if kind == "service":
-        return details.get("active") in ACTIVE_STATES or details.get("enabled") in (True, *ENABLED_STATES)
+        if details.get("active") in ACTIVE_STATES:
+            return True
+        # An enabled unit or init-script link of a packaged product whose package is gone is a
+        # leftover (dpkg keeps /etc/init.d conffiles and rc links until purge).
+        packaged = bool(entry.get("signals", {}).get("packages"))
+        return not packaged and details.get("enabled") in (True, *ENABLED_STATES)
     if kind == "path":
         # A product that is not packaged is installed when its files are; a packaged one's files
         # without the package are leftovers.
-        return not entry.get("signals", {}).get("packages")
+        # The bare vendor directories (a fallback entry) are leftovers by definition.
+        return not entry.get("signals", {}).get("packages") and not entry.get("fallback")
     return False
 
 

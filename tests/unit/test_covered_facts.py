@@ -1,0 +1,501 @@
+"""covered_facts module: parsers and backends on captured tool output, then whole scans of fixture roots.
+
+Fixtures (tests/unit/fixtures/):
+- dpkg-status-debian12-real.txt: stanzas copied from /var/lib/dpkg/status of a Debian 12 machine.
+- dpkg-status-kaspersky.txt / dpkg-status-kesl-removed.txt: the lab's fake packages in the exact
+  format dpkg writes (installed, and removed-not-purged ``deinstall ok config-files``).
+- rpm-qa-lab-kesl-kics.txt: real output of the module's ``rpm -qa --qf`` over an rpm database
+  holding the lab's fake kesl, kesl-gui and the Checkmarx kics decoy (Debian's rpm 4.18).
+- proc-modules-sample.txt, systemctl-show-kesl-klnagent64.txt: the kernel's and systemctl's formats.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from ripreplace import collection
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODULE_PATH = collection.collection_root() / "plugins" / "modules" / "covered_facts.py"
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("ripreplace_test_covered_facts", MODULE_PATH)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cf = _load_module()
+catalog_utils = collection.load_plugin_util("catalog")
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return catalog_utils.compile_rules(catalog_utils.load_catalogs())
+
+
+class FakeModule:
+    """Stands in for AnsibleModule at the edges: binaries and commands are canned, argv recorded."""
+
+    def __init__(self, bins=None, commands=None):
+        self.bins = bins or {}
+        self.commands = commands or []  # [(argv_prefix, (rc, out, err))]
+        self.calls = []
+
+    def get_bin_path(self, name, required=False):
+        return self.bins.get(name)
+
+    def run_command(self, argv, environ_update=None, **_kw):
+        self.calls.append(list(argv))
+        for prefix, result in self.commands:
+            if list(argv[: len(prefix)]) == list(prefix):
+                return result
+        raise AssertionError("unexpected command %r" % (argv,))
+
+    def fail_json(self, **kwargs):
+        raise RuntimeError(json.dumps(kwargs))
+
+
+# --------------------------------------------------------------------------- parsers
+def test_parse_dpkg_status_real_debian_stanzas():
+    text = (FIXTURES / "dpkg-status-debian12-real.txt").read_text()
+    stanzas = cf.parse_dpkg_status(text)
+    names = [s["Package"] for s in stanzas]
+    assert names == ["bash", "libc6", "python3-yaml", "dpkg", "coreutils"]
+    bash = stanzas[0]
+    assert bash["Status"] == "install ok installed"
+    assert bash["Maintainer"] == "Matthias Klose <doko@debian.org>"
+    assert cf.dpkg_relation_names(bash["Pre-Depends"]) == ["libc6", "libtinfo6"]
+    # Description continuation lines and Conffiles do not leak into other fields
+    assert "Conffiles" not in bash and "Description" not in bash
+
+
+@pytest.mark.parametrize(
+    ("field", "names"),
+    [
+        ("kesl (= 12.4.0-1225)", ["kesl"]),
+        ("libc6 (>= 2.36), libtinfo6 (>= 6)", ["libc6", "libtinfo6"]),
+        ("default-mta | mail-transport-agent", ["default-mta", "mail-transport-agent"]),
+        ("python3:any (>= 3.11~)", ["python3"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_dpkg_relation_names(field, names):
+    assert cf.dpkg_relation_names(field) == names
+
+
+def test_parse_dpkg_status_wanted_filter_and_states():
+    text = (FIXTURES / "dpkg-status-kesl-removed.txt").read_text()
+    stanzas = cf.parse_dpkg_status(text, wanted={"kesl", "kesl-gui"})
+    assert [(s["Package"], s["Status"]) for s in stanzas] == [
+        ("kesl", "deinstall ok config-files"),
+        ("kesl-gui", "unknown ok not-installed"),
+    ]
+    assert cf.parse_dpkg_status(text, wanted={"bash"}) == []
+
+
+def test_parse_rpm_qa_real_output():
+    pkgs = cf.parse_rpm_qa((FIXTURES / "rpm-qa-lab-kesl-kics.txt").read_text())
+    by_name = {p["name"]: p for p in pkgs}
+    assert sorted(by_name) == ["kesl", "kesl-gui", "kics"]
+    assert by_name["kesl"]["version"] == "12.4.0" and by_name["kesl"]["release"] == "1225"
+    assert by_name["kesl"]["epoch"] is None
+    assert by_name["kics"]["vendor"].startswith("Checkmarx")
+    assert "/bin/sh" in by_name["kesl"]["requires"]
+    assert not any(r.startswith("rpmlib(") for r in by_name["kesl"]["requires"])
+    assert cf.parse_rpm_qa((FIXTURES / "rpm-qa-empty-debian.txt").read_text()) == []
+
+
+def test_parse_systemctl_show_blocks():
+    units = cf.parse_systemctl_show((FIXTURES / "systemctl-show-kesl-klnagent64.txt").read_text())
+    assert units["kesl.service"]["ActiveState"] == "active"
+    assert units["kesl.service"]["MainPID"] == "412"
+    assert units["klnagent64.service"]["UnitFileState"] == "disabled"
+
+
+def test_parse_proc_modules():
+    mods = cf.parse_proc_modules((FIXTURES / "proc-modules-sample.txt").read_text())
+    assert [m["name"] for m in mods][:2] == ["redirfs", "tls"]
+    assert mods[0]["size"] == 61440 and mods[0]["refcount"] == "1"
+
+
+# --------------------------------------------------------------------------- fixture roots
+def _write(root: Path, path: str, content: str = "", mode: int = 0o644) -> None:
+    full = root / path.lstrip("/")
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text(content)
+    full.chmod(mode)
+
+
+def _proc(root: Path, pid: int, exe: str | None, argv0: str = "") -> None:
+    d = root / "proc" / str(pid)
+    d.mkdir(parents=True, exist_ok=True)
+    if exe:
+        os.symlink(exe, d / "exe")
+    (d / "cmdline").write_bytes(argv0.encode() + b"\0--secret-flag=hunter2\0")
+
+
+def make_root(tmp_path: Path, status_files=("dpkg-status-debian12-real.txt",), procs=(), modules=False) -> Path:
+    root = tmp_path / "root"
+    status = "".join((FIXTURES / name).read_text().rstrip("\n") + "\n\n" for name in status_files)
+    _write(root, "/var/lib/dpkg/status", status)
+    (root / "etc/init.d").mkdir(parents=True, exist_ok=True)
+    (root / "lib/systemd/system").mkdir(parents=True, exist_ok=True)
+    (root / "proc/self").mkdir(parents=True)
+    for pid, exe, argv0 in procs:
+        _proc(root, pid, exe, argv0)
+    if modules:
+        _write(root, "/proc/modules", (FIXTURES / "proc-modules-sample.txt").read_text())
+    return root
+
+
+def plant_kesl_files(root: Path, with_services=True) -> None:
+    _write(root, "/opt/kaspersky/kesl/libexec/kesl", "\x7fELF", 0o755)
+    _write(root, "/opt/kaspersky/kesl/bin/kesl-setup.pl", "#!/bin/sh\n", 0o755)
+    _write(root, "/usr/bin/kesl-control", "#!/bin/sh\n", 0o755)
+    _write(root, "/etc/opt/kaspersky/kesl/kesl.conf", "UseKSN=No\n")
+    _write(root, "/var/opt/kaspersky/kesl/common/.created", "created by kesl postinst\n")
+    _write(root, "/var/log/kaspersky/kesl-maint.log", "postinst configure\n")
+    if with_services:
+        _write(root, "/lib/systemd/system/kesl.service", "[Service]\nExecStart=/opt/kaspersky/kesl/libexec/kesl\n")
+        _write(root, "/etc/init.d/kesl", "#!/bin/sh\n# kesl\n", 0o755)
+        (root / "etc/rc2.d").mkdir(parents=True, exist_ok=True)
+        os.symlink("../init.d/kesl", root / "etc/rc2.d/S01kesl")
+
+
+def scan(rules, root, module=None, exceptions=()):
+    module = module or FakeModule()
+    scanner = cf.Scanner(module, rules, root=str(root)).run()
+    findings = cf.build_findings(rules, scanner)
+    kept, excepted = cf.split_exceptions(findings, list(exceptions))
+    plan = cf.build_plan(rules, scanner, kept, root=str(root))
+    return {f["catalog_id"]: f for _, f in kept}, {f["catalog_id"]: f for _, f in excepted}, plan, scanner
+
+
+def test_clean_debian_root_has_no_findings(tmp_path, rules):
+    root = make_root(tmp_path, procs=[(1, "/usr/sbin/sshd", "/usr/sbin/sshd"), (7, "/usr/bin/python3.11", "python3")])
+    # A user's file mentioning the vendor is not a signal.
+    _write(root, "/home/alice/kaspersky-renewal-notes.txt", "renew Kaspersky by March\n")
+    findings, excepted, plan, scanner = scan(rules, root)
+    assert findings == {} and excepted == {}
+    assert plan["packages"] == [] and plan["paths"] == []
+    assert scanner.scanned["deb"] == {"available": True, "packages": 5}
+    assert scanner.scanned["processes"]["seen"] == 2
+
+
+def test_installed_kesl_gui_agent_found_with_evidence_and_ordered_plan(tmp_path, rules):
+    root = make_root(
+        tmp_path,
+        status_files=("dpkg-status-debian12-real.txt", "dpkg-status-kaspersky.txt"),
+        procs=[
+            (412, "/opt/kaspersky/kesl/libexec/kesl", "/opt/kaspersky/kesl/libexec/kesl"),
+            (413, "/opt/kaspersky/klnagent64/sbin/klnagent", "/opt/kaspersky/klnagent64/sbin/klnagent"),
+            (414, "/usr/bin/bash", "/bin/bash"),
+        ],
+    )
+    plant_kesl_files(root)
+    _write(root, "/opt/kaspersky/klnagent64/bin/klnagchk", "#!/bin/sh\n", 0o755)
+    _write(root, "/var/opt/kaspersky/klnagent/.created", "x\n")
+    findings, _, plan, _ = scan(rules, root)
+    assert set(findings) == {"kaspersky-kesl", "kaspersky-kesl-gui", "kaspersky-network-agent"}
+    kesl = findings["kaspersky-kesl"]
+    assert kesl["state"] == "installed" and kesl["confidence"] == "high" and kesl["review"] is False
+    kinds = {(e["kind"], e["value"]) for e in kesl["evidence"]}
+    assert ("deb", "kesl") in kinds
+    assert ("process", "/opt/kaspersky/kesl/libexec/kesl") in kinds
+    assert ("service", "kesl") in kinds
+    assert ("path", "/var/opt/kaspersky/kesl/common/kesl.ini") not in kinds  # not planted: not reported
+    deb = next(e for e in kesl["evidence"] if e["kind"] == "deb")
+    assert deb["details"]["version"] == "12.4.0-1225" and deb["details"]["status"] == "install ok installed"
+    proc = next(e for e in kesl["evidence"] if e["kind"] == "process")
+    assert proc["details"] == {"pid": 412}  # never the command line (it may hold secrets)
+    assert "hunter2" not in json.dumps(findings)
+    services = [e for e in kesl["evidence"] if e["kind"] == "service"]
+    assert {s["details"]["kind"] for s in services} == {"systemd", "sysv"}
+    sysv = next(s for s in services if s["details"]["kind"] == "sysv")
+    assert sysv["details"]["enabled"] is True and sysv["details"]["active"] is None
+    # Removal order: dependents first (kesl-gui Depends kesl), the Network Agent last.
+    assert [p["name"] for p in plan["packages"]] == ["kesl-gui", "kesl", "klnagent64"]
+    assert plan["processes"] == [
+        {"pid": 412, "exe": "/opt/kaspersky/kesl/libexec/kesl", "catalog_id": "kaspersky-kesl"},
+        {"pid": 413, "exe": "/opt/kaspersky/klnagent64/sbin/klnagent", "catalog_id": "kaspersky-network-agent"},
+    ]
+    paths = {p["path"]: p["vendor_root"] for p in plan["paths"]}
+    assert paths["/opt/kaspersky/kesl"] == "/opt/kaspersky"
+    assert paths["/var/opt/kaspersky/kesl"] == "/var/opt/kaspersky"
+    assert paths["/var/opt/kaspersky/klnagent"] == "/var/opt/kaspersky"
+    assert "/usr/bin/kesl-control" not in paths  # owned by the package, not a leftover to rm
+    assert set(plan["vendor_roots"]) == {
+        "/opt/kaspersky",
+        "/var/opt/kaspersky",
+        "/etc/opt/kaspersky",
+        "/var/log/kaspersky",
+    }
+    # The fallback entry (bare vendor directories) is not reported when products explain them.
+    assert "kaspersky-vendor-directories" not in findings
+
+
+def test_removed_not_purged_kesl_is_residue(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-debian12-real.txt", "dpkg-status-kesl-removed.txt"))
+    # What `dpkg -r kesl` leaves: conffiles (init script, /etc/opt), rc links, postinst's state dir, logs.
+    _write(root, "/etc/opt/kaspersky/kesl/kesl.conf", "UseKSN=No\n")
+    _write(root, "/etc/init.d/kesl", "#!/bin/sh\n", 0o755)
+    (root / "etc/rc2.d").mkdir(parents=True)
+    os.symlink("../init.d/kesl", root / "etc/rc2.d/S01kesl")
+    _write(root, "/var/opt/kaspersky/kesl/common/.created", "x\n")
+    findings, _, plan, _ = scan(rules, root)
+    assert set(findings) == {"kaspersky-kesl"}
+    kesl = findings["kaspersky-kesl"]
+    assert kesl["state"] == "residue"
+    deb = next(e for e in kesl["evidence"] if e["kind"] == "deb")
+    assert deb["details"]["status"] == "deinstall ok config-files" and deb["details"]["residue"] is True
+    assert ("path", "/var/opt/kaspersky/kesl") in {(e["kind"], e["value"]) for e in kesl["evidence"]}
+    assert plan["packages"] == [
+        {
+            "name": "kesl",
+            "manager": "deb",
+            "arch": "amd64",
+            "version": "12.4.0-1225",
+            "status": "config-files",
+            "catalog_id": "kaspersky-kesl",
+        }
+    ]
+    assert {p["path"] for p in plan["paths"]} == {"/var/opt/kaspersky/kesl", "/etc/opt/kaspersky/kesl"}
+
+
+def test_checkmarx_kics_decoy_never_reported_but_kaspersky_kics_is(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    _write(root, "/usr/bin/kics", "#!/bin/sh\n", 0o755)
+    _write(root, "/usr/share/kics/assets/queries/README", "Checkmarx\n")
+    _write(root, "/etc/init.d/kics", "#!/bin/sh\n# Checkmarx KICS daemon\n", 0o755)
+    findings, _, _, _ = scan(rules, root)
+    assert "kaspersky-kics" not in findings
+    # The same bare name with Kaspersky's maintainer, or its path, is found.
+    text = (
+        (FIXTURES / "dpkg-status-kaspersky.txt")
+        .read_text()
+        .replace(
+            "Checkmarx (ripreplace lab decoy) <kics@checkmarx.invalid>", "AO Kaspersky Lab <support@kaspersky.com>"
+        )
+    )
+    (root / "var/lib/dpkg/status").write_text(text)
+    findings, _, _, _ = scan(rules, root)
+    assert [e["value"] for e in findings["kaspersky-kics"]["evidence"]] == ["kics"]
+    _write(root, "/etc/init.d/kics", "#!/bin/sh\nDAEMON=/opt/kaspersky/kics/bin/kicsd\n", 0o755)
+    findings, _, _, _ = scan(rules, root)
+    assert {e["kind"] for e in findings["kaspersky-kics"]["evidence"]} == {"deb", "service"}
+
+
+def test_rpm_backend_exact_argv_and_decoy(tmp_path, rules):
+    root = make_root(tmp_path, status_files=())
+    out = (FIXTURES / "rpm-qa-lab-kesl-kics.txt").read_text()
+    module = FakeModule(bins={"rpm": "/usr/bin/rpm"}, commands=[(["/usr/bin/rpm"], (0, out, ""))])
+    findings, _, plan, scanner = scan(rules, root, module=module)
+    assert module.calls == [
+        [
+            "/usr/bin/rpm",
+            "--root",
+            str(root),
+            "-qa",
+            "--qf",
+            "%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{VENDOR}\t%{PACKAGER}\t[%{REQUIRENAME},]\n",
+        ]
+    ]
+    assert set(findings) == {"kaspersky-kesl", "kaspersky-kesl-gui"}
+    rpm_ev = findings["kaspersky-kesl"]["evidence"][0]
+    assert rpm_ev["kind"] == "rpm" and rpm_ev["details"]["version"] == "12.4.0-1225"
+    assert [p["name"] for p in plan["packages"]] == ["kesl-gui", "kesl"]
+    assert scanner.scanned["rpm"] == {"available": True, "packages": 3}
+
+
+def test_rpm_failure_is_reported_with_output(tmp_path, rules):
+    root = make_root(tmp_path, status_files=())
+    module = FakeModule(
+        bins={"rpm": "/usr/bin/rpm"}, commands=[(["/usr/bin/rpm"], (1, "", "error: cannot open Packages database"))]
+    )
+    with pytest.raises(RuntimeError) as err:
+        scan(rules, root, module=module)
+    detail = json.loads(str(err.value))
+    assert detail["rc"] == 1 and "Packages database" in detail["stderr"]
+
+
+def test_systemctl_live_state_used_only_when_systemd_runs(tmp_path, rules, monkeypatch):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    module = FakeModule(
+        bins={"systemctl": "/usr/bin/systemctl"},
+        commands=[(["/usr/bin/systemctl"], (0, (FIXTURES / "systemctl-show-kesl-klnagent64.txt").read_text(), ""))],
+    )
+    # Offline root: never ask systemctl (it would describe the controller, not the image).
+    scan(rules, root, module=module)
+    assert module.calls == []
+    monkeypatch.setattr(cf.ServiceBackend, "systemd_running", lambda self: True)
+    findings, _, plan, _ = scan(rules, root, module=module)
+    assert module.calls[0][:4] == [
+        "/usr/bin/systemctl",
+        "show",
+        "--no-pager",
+        "--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,SourcePath",
+    ]
+    assert module.calls[0][4:] == ["--", "kesl.service"]
+    svc = next(e for e in findings["kaspersky-kesl"]["evidence"] if e["kind"] == "service")
+    assert svc["details"]["active"] == "active" and svc["details"]["enabled"] == "enabled"
+    assert svc["details"]["main_pid"] == 412
+    assert plan["services"][0]["name"] == "kesl"
+
+
+def test_low_confidence_kernel_module_is_review_only(tmp_path, rules):
+    root = make_root(tmp_path, modules=True)
+    findings, _, plan, scanner = scan(rules, root)
+    assert set(findings) == {"kaspersky-kesl", "kaspersky-kav4fs"}
+    for finding in findings.values():
+        assert finding["confidence"] == "low" and finding["review"] is True
+        assert finding["evidence"][0]["kind"] == "kernel_module"
+    assert plan["kernel_modules"] == [] and plan["packages"] == [] and plan["paths"] == []
+    assert scanner.scanned["kernel_modules"] == {"available": True, "loaded": 7}
+
+
+def test_exception_moves_finding_out_of_plan(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    exc = {
+        "id": "EXC-1",
+        "catalog_id": "kaspersky-kesl",
+        "scope": "host:h",
+        "reason": "r",
+        "ticket": "T",
+        "expires": "2099-01-01",
+    }
+    findings, excepted, plan, _ = scan(rules, root, exceptions=[exc])
+    assert "kaspersky-kesl" not in findings
+    assert excepted["kaspersky-kesl"]["exception"]["ticket"] == "T"
+    assert "kesl" not in [p["name"] for p in plan["packages"]]
+    assert "kesl-gui" in [p["name"] for p in plan["packages"]]
+    # an excepted product still explains the vendor directories: no fallback finding
+    assert "kaspersky-vendor-directories" not in findings
+
+
+def test_fallback_vendor_directories_when_nothing_else_explains_them(tmp_path, rules):
+    root = make_root(tmp_path)
+    _write(root, "/etc/opt/kaspersky/unknown-product/settings.ini", "x\n")
+    findings, _, plan, _ = scan(rules, root)
+    assert set(findings) == {"kaspersky-vendor-directories"}
+    assert findings["kaspersky-vendor-directories"]["state"] == "residue"
+    assert plan["paths"] == [
+        {
+            "path": "/etc/opt/kaspersky",
+            "vendor_root": "/etc/opt/kaspersky",
+            "catalog_id": "kaspersky-vendor-directories",
+            "details": {"type": "directory", "entries": 1},
+        }
+    ]
+
+
+def test_symlink_out_of_vendor_root_is_refused(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kesl-removed.txt",))
+    (root / "var/opt/kaspersky").mkdir(parents=True)
+    (root / "srv/data").mkdir(parents=True)
+    os.symlink(str(root / "srv/data"), root / "var/opt/kaspersky/kesl")
+    findings, _, plan, _ = scan(rules, root)
+    assert "kaspersky-kesl" in findings
+    assert plan["paths"] == []
+    assert plan["refused"][0]["path"] == "/var/opt/kaspersky/kesl"
+    assert "outside its vendor root" in plan["refused"][0]["reason"]
+
+
+def test_deleted_exe_and_script_launcher(tmp_path, rules):
+    root = make_root(
+        tmp_path,
+        status_files=("dpkg-status-kaspersky.txt",),
+        procs=[
+            (50, "/opt/kaspersky/kesl/libexec/kesl (deleted)", "kesl"),
+            (51, "/usr/bin/dash", "/opt/kaspersky/kesl/libexec/kesl_launcher.sh"),
+        ],
+    )
+    findings, _, _, _ = scan(rules, root)
+    procs = {e["details"]["pid"]: e for e in findings["kaspersky-kesl"]["evidence"] if e["kind"] == "process"}
+    assert procs[50]["value"] == "/opt/kaspersky/kesl/libexec/kesl"
+    assert procs[51]["value"] == "/opt/kaspersky/kesl/libexec/kesl_launcher.sh" and procs[51]["confidence"] == "medium"
+
+
+def test_scan_kinds_can_be_limited(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    scanner = cf.Scanner(FakeModule(), rules, root=str(root), scan=["path"]).run()
+    kinds = {e["kind"] for ev in scanner.evidence.values() for e in ev}
+    assert kinds == {"path"}
+    assert scanner.scanned["deb"] == {"available": False, "skipped": True}
+
+
+@pytest.mark.parametrize(
+    ("items", "after", "expected"),
+    [
+        # dpkg Depends wins over list order
+        ([("kesl", "a", [], 0), ("kesl-gui", "b", ["kesl"], 0)], {}, ["kesl-gui", "kesl"]),
+        # entry-level "after"
+        ([("klnagent64", "agent", [], 0), ("kesl", "kesl", [], 0)], {"agent": ["kesl"]}, ["kesl", "klnagent64"]),
+        # in-entry hint order
+        ([("ksc64", "ksc", [], 1), ("ksc-web-console", "ksc", [], 0)], {}, ["ksc-web-console", "ksc64"]),
+        # a cycle is broken in catalog order, never dropped
+        ([("x", "a", ["y"], 0), ("y", "b", ["x"], 0)], {}, ["x", "y"]),
+    ],
+)
+def test_order_packages(items, after, expected):
+    objs = [{"name": n, "manager": "deb", "catalog_id": c, "depends": d, "hint": h} for n, c, d, h in items]
+    order = ["a", "b", "kesl", "agent", "ksc"]
+    assert [i["name"] for i in cf.order_packages(objs, order, after)] == expected
+
+
+def test_main_end_to_end_offline_root(tmp_path, rules, monkeypatch, capsys):
+    """The real AnsibleModule entry point, as AnsiballZ would run it, on an offline root."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    args = {
+        "ANSIBLE_MODULE_ARGS": {
+            "compiled_rules": rules,
+            "root": str(root),
+            "scan": ["deb", "path", "service"],
+            "_ansible_check_mode": True,
+        }
+    }
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(args)))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    with pytest.raises(SystemExit) as exit_info:
+        cf.main()
+    assert exit_info.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["changed"] is False
+    facts = result["ansible_facts"]["covered_software"]
+    assert facts["format"] == "ripreplace-covered-facts/1"
+    assert {f["catalog_id"] for f in facts["findings"]} == {
+        "kaspersky-kesl",
+        "kaspersky-kesl-gui",
+        "kaspersky-network-agent",
+    }
+    assert facts["scanned"]["root"] == str(root)
+
+
+def test_main_without_rules_explains_the_action_plugin(monkeypatch, capsys):
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {}})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cf.main()
+    assert exit_info.value.code == 1
+    assert "action plugin" in json.loads(capsys.readouterr().out)["msg"]
