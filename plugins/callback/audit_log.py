@@ -1,0 +1,707 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+# ruff: noqa: E402 - ansible plugins put DOCUMENTATION before the imports, as core's callbacks do
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: audit_log
+type: notification
+short_description: Write the run's tamper-evident audit log (audit.jsonl)
+version_added: 0.1.0
+author:
+  - ripreplace developers
+description:
+  - Records what a playbook run does into a hash-chained, append-only JSON Lines file, C(audit.jsonl),
+    that C(ripreplace verify-log) checks. The format is documented in C(docs/audit-log.md) of the
+    collection.
+  - One C(run-start) record (the run manifest), one C(playbook-start) per playbook, one C(play-start)
+    per play, one C(task) record per task result per host (task, action, status
+    ok/changed/failed/skipped/unreachable, start and end time, the task arguments, the C(findings) or
+    C(removed) keys of the result in short, the diff where there is one), C(item) and C(retry) records
+    for loops and retries, C(host-state) records when a host fails, becomes unreachable or is added,
+    one C(playbook-end) with the stats, and one C(run-end) with the stats, the record count and the
+    chain's final hash.
+  - Every record carries a sequence number, the hash of the record before it and its own sha256; with
+    a key (O(key_file) or the variable named by O(key_env)) also an HMAC-SHA256.
+  - Privacy. The results and arguments of C(no_log) tasks, every value under a name like password,
+    passwd, passphrase, secret, token, key or credential (case-insensitive, at any depth), and the
+    extra vars are never written; a redaction marker says what was left out. Other string values
+    of the extra vars (6 characters or more) are replaced wherever they appear (O(scrub_extra_vars)).
+  - Durability. The file is opened with O_APPEND and mode 0600; every record is one C(write()) of one
+    full line under an exclusive C(flock), so many forks and a second writer (the C(ripreplace)
+    wrapper) never interleave within a line. Records are fsynced in groups, at most
+    O(fsync_interval) seconds apart, and on run-end.
+  - Standalone (the default, plain C(ansible-playbook), ansible-runner, AWX), the plugin writes
+    run-start at the first playbook and run-end when the run ends, creates C(manifest.json) beside
+    the log when O(manifest_path) does not exist yet, and repeats the final hash into it under
+    C(audit_log). Without O(log_path) the log goes to C(<runs_dir>/<run_id>/audit.jsonl), that is
+    C(./runs/<run id>/audit.jsonl) relative to the directory C(ansible-playbook) was started in.
+  - Wrapped (O(wrapped=true), set by the C(ripreplace) command), the wrapper writes run-start, its
+    decisions and run-end itself, possibly around several playbooks; the plugin writes
+    playbook-start to playbook-end only. If no run is open in the log it writes run-start and run-end
+    itself, as standalone, and warns.
+  - If the log cannot be written (bad path, unreadable key file, corrupt last line), the plugin shows
+    an error and the run has no valid audit log, which C(ripreplace verify-log) reports.
+requirements:
+  - enable it with C(callbacks_enabled = ripreplace.remediation.audit_log) in C(ansible.cfg) or
+    E(ANSIBLE_CALLBACKS_ENABLED)
+options:
+  log_path:
+    description:
+      - Path of the audit log. It is appended to, never truncated.
+      - When unset, C(<runs_dir>/<run_id>/audit.jsonl).
+    type: path
+    env:
+      - name: RIPREPLACE_AUDIT_LOG
+    ini:
+      - section: callback_audit_log
+        key: log_path
+  runs_dir:
+    description: Directory under which the default log path C(<runs_dir>/<run_id>/audit.jsonl) is made.
+    type: path
+    default: ./runs
+    env:
+      - name: RIPREPLACE_RUNS_DIR
+    ini:
+      - section: callback_audit_log
+        key: runs_dir
+  run_id:
+    description:
+      - Identifier of the run, written in every record.
+      - When unset, C(<UTC time>-playbook-<6 hex>) is generated; in wrapped mode the run open in the log is used.
+    type: str
+    env:
+      - name: RIPREPLACE_RUN_ID
+    ini:
+      - section: callback_audit_log
+        key: run_id
+  manifest_path:
+    description:
+      - Path of the run's C(manifest.json). Its content is embedded in the run-start record and, when
+        this plugin ends the run, the final hash and record count are written into it under
+        C(audit_log) (atomic rewrite; every other key is kept).
+      - When unset, C(manifest.json) beside the log. When the file does not exist the plugin writes one
+        (run id, mode, check mode, operator, ticket, start time, versions, sha256 of the playbooks,
+        inventory and catalogs).
+    type: path
+    env:
+      - name: RIPREPLACE_MANIFEST
+    ini:
+      - section: callback_audit_log
+        key: manifest_path
+  wrapped:
+    description:
+      - Set by the C(ripreplace) wrapper, which writes run-start and run-end itself around one or more
+        playbooks; the plugin then writes playbook-start to playbook-end only.
+    type: bool
+    default: false
+    env:
+      - name: RIPREPLACE_WRAPPED
+    ini:
+      - section: callback_audit_log
+        key: wrapped
+  key_file:
+    description:
+      - File holding the HMAC-SHA256 key (its content, trailing newline stripped). With a key every
+        record carries an HMAC and cannot be forged without it.
+      - Takes precedence over O(key_env). A configured but unreadable or empty file is an error.
+    type: path
+    env:
+      - name: RIPREPLACE_AUDIT_KEY_FILE
+    ini:
+      - section: callback_audit_log
+        key: key_file
+  key_env:
+    description: Name of the environment variable holding the HMAC key, used when O(key_file) is unset.
+    type: str
+    default: RIPREPLACE_AUDIT_KEY
+    env:
+      - name: RIPREPLACE_AUDIT_KEY_ENV
+    ini:
+      - section: callback_audit_log
+        key: key_env
+  fsync_interval:
+    description:
+      - At most this many seconds of records are written but not yet fsynced (a power loss may take
+        them). C(0) fsyncs every record. Run-end is always fsynced.
+    type: float
+    default: 1.0
+    env:
+      - name: RIPREPLACE_AUDIT_FSYNC_INTERVAL
+    ini:
+      - section: callback_audit_log
+        key: fsync_interval
+  result_keys:
+    description:
+      - Keys of a task result that are recorded (in short, truncated), when present. C(diff) is governed
+        by O(include_diff).
+    type: list
+    elements: str
+    default: [findings, removed, msg, rc, skip_reason, false_condition, evidence, replacement]
+    env:
+      - name: RIPREPLACE_AUDIT_RESULT_KEYS
+    ini:
+      - section: callback_audit_log
+        key: result_keys
+  include_diff:
+    description: Record the C(diff) of a result when there is one (truncated like every value).
+    type: bool
+    default: true
+    env:
+      - name: RIPREPLACE_AUDIT_DIFF
+    ini:
+      - section: callback_audit_log
+        key: include_diff
+  max_string:
+    description: Longest string value recorded; longer ones are cut with a marker saying how much was left out.
+    type: int
+    default: 2048
+    env:
+      - name: RIPREPLACE_AUDIT_MAX_STRING
+    ini:
+      - section: callback_audit_log
+        key: max_string
+  scrub_extra_vars:
+    description:
+      - Replace every string value of the extra vars (6 characters or more) wherever it appears in a
+        record with a redaction marker. The extra vars themselves are never recorded either way.
+    type: bool
+    default: true
+    env:
+      - name: RIPREPLACE_AUDIT_SCRUB_EXTRA_VARS
+    ini:
+      - section: callback_audit_log
+        key: scrub_extra_vars
+  ticket:
+    description: Change ticket written into the manifest this plugin creates (standalone runs).
+    type: str
+    env:
+      - name: RIPREPLACE_TICKET
+    ini:
+      - section: callback_audit_log
+        key: ticket
+notes:
+  - "Enable under AWX or ansible-runner the same way: C(callbacks_enabled) in the project's C(ansible.cfg),
+    or E(ANSIBLE_CALLBACKS_ENABLED) in the job environment; point O(log_path) to persistent storage there."
+  - "Task arguments are recorded after redaction by name; a secret written literally into a free-form
+    argument (a C(command) line) or a templated file's diff cannot be recognised: mark such tasks C(no_log)."
+"""
+
+import contextlib
+import datetime
+import getpass
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+
+from ansible import context
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.callback import CallbackBase
+from ansible.release import __version__ as ansible_version
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_chain import (
+    FORMAT,
+    HOST_STATE,
+    ITEM,
+    PLAY_START,
+    PLAYBOOK_END,
+    PLAYBOOK_START,
+    REDACTED_NO_LOG,
+    RETRY,
+    RUN_END,
+    RUN_START,
+    TASK,
+    AuditChainError,
+    AuditWriter,
+    Redactor,
+    isotime,
+    load_key,
+    record_final_hash,
+    write_json_atomic,
+)
+
+_COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_MAX_HASHED_FILES = 2000
+
+
+# ---------------------------------------------------------------------------------------------
+# small accessors (result / host / task), tolerant of ansible-core versions
+
+
+def _result_data(result):
+    data = getattr(result, "result", None)
+    if data is None:
+        data = getattr(result, "_result", None)
+    return data if isinstance(data, dict) else {}
+
+
+def _host_name(result):
+    host = getattr(result, "host", None) or getattr(result, "_host", None)
+    return host.get_name() if host is not None else None
+
+
+def _task(result):
+    return getattr(result, "task", None) or getattr(result, "_task", None)
+
+
+def _task_name(result, task):
+    name = getattr(result, "task_name", None)
+    if name:
+        return to_text(name)
+    return to_text(task.get_name()) if task is not None else ""
+
+
+def _role_name(task):
+    role = getattr(task, "_role", None)
+    return to_text(role.get_name()) if role is not None else None
+
+
+def _is_no_log(task, data):
+    if data.get("_ansible_no_log") or "censored" in data:
+        return True
+    no_log = getattr(task, "no_log", None)
+    return isinstance(no_log, bool) and no_log
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sha256_tree(paths):
+    out = {}
+    for given in paths:
+        path = os.path.abspath(given)
+        if os.path.isfile(path):
+            out[path] = _sha256_file(path)
+        elif os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+                for name in sorted(files):
+                    if len(out) >= _MAX_HASHED_FILES:
+                        out["<truncated>"] = f"more than {_MAX_HASHED_FILES} files"
+                        return out
+                    full = os.path.join(root, name)
+                    try:
+                        out[full] = _sha256_file(full)
+                    except OSError as exc:
+                        out[full] = f"<unreadable: {exc.strerror}>"
+    return out
+
+
+def _operator():
+    for var in ("RIPREPLACE_OPERATOR", "SUDO_USER"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def _collection_version():
+    for name in ("MANIFEST.json", "galaxy.yml"):
+        path = os.path.join(_COLLECTION_ROOT, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        if name == "MANIFEST.json":
+            try:
+                return json.loads(text)["collection_info"]["version"]
+            except (ValueError, KeyError, TypeError):
+                continue
+        match = re.search(r"^version:\s*['\"]?([^'\"\s]+)", text, re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _new_run_id():
+    return f"{_now().strftime('%Y%m%dT%H%M%SZ')}-playbook-{secrets.token_hex(3)}"
+
+
+class CallbackModule(CallbackBase):
+    """Write every event of the run into the hash-chained audit log (see DOCUMENTATION)."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "ripreplace.remediation.audit_log"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None):
+        super().__init__(display=display)
+        self._writer = None
+        self._disabled = None  # reason, once the log cannot be written
+        self._errors_shown = set()
+        self._owner = False  # this plugin writes run-start / run-end
+        self._run_id = None
+        self._log_path = None
+        self._manifest_path = None
+        self._playbooks = []
+        self._play = None
+        self._lock = threading.Lock()
+        self._task_started = {}
+        self._host_started = {}
+        self._host_states = {}
+        self._scrub_sources = []
+        self._redactor = None
+
+    # -- configuration --------------------------------------------------------------------
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._wrapped = bool(self.get_option("wrapped"))
+        self._run_id = self.get_option("run_id") or None
+        if not self._run_id and not self._wrapped:
+            self._run_id = _new_run_id()
+        log_path = self.get_option("log_path")
+        if not log_path:
+            run_dir_name = self._run_id or _new_run_id()
+            self._run_id = self._run_id or run_dir_name
+            log_path = os.path.join(self.get_option("runs_dir") or "./runs", run_dir_name, "audit.jsonl")
+        self._log_path = os.path.abspath(os.path.expanduser(log_path))
+        manifest = self.get_option("manifest_path")
+        self._manifest_path = (
+            os.path.abspath(os.path.expanduser(manifest))
+            if manifest
+            else os.path.join(os.path.dirname(self._log_path), "manifest.json")
+        )
+        self._result_keys = [k for k in (self.get_option("result_keys") or []) if k != "diff"]
+        self._include_diff = bool(self.get_option("include_diff"))
+        self._scrub = bool(self.get_option("scrub_extra_vars"))
+        self._redactor = Redactor(max_string=int(self.get_option("max_string") or 2048))
+        try:
+            self._key = load_key(self.get_option("key_file"), self.get_option("key_env"))
+        except AuditChainError as exc:
+            self._disable(str(exc))
+
+    # -- errors ---------------------------------------------------------------------------
+    def _disable(self, reason):
+        self._disabled = reason
+        self._error(f"the audit log is NOT being written: {reason}")
+
+    def _error(self, message):
+        if message not in self._errors_shown:
+            self._errors_shown.add(message)
+            self._display.error(f"[ripreplace.remediation.audit_log] {message}")
+
+    def _write(self, rtype, data):
+        if self._disabled or self._writer is None:
+            return None
+        try:
+            return self._writer.append(rtype, data)
+        except (AuditChainError, OSError) as exc:
+            self._error(f"cannot write a {rtype} record to {self._log_path}: {exc}")
+            return None
+
+    # -- helpers --------------------------------------------------------------------------
+    def _check_mode(self):
+        return bool(context.CLIARGS.get("check", False))
+
+    def _update_scrub(self, extra_vars):
+        if not self._scrub or not extra_vars:
+            return
+        values = self._redactor.scrub_values_from(extra_vars)
+        if values:
+            self._scrub_sources.extend(values)
+            self._redactor.set_scrub_values(self._scrub_sources)
+
+    def _extra_vars_marker(self):
+        sources = context.CLIARGS.get("extra_vars") or ()
+        if not sources:
+            return None
+        return f"<redacted: extra vars not recorded ({len(sources)} -e option(s))>"
+
+    def _build_manifest(self):
+        playbooks = [os.path.abspath(p) for p in (context.CLIARGS.get("args") or ())]
+        inventory = [i for i in (context.CLIARGS.get("inventory") or ()) if os.path.exists(i)]
+        manifest = {
+            "format": "ripreplace-manifest/1",
+            "run": self._run_id,
+            "mode": "playbook",
+            "check_mode": self._check_mode(),
+            "operator": _operator(),
+            "ticket": self.get_option("ticket") or None,
+            "window": None,
+            "started": isotime(_now()),
+            "versions": {
+                "ansible-core": ansible_version,
+                "ripreplace.remediation": _collection_version(),
+                "python": sys.version.split()[0],
+            },
+            "sha256": {
+                "playbooks": _sha256_tree(playbooks),
+                "inventory": _sha256_tree(inventory),
+                "catalogs": _sha256_tree([os.path.join(_COLLECTION_ROOT, "catalog")]),
+            },
+            "written_by": "ripreplace.remediation.audit_log",
+        }
+        return manifest
+
+    def _load_or_write_manifest(self):
+        try:
+            with open(self._manifest_path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            manifest = self._build_manifest()
+            try:
+                write_json_atomic(self._manifest_path, manifest)
+            except OSError as exc:
+                self._error(f"cannot write {self._manifest_path}: {exc}")
+            return manifest
+        except (OSError, ValueError) as exc:
+            return {"error": f"cannot read {self._manifest_path}: {exc}"}
+
+    def _open(self):
+        if self._writer is not None or self._disabled:
+            return
+        try:
+            self._writer = AuditWriter(
+                self._log_path,
+                run_id=self._run_id,
+                key=self._key,
+                source="callback",
+                fsync_interval=float(self.get_option("fsync_interval")),
+                redactor=self._redactor,
+            )
+            open_run = self._writer.open_run()
+        except (AuditChainError, OSError) as exc:
+            self._disable(str(exc))
+            return
+        if self._wrapped and open_run is not None:
+            if self._run_id is None:
+                self._run_id = self._writer.run_id = open_run
+            self._owner = False
+            return
+        if self._wrapped:
+            self._display.warning(
+                f"[ripreplace.remediation.audit_log] wrapped mode but no run is open in {self._log_path}: "
+                "this playbook writes run-start and run-end itself"
+            )
+            if self._run_id is None:
+                self._run_id = self._writer.run_id = _new_run_id()
+        self._owner = True
+        data = {
+            "format": FORMAT,
+            "manifest": self._load_or_write_manifest(),
+            "mode": "check" if self._check_mode() else "apply",
+            "wrapped": self._wrapped,
+            "writer": {"plugin": self.CALLBACK_NAME, "pid": os.getpid(), "ansible-core": ansible_version},
+        }
+        if self._write(RUN_START, data) is None:
+            self._owner = False
+
+    def _task_record(self, result, status, rtype=TASK):
+        task = _task(result)
+        data = _result_data(result)
+        host = _host_name(result)
+        uuid = getattr(task, "_uuid", None)
+        end = isotime(_now())
+        record = {
+            "host": host,
+            "task": _task_name(result, task),
+            "action": to_text(getattr(task, "action", "") or ""),
+            "status": status,
+            "end": end,
+        }
+        with self._lock:
+            if rtype == TASK:
+                start = self._host_started.pop((host, uuid), None) or self._task_started.get(uuid)
+            else:
+                start = self._host_started.get((host, uuid)) or self._task_started.get(uuid)
+        if start:
+            record["start"] = start
+        if uuid:
+            record["task_uuid"] = uuid
+        role = _role_name(task)
+        if role:
+            record["role"] = role
+        if self._play is not None:
+            record["play"] = self._play
+        if getattr(task, "check_mode", None) is True or self._check_mode():
+            record["check_mode"] = True
+        if status == "failed" and result.task_fields.get("ignore_errors"):
+            record["ignore_errors"] = True
+        if data.get("changed") and status != "changed":
+            record["changed"] = True
+        if _is_no_log(task, data):
+            record["args"] = REDACTED_NO_LOG
+            record["result"] = REDACTED_NO_LOG
+            if rtype == ITEM:
+                record["item"] = REDACTED_NO_LOG
+            record["redacted"] = ["args, result: no_log task"]
+            return record
+        if rtype == TASK:
+            args = getattr(task, "args", None)
+            if args:
+                record["args"] = {k: v for k, v in args.items() if not str(k).startswith("_ansible_")}
+        for key in self._result_keys:
+            if key in data:
+                record[key] = data[key]
+        if self._include_diff and data.get("diff"):
+            record["diff"] = data["diff"]
+        if rtype == ITEM:
+            label = data.get("_ansible_item_label", data.get("item"))
+            record["item"] = label
+        if rtype == RETRY:
+            record["attempts"] = data.get("attempts")
+            record["retries"] = data.get("retries")
+        elif "attempts" in data:
+            record["attempts"] = data.get("attempts")
+        loop = data.get("results")
+        if rtype == TASK and isinstance(loop, list):
+            summary = {"count": len(loop), "changed": 0, "failed": 0, "skipped": 0}
+            for item in loop:
+                if isinstance(item, dict):
+                    summary["changed"] += bool(item.get("changed"))
+                    summary["failed"] += bool(item.get("failed"))
+                    summary["skipped"] += bool(item.get("skipped"))
+            record["items"] = summary
+        return record
+
+    def _host_transition(self, host, state, **data):
+        with self._lock:
+            if self._host_states.get(host) == state:
+                return
+            self._host_states[host] = state
+        payload = dict(data)
+        payload.update(host=host, state=state)
+        self._write(HOST_STATE, payload)
+
+    def _result(self, result, status, rtype=TASK):
+        if self._disabled or self._writer is None:
+            return
+        try:
+            record = self._task_record(result, status, rtype)
+        except Exception as exc:  # never lose the result because one attribute is odd
+            record = {"host": _host_name(result), "status": status, "error": f"cannot describe the result: {exc!r}"}
+        self._write(rtype, record)
+        if rtype != TASK:
+            return
+        host = record.get("host")
+        data = _result_data(result)
+        if status == "unreachable":
+            self._host_transition(host, "unreachable", task=record.get("task"), reason=record.get("msg"))
+        elif status == "failed" and not record.get("ignore_errors"):
+            self._host_transition(host, "failed", task=record.get("task"), reason=record.get("msg"))
+        added = data.get("add_host")
+        if isinstance(added, dict) and added.get("host_name") and not record.get("result"):
+            self._host_transition(
+                to_text(added["host_name"]), "added", by=host, groups=added.get("groups") or [], task=record.get("task")
+            )
+
+    # -- playbook and play ----------------------------------------------------------------
+    def v2_playbook_on_start(self, playbook):
+        from ansible.utils.vars import load_extra_vars
+
+        self._update_scrub(getattr(load_extra_vars, "extra_vars", None))
+        self._open()
+        path = getattr(playbook, "_file_name", None)
+        path = os.path.abspath(to_text(path)) if path else None
+        self._playbooks.append(path)
+        data = {
+            "playbook": path,
+            "check_mode": self._check_mode(),
+            "diff_mode": bool(context.CLIARGS.get("diff", False)),
+            "forks": context.CLIARGS.get("forks"),
+            "limit": context.CLIARGS.get("subset"),
+            "tags": list(context.CLIARGS.get("tags") or ()),
+            "skip_tags": list(context.CLIARGS.get("skip_tags") or ()),
+            "inventory": list(context.CLIARGS.get("inventory") or ()),
+            "pid": os.getpid(),
+        }
+        if path and os.path.isfile(path):
+            try:
+                data["sha256"] = _sha256_file(path)
+            except OSError as exc:
+                data["sha256"] = f"<unreadable: {exc.strerror}>"
+        marker = self._extra_vars_marker()
+        if marker:
+            data["extra_vars"] = marker
+        self._write(PLAYBOOK_START, data)
+
+    def v2_playbook_on_play_start(self, play):
+        # older cores lack the accessor: the extra vars were collected at playbook start then
+        with contextlib.suppress(Exception):
+            self._update_scrub(play.get_variable_manager().extra_vars)
+        self._play = to_text(play.get_name()).strip()
+        hosts = getattr(play, "hosts", None)
+        self._write(PLAY_START, {"play": self._play, "hosts": hosts, "uuid": getattr(play, "_uuid", None)})
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        with self._lock:
+            self._task_started[task._uuid] = isotime(_now())
+
+    def v2_playbook_on_handler_task_start(self, task):
+        with self._lock:
+            self._task_started[task._uuid] = isotime(_now())
+
+    def v2_runner_on_start(self, host, task):
+        with self._lock:
+            self._host_started[(host.get_name(), task._uuid)] = isotime(_now())
+
+    # -- results --------------------------------------------------------------------------
+    def v2_runner_on_ok(self, result):
+        self._result(result, "changed" if _result_data(result).get("changed") else "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._result(result, "failed")
+
+    def v2_runner_on_skipped(self, result):
+        self._result(result, "skipped")
+
+    def v2_runner_on_unreachable(self, result):
+        self._result(result, "unreachable")
+
+    def v2_runner_item_on_ok(self, result):
+        self._result(result, "changed" if _result_data(result).get("changed") else "ok", ITEM)
+
+    def v2_runner_item_on_failed(self, result):
+        self._result(result, "failed", ITEM)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._result(result, "skipped", ITEM)
+
+    def v2_runner_retry(self, result):
+        self._result(result, "retry", RETRY)
+
+    # -- the end --------------------------------------------------------------------------
+    def v2_playbook_on_stats(self, stats):
+        per_host = {to_text(h): stats.summarize(h) for h in sorted(stats.processed)}
+        failed = sorted(h for h, s in per_host.items() if s.get("failures"))
+        unreachable = sorted(h for h, s in per_host.items() if s.get("unreachable"))
+        status = "failed" if failed or unreachable else "successful"
+        data = {
+            "playbooks": self._playbooks,
+            "status": status,
+            "stats": per_host,
+            "hosts_failed": failed,
+            "hosts_unreachable": unreachable,
+        }
+        self._write(PLAYBOOK_END, data)
+        if self._owner:
+            end = self._write(RUN_END, {"status": status, "stats": per_host, "playbooks": self._playbooks})
+            if end is not None:
+                try:
+                    record_final_hash(self._manifest_path, end, log_path=self._log_path, run_id=self._run_id)
+                except (OSError, ValueError) as exc:
+                    self._error(f"cannot repeat the final hash into {self._manifest_path}: {exc}")
+            self._owner = False
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError as exc:
+                self._error(f"cannot close {self._log_path}: {exc}")
+            self._writer = None
