@@ -20,6 +20,7 @@ from ripreplace.exceptions import RipreplaceError
 #: Sub-command modules under ripreplace.commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
     "lab",
+    "verify_log",
 )
 
 
