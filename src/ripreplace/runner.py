@@ -88,6 +88,9 @@ def run_playbook(run: RunDir, request: PlaybookRequest, on_event: EventHandler |
             on_event(event)
         return True  # keep the event in the artifacts
 
+    # ansible-runner drops the playbook argument when ``binary`` is given (it switches to RAW mode), so the
+    # binary is only checked here and found through PATH, which base_envvars() starts with its directory.
+    _ansible_playbook_binary()
     with tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private:
         try:
             import ansible_runner
@@ -103,7 +106,6 @@ def run_playbook(run: RunDir, request: PlaybookRequest, on_event: EventHandler |
                 extravars=dict(request.extravars),
                 envvars=envvars,
                 cmdline=cmdline,
-                binary=_ansible_playbook_binary(),
                 quiet=True,
                 suppress_env_files=True,
                 event_handler=handler,
