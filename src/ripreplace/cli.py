@@ -19,6 +19,8 @@ from ripreplace.exceptions import RipreplaceError
 
 #: Sub-command modules under ripreplace.commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
+    "audit",
+    "catalog",
     "lab",
     "verify_log",
 )

@@ -1,0 +1,443 @@
+"""The typed core of ``ripreplace audit``: inputs checked before any host is touched, the run, the summary.
+
+Flow: :func:`validate_inputs` (catalogs, exceptions, inventory, limit; one-line errors, exit 2)
+-> :func:`run_audit` (run directory, manifest, ``playbooks/audit.yml`` in check mode through
+ansible-runner, events collected by :class:`EventCollector`) -> :func:`build_summary`
+(``summary.json`` of DESIGN.md) -> :func:`exit_code_for` and a text or JSON report.
+
+Exit code precedence (documented in docs/detection.md): covered software found -> 3, even when
+other hosts failed; otherwise any host failed or unreachable -> 4; otherwise 0. A definite finding
+is never masked by a flaky host, and an incomplete audit never reports 0. The summary and the
+JSON envelope always carry both counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ripreplace import collection, rundir, runner
+from ripreplace.constants import ENVELOPE_VERSION, ExitCode
+from ripreplace.exceptions import InputFileError, UsageError
+
+SUMMARY_FORMAT = "ripreplace-summary/1"
+DETECT_ACTION = f"{collection.FQCN}.covered_facts"
+LOCAL_INVENTORY_NAME = "localhost"
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditRequest:
+    inventory: Path | None
+    limit: str | None
+    catalogs: tuple[Path, ...]
+    exceptions: tuple[Path, ...]
+    runs_dir: Path
+    forks: int = 5
+    today: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidatedInputs:
+    request: AuditRequest
+    hosts: tuple[str, ...]  # targeted inventory hostnames, after --limit
+    inventory: str | dict[str, Any]  # path for ansible-runner, or the embedded localhost inventory
+    catalog_files: tuple[dict[str, Any], ...]
+    exception_count: int
+    local: bool
+
+
+def local_inventory() -> dict[str, Any]:
+    return {
+        "all": {
+            "hosts": {
+                LOCAL_INVENTORY_NAME: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+            }
+        }
+    }
+
+
+def _catalog_util() -> Any:
+    return collection.load_plugin_util("catalog")
+
+
+def _ansible_bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.is_file() else name
+
+
+def inventory_hosts(inventory: Path, limit: str | None) -> list[str]:
+    """Hosts of an inventory (after --limit), parsed by ansible itself; one-line errors."""
+    if not inventory.exists():
+        raise InputFileError(f"{inventory}: inventory not found")
+    argv = [_ansible_bin("ansible-inventory"), "-i", str(inventory), "--list"]
+    if limit:
+        argv += ["--limit", limit]
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+            "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        }
+    )
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=300)
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("[WARNING]")]
+        detail = next((ln for ln in lines if "rror" in ln), lines[0] if lines else f"rc={proc.returncode}")
+        detail = detail.replace("[ERROR]: ", "")
+        raise InputFileError(f"{inventory}: cannot parse inventory: {detail[:300]}")
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{inventory}: ansible-inventory gave no JSON: {exc}") from None
+    hosts: list[str] = []
+    for name, group in data.items():
+        if name == "_meta" or not isinstance(group, dict):
+            continue
+        for host in group.get("hosts", []):
+            if host not in hosts:
+                hosts.append(host)
+    if not hosts:
+        if limit:
+            raise UsageError(f"--limit {limit!r} matches no host in {inventory}")
+        raise InputFileError(f"{inventory}: the inventory has no hosts")
+    return sorted(hosts)
+
+
+def validate_inputs(request: AuditRequest) -> ValidatedInputs:
+    """Everything that can be checked without touching a host. Raises UsageError/InputFileError."""
+    if request.forks < 1:
+        raise UsageError(f"--forks must be a positive number, got {request.forks}")
+    cat = _catalog_util()
+    try:
+        catalog = cat.load_catalogs([str(p) for p in request.catalogs])
+        _items, _files = cat.load_exceptions([str(p) for p in request.exceptions], known_ids=set(catalog.ids))
+    except cat.CatalogError as exc:
+        raise InputFileError(str(exc)) from None
+    if request.today is not None:
+        try:
+            cat.parse_day(request.today)
+        except cat.CatalogError:
+            raise UsageError(f"--today {request.today!r} is not a date (YYYY-MM-DD)") from None
+    if request.inventory is None:
+        if request.limit and request.limit not in ("all", LOCAL_INVENTORY_NAME, "localhost*"):
+            raise UsageError(f"--limit {request.limit!r} matches no host: without -i only localhost is audited")
+        hosts: list[str] = [LOCAL_INVENTORY_NAME]
+        inventory: str | dict[str, Any] = local_inventory()
+    else:
+        hosts = inventory_hosts(request.inventory, request.limit)
+        inventory = str(request.inventory.resolve())
+    return ValidatedInputs(
+        request=request,
+        hosts=tuple(hosts),
+        inventory=inventory,
+        catalog_files=tuple(catalog.files),
+        exception_count=len(_items),
+        local=request.inventory is None,
+    )
+
+
+# --------------------------------------------------------------------------- events -> per-host state
+@dataclasses.dataclass
+class HostRecord:
+    facts: dict[str, Any] | None = None
+    unreachable: str | None = None
+    failed: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def _result_message(res: Mapping[str, Any]) -> str:
+    for key in ("msg", "reason", "module_stderr", "stderr"):
+        value = res.get(key)
+        if value:
+            text = " ".join(str(value).split())
+            return text[:500]
+    return "failed without a message"
+
+
+class EventCollector:
+    """Turns ansible-runner events into one :class:`HostRecord` per inventory host."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, HostRecord] = {}
+        self.stats: dict[str, Any] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_stats":
+            self.stats = {k: data.get(k) for k in ("ok", "failures", "dark", "skipped", "ignored", "rescued")}
+            return
+        host = data.get("host")
+        if not host or not kind.startswith("runner_on_"):
+            return
+        record = self.hosts.setdefault(host, HostRecord())
+        res = data.get("res") or {}
+        task = data.get("task") or data.get("task_action") or "a task"
+        if kind == "runner_on_unreachable":
+            record.unreachable = f"unreachable during '{task}': {_result_message(res)}"
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            if record.failed is None:
+                record.failed = f"'{task}' failed: {_result_message(res)}"
+        elif kind == "runner_on_ok" and data.get("task_action") == DETECT_ACTION:
+            facts = (res.get("ansible_facts") or {}).get("covered_software")
+            if isinstance(facts, dict):
+                record.facts = facts
+            record.warnings.extend(str(w) for w in res.get("warnings") or [])
+
+
+# --------------------------------------------------------------------------- summary
+def _finding_for_summary(finding: Mapping[str, Any]) -> dict[str, Any]:
+    out = {
+        "catalog_id": finding["catalog_id"],
+        "vendor": finding["vendor"],
+        "product": finding["product"],
+        "covered_list": finding.get("covered_list", {}).get("entry"),
+        "state": finding["state"],
+        "confidence": finding["confidence"],
+        "review": bool(finding.get("review")),
+        "evidence": [
+            {"kind": e["kind"], "value": e["value"], "confidence": e.get("confidence"), **(e.get("details") or {})}
+            for e in finding.get("evidence", [])
+        ],
+    }
+    if "exception" in finding:
+        exc = finding["exception"]
+        out["exception"] = {k: exc.get(k) for k in ("id", "scope", "reason", "ticket", "expires")}
+    return out
+
+
+def host_summary(record: HostRecord | None) -> dict[str, Any]:
+    """One host of summary.json. Status precedence: unreachable > failed > covered > excepted > clean."""
+    if record is None:
+        return {"status": "failed", "findings": [], "reason": "no result: the host was never scanned"}
+    if record.unreachable:
+        return {"status": "unreachable", "findings": [], "reason": record.unreachable}
+    if record.facts is None:
+        reason = record.failed or "the scan returned no covered_software facts"
+        return {"status": "failed", "findings": [], "reason": reason}
+    facts = record.facts
+    findings = [_finding_for_summary(f) for f in facts.get("findings", [])]
+    excepted = [_finding_for_summary(f) for f in facts.get("excepted", [])]
+    actionable = [f for f in findings if not f["review"]]
+    review = [f for f in findings if f["review"]]
+    expired = facts.get("exceptions_expired", [])
+    entry: dict[str, Any] = {"findings": findings, "excepted": excepted, "reason": None}
+    notes = [e.get("message", f"exception {e.get('id')} expired") for e in expired]
+    if review:
+        notes.append(
+            "low-confidence signal(s) to review, never removed automatically: "
+            + ", ".join(f["catalog_id"] for f in review)
+        )
+    if record.failed:
+        entry["status"] = "failed"
+        entry["reason"] = record.failed
+    elif actionable:
+        entry["status"] = "covered"
+        entry["reason"] = "; ".join(notes) or None
+    elif excepted:
+        entry["status"] = "excepted"
+        reasons = [
+            f"{f['catalog_id']} excepted by {f['exception']['id']} ({f['exception']['ticket']}, "
+            f"until {f['exception']['expires']}): {f['exception']['reason']}"
+            for f in excepted
+        ]
+        entry["reason"] = "; ".join(reasons + notes)
+    else:
+        entry["status"] = "clean"
+        entry["reason"] = "; ".join(notes) or None
+    entry["exceptions_expired"] = expired
+    entry["removal_plan"] = facts.get("removal_plan", {})
+    entry["scanned"] = facts.get("scanned", {})
+    if record.warnings:
+        entry["warnings"] = record.warnings
+    return entry
+
+
+def build_summary(
+    *, run_id: str, hosts: Sequence[str], collector: EventCollector, playbook_status: str, playbook_rc: int
+) -> dict[str, Any]:
+    per_host = {h: host_summary(collector.hosts.get(h)) for h in hosts}
+    counts: dict[str, int] = {}
+    for entry in per_host.values():
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    products: dict[str, list[str]] = {}
+    for name, entry in per_host.items():
+        for f in entry["findings"]:
+            if not f["review"]:
+                products.setdefault(f["catalog_id"], []).append(name)
+    return {
+        "format": SUMMARY_FORMAT,
+        "run": run_id,
+        "mode": "audit",
+        "finished": rundir.isotime(rundir.utcnow()),
+        "playbook": {"status": playbook_status, "rc": playbook_rc},
+        "counts": dict(sorted(counts.items())),
+        "products": dict(sorted(products.items())),
+        "hosts": per_host,
+    }
+
+
+def exit_code_for(summary: Mapping[str, Any]) -> ExitCode:
+    statuses = {h["status"] for h in summary["hosts"].values()}
+    if "covered" in statuses:
+        return ExitCode.COVERED
+    if statuses & {"failed", "unreachable"}:
+        return ExitCode.HOSTS_FAILED
+    return ExitCode.OK
+
+
+# --------------------------------------------------------------------------- the run
+@dataclasses.dataclass(frozen=True)
+class AuditOutcome:
+    run: rundir.RunDir
+    summary: dict[str, Any]
+    exit_code: ExitCode
+
+
+def _become_locally() -> bool:
+    """Local audit: root needs no become; others use sudo only when it exists."""
+    if os.geteuid() == 0:
+        return False
+    return any((Path(d) / "sudo").is_file() for d in os.environ.get("PATH", "").split(os.pathsep) if d)
+
+
+def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
+    request = inputs.request
+    started = rundir.utcnow()
+    run = rundir.RunDir.create(request.runs_dir.resolve(), "audit")
+    playbook = collection.playbook("audit")
+    catalog_paths = [Path(collection.catalog_dir())] + [p.resolve() for p in request.catalogs + request.exceptions]
+    manifest = rundir.build_manifest(
+        run_id=run.run_id,
+        mode="audit",
+        started=started,
+        inventory=request.inventory.resolve() if request.inventory else None,
+        playbooks=[playbook, collection.collection_root() / "roles" / "detect"],
+        catalogs=catalog_paths,
+        check_mode=True,
+        extra={
+            "targets": list(inputs.hosts),
+            "limit": request.limit,
+            "inventory_source": "local" if inputs.local else str(request.inventory),
+            "catalog_files": list(inputs.catalog_files),
+        },
+    )
+    run.write_manifest(manifest)
+    extravars: dict[str, Any] = {
+        "detect_extra_catalogs": [str(p.resolve()) for p in request.catalogs],
+        "detect_extra_exceptions": [str(p.resolve()) for p in request.exceptions],
+    }
+    if request.today:
+        extravars["detect_today"] = request.today
+    if inputs.local:
+        extravars["detect_become"] = _become_locally()
+    collector = EventCollector()
+    result = runner.run_playbook(
+        run,
+        runner.PlaybookRequest(
+            playbook=playbook,
+            inventory=inputs.inventory,
+            limit=request.limit if not inputs.local else None,
+            forks=request.forks,
+            check=True,
+            extravars=extravars,
+            ident="audit",
+        ),
+        on_event=collector,
+    )
+    summary = build_summary(
+        run_id=run.run_id, hosts=inputs.hosts, collector=collector, playbook_status=result.status, playbook_rc=result.rc
+    )
+    run.write_summary(summary)
+    return AuditOutcome(run=run, summary=summary, exit_code=exit_code_for(summary))
+
+
+# --------------------------------------------------------------------------- reports
+def envelope(command: str, exit_code: int, result: Any, **extra: Any) -> dict[str, Any]:
+    """The versioned machine-readable envelope of ``--output json`` (pinned by a contract test)."""
+    out = {"envelope_version": ENVELOPE_VERSION, "command": command, "exit_code": int(exit_code), "result": result}
+    out.update(extra)
+    return out
+
+
+def _evidence_text(evidence: Sequence[Mapping[str, Any]], limit: int = 4) -> str:
+    parts = []
+    for e in evidence[:limit]:
+        detail = ""
+        if e["kind"] in ("deb", "rpm") and e.get("version"):
+            detail = f" {e['version']}" + (" (config-files)" if e.get("residue") else "")
+        elif e["kind"] == "process":
+            detail = f" pid {e.get('pid')}"
+        elif e["kind"] == "service":
+            state = e.get("active") or ("enabled" if e.get("enabled") else "present")
+            detail = f" ({e.get('kind')}, {state})"
+        parts.append(f"{e['kind']}:{e['value']}{detail}")
+    if len(evidence) > limit:
+        parts.append(f"+{len(evidence) - limit} more")
+    return ", ".join(parts)
+
+
+def render_text(outcome: AuditOutcome, stream: Any = None) -> None:
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=False, width=160)
+    summary = outcome.summary
+    table = Table(title=f"ripreplace audit {summary['run']}", show_lines=False)
+    table.add_column("host", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("finding")
+    table.add_column("state")
+    table.add_column("conf.")
+    table.add_column("evidence")
+    style = {
+        "covered": "bold red",
+        "failed": "bold yellow",
+        "unreachable": "bold yellow",
+        "excepted": "cyan",
+        "clean": "green",
+    }
+    for host, entry in summary["hosts"].items():
+        status = f"[{style.get(entry['status'], '')}]{entry['status']}[/]"
+        rows = entry["findings"] + entry.get("excepted", [])
+        if not rows:
+            table.add_row(host, status, "-", "", "", entry.get("reason") or "")
+            continue
+        for n, f in enumerate(rows):
+            label = f["catalog_id"] + (" (review)" if f["review"] else "") + (" (excepted)" if "exception" in f else "")
+            table.add_row(
+                host if n == 0 else "",
+                status if n == 0 else "",
+                label,
+                f["state"],
+                f["confidence"],
+                _evidence_text(f["evidence"]),
+            )
+    console.print(table)
+    for host, entry in summary["hosts"].items():
+        if entry["status"] in ("failed", "unreachable", "excepted") or entry.get("exceptions_expired"):
+            console.print(f"{host}: {entry['status']}: {entry.get('reason')}", markup=False)
+    counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items())
+    console.print(f"{len(summary['hosts'])} host(s): {counts}", markup=False)
+    if summary["products"]:
+        console.print(
+            "covered products: " + ", ".join(f"{p} ({len(h)})" for p, h in summary["products"].items()), markup=False
+        )
+    console.print(f"run directory: {outcome.run.path}", markup=False)
+    console.print(f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}", markup=False)
+
+
+EXIT_MEANING = {
+    ExitCode.OK: "nothing covered found on any audited host",
+    ExitCode.COVERED: "covered software found",
+    ExitCode.HOSTS_FAILED: "nothing covered found, but some hosts could not be audited",
+}

@@ -1,0 +1,79 @@
+"""``ripreplace audit``: find covered software on every targeted host; change nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ripreplace import audit
+from ripreplace.constants import ExitCode
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="find covered software on every host (changes nothing)",
+        description=(
+            "Scan every targeted host for FCC Covered List software with the bundled catalog, site "
+            "catalogs and exceptions, in check mode: nothing on any host changes. Writes a run "
+            "directory (manifest.json, audit.jsonl, summary.json). Without -i the local machine is "
+            "audited over the local connection. Exit codes: 0 nothing covered; 3 covered software "
+            "found (takes precedence); 4 no covered software found but some host failed or was "
+            "unreachable; 2 bad arguments or input files (no host touched)."
+        ),
+    )
+    parser.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (default: this machine only)")
+    parser.add_argument("--limit", metavar="PATTERN", help="audit only hosts matching this Ansible host pattern")
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a site catalog added to the bundled one (repeatable)",
+    )
+    parser.add_argument(
+        "--exceptions", metavar="FILE", type=Path, action="append", default=[], help="an exceptions file (repeatable)"
+    )
+    parser.add_argument(
+        "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+    )
+    parser.add_argument("--forks", metavar="N", type=_positive_int, default=5, help="parallel hosts (default: 5)")
+    parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
+    parser.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)  # judge exception expiry as of a day
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> ExitCode:
+    request = audit.AuditRequest(
+        inventory=args.inventory,
+        limit=args.limit,
+        catalogs=tuple(args.catalog),
+        exceptions=tuple(args.exceptions),
+        runs_dir=args.runs_dir,
+        forks=args.forks,
+        today=args.today,
+    )
+    inputs = audit.validate_inputs(request)  # raises UsageError/InputFileError before any host is touched
+    outcome = audit.run_audit(inputs)
+    if args.output == "json":
+        payload = audit.envelope(
+            "audit", outcome.exit_code, outcome.summary, run=outcome.run.run_id, run_dir=str(outcome.run.path)
+        )
+        json.dump(payload, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        audit.render_text(outcome)
+    return outcome.exit_code
