@@ -21,7 +21,8 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "molecu
 class BuildWithCollection(build_py):
     def run(self) -> None:
         super().run()
-        dest = Path(self.build_lib) / "ripreplace" / "_collection" / "ansible_collections" / "ripreplace" / "remediation"
+        dest = Path(self.build_lib) / "ripreplace" / "_collection" / "ansible_collections"
+        dest = dest / "ripreplace" / "remediation"
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)

@@ -62,7 +62,8 @@ class LabHandle:
     def fake_rpm(self, name: str) -> Path:
         return self.lab.fake_package(f"{name}.rpm")
 
-    def _run(self, argv: list[str], env: Mapping[str, str] | None, cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    def _run(self, argv: list[str], env: Mapping[str, str] | None,
+             cwd: Path | None) -> subprocess.CompletedProcess[str]:
         full = dict(self._env)
         if env:
             full.update(env)

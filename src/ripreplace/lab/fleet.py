@@ -7,6 +7,7 @@ failed ``up``; and only that: a pid is signalled only if it is still the process
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -31,7 +32,7 @@ from ripreplace.lab.proc import run
 
 STATE = "lab.json"
 INVENTORY = "inventory.yml"
-DEFAULT_DIR = Path(os.environ.get("RIPREPLACE_LAB_DIR", "/var/tmp/ripreplace-lab"))
+DEFAULT_DIR = Path(os.environ.get("RIPREPLACE_LAB_DIR", "/var/lib/ripreplace/lab"))
 SSH_WAIT_S = 60.0
 
 #: Popen objects of the processes this Python process started, so they are reaped (and not
@@ -87,10 +88,8 @@ class Proc:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def wait_gone(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -305,7 +304,7 @@ class Lab:
         groups: dict[str, dict[str, Any]] = {"light": {"hosts": {}}, "systemd": {"hosts": {}}}
         for name, host in self.hosts.items():
             groups[host.kind]["hosts"][name] = {"ansible_host": host.addr, "lab_kind": host.kind}
-        common = " ".join(shlex.quote(o) for o in self._ssh_options() if o != "-o" or True)
+        common = " ".join(shlex.quote(o) for o in self._ssh_options() if True)
         inventory = {
             "all": {
                 "children": {"lab": {"children": groups}},
@@ -404,33 +403,38 @@ class Lab:
         host = self.host(name)
         run(["scp", "-q", "-F", str(self.ssh_dir / "config"), str(local), f"root@{host.addr}:{remote}"])
 
-    def plant(self, name: str, packages: Sequence[str]) -> None:
-        """Install covered (or decoy) packages on a host: lab repository names, rpm:NAME, or .deb/.rpm paths."""
-        self.host(name)
-        if not packages:
-            raise UsageError("plant needs at least one package")
+    def _plant_specs(self, packages: Sequence[str]) -> tuple[list[str], list[Path], list[Path]]:
+        """Sort plant arguments into (repository names, local .deb files, .rpm files); check files exist."""
         fakes = self.state.get("fake_packages", {})
-        debs: list[str] = []
+        names: list[str] = []
+        debs: list[Path] = []
         rpms: list[Path] = []
         for spec in packages:
             if spec.startswith("rpm:"):
                 key = f"{spec[4:]}.rpm"
                 if key not in fakes:
-                    raise UsageError(f"no fake rpm {spec[4:]!r} in the lab (have: "
-                                     f"{', '.join(k[:-4] for k in fakes if k.endswith('.rpm'))})")
+                    have = ", ".join(k[:-4] for k in fakes if k.endswith(".rpm"))
+                    raise UsageError(f"no fake rpm {spec[4:]!r} in the lab (have: {have})")
                 rpms.append(Path(fakes[key]))
-            elif spec.endswith(".rpm"):
+            elif spec.endswith((".rpm", ".deb")):
                 if not Path(spec).is_file():
                     raise UsageError(f"{spec}: no such file")
-                rpms.append(Path(spec))
-            elif spec.endswith(".deb"):
-                if not Path(spec).is_file():
-                    raise UsageError(f"{spec}: no such file")
-                remote = f"/var/tmp/{Path(spec).name}"
-                self.copy_to(name, Path(spec), remote)
-                debs.append(remote)
+                (rpms if spec.endswith(".rpm") else debs).append(Path(spec))
             else:
-                debs.append(spec)
+                names.append(spec)
+        return names, debs, rpms
+
+    def plant(self, name: str, packages: Sequence[str]) -> None:
+        """Install covered (or decoy) packages on a host: lab repository names, rpm:NAME, or .deb/.rpm paths."""
+        self.host(name)
+        if not packages:
+            raise UsageError("plant needs at least one package")
+        names, deb_files, rpms = self._plant_specs(packages)
+        debs = list(names)
+        for path in deb_files:
+            remote = f"/root/{path.name}"
+            self.copy_to(name, path, remote)
+            debs.append(remote)
         if debs or rpms:
             self.sh(name, "apt-get", "update", "-q", timeout=120)
         if debs:
@@ -438,9 +442,10 @@ class Lab:
         if rpms:
             self.sh(name, "apt-get", "install", "-y", "-q", "--no-install-recommends", "rpm", timeout=600)
             self.sh(name, "mkdir", "-p", "/etc/rpm")
-            self.sh(name, "sh", "-c", "grep -qs _dbpath /etc/rpm/macros || echo '%_dbpath /var/lib/rpm' >> /etc/rpm/macros")
+            self.sh(name, "sh", "-c",
+                    "grep -qs _dbpath /etc/rpm/macros || echo '%_dbpath /var/lib/rpm' >> /etc/rpm/macros")
             for path in rpms:
-                remote = f"/var/tmp/{path.name}"
+                remote = f"/root/{path.name}"
                 self.copy_to(name, path, remote)
                 self.sh(name, "rpm", "-i", "--nodeps", remote)
 

@@ -41,3 +41,7 @@ def require(*, need_root: bool = True, tools: dict[str, str] | None = None) -> N
     if missing:
         pkgs = " ".join(sorted(set(missing.values())))
         raise LabPrerequisiteError(f"the lab needs {', '.join(sorted(missing))}: apt-get install -y {pkgs}")
+
+
+if __name__ == "__main__":  # used by the Makefile before any virtualenv exists
+    print(" ".join(DEBIAN_PACKAGES))

@@ -1,0 +1,63 @@
+# One entry point for set-up, lint and tests. `make test` is the README's test command and what
+# .ci/run calls: it installs what it needs (Debian packages for the lab, a virtualenv with the
+# Python dependencies), lints, and runs the whole suite, lab tests included (needs root).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-lab sanity build clean
+
+help:
+	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
+	@echo "make test-unit  unit tests only (no root needed)"
+	@echo "make test-lab   lab integration tests only"
+	@echo "make lint       ruff, ansible-lint (profile production), mypy"
+	@echo "make build      the collection tarball (ansible-galaxy collection build)"
+
+deps: deps-debian venv
+
+# Debian packages the lab needs; installed only when something is missing (apt-get needs root).
+deps-debian:
+	@pkgs="$$(PYTHONPATH=src $(PYTHON) -m ripreplace.lab.prereq)"; \
+	missing="$$(for p in $$pkgs; do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/.installed: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+ruff: venv
+	$(BIN)/ruff check .
+
+ansible-lint: venv
+	ANSIBLE_COLLECTIONS_PATH="$$($(BIN)/python -c 'from ripreplace import collection; print(collection.collections_path())')" \
+	  $(BIN)/ansible-lint --offline -q
+
+mypy: venv
+	$(BIN)/mypy
+
+lint: ruff ansible-lint mypy
+
+test-unit: venv
+	$(BIN)/pytest -m "not lab" $(PYTEST_ARGS)
+
+test-lab: deps
+	$(BIN)/pytest -m lab $(PYTEST_ARGS)
+
+test: deps lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path dist/
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
