@@ -119,7 +119,10 @@ def _describe(error):
     """One readable line for a jsonschema error, naming the field it is about."""
     # The deepest, most specific error of a oneOf/anyOf/allOf is the useful one.
     best = jsonschema.exceptions.best_match([error]) if error.context else error
-    field = ".".join(str(p) for p in list(best.absolute_path)[2:]) or None
+    parts = list(best.absolute_path)
+    if len(parts) >= 2 and isinstance(parts[1], int):
+        parts = parts[2:]  # inside an entry: the entry is named separately
+    field = ".".join(str(p) for p in parts) or None
     message = best.message
     if best.validator == "const" and list(best.absolute_path)[-1:] == ["confidence"]:
         message = "an UNCONFIRMED source allows only confidence 'low' (got %r)" % best.instance
@@ -134,8 +137,25 @@ def validate(data, schema_path, path, list_key):
     validator = _validator(schema_path)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        raise CatalogError(path, _describe(error), _entry_label(data, list_key, error.absolute_path))
+        # The shallowest error first, and of those the one from the plainest part of the schema (a
+        # missing 'product' before a conditional rule about 'signals'); ties go to best_match.
+        depth = min(len(e.absolute_path) for e in errors)
+        shallow = [e for e in errors if len(e.absolute_path) == depth]
+        plain = min(len(e.schema_path) for e in shallow)
+        error = jsonschema.exceptions.best_match([e for e in shallow if len(e.schema_path) == plain])
+        missing = [
+            re.sub(r" is a required property$", "", e.message)
+            for e in shallow
+            if e.validator == "required" and len(e.schema_path) == plain and e.absolute_path == error.absolute_path
+        ]
+        label = _entry_label(data, list_key, error.absolute_path)
+        if len(missing) > 1:
+            parts = list(error.absolute_path)
+            parts = parts[2:] if len(parts) >= 2 and isinstance(parts[1], int) else parts
+            where = ".".join(str(p) for p in parts)
+            problem = "missing required properties: %s" % ", ".join(missing)
+            raise CatalogError(path, "%s: %s" % (where, problem) if where else problem, label)
+        raise CatalogError(path, _describe(error), label)
 
 
 def _under(path, root):
