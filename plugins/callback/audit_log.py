@@ -588,15 +588,13 @@ class CallbackModule(CallbackBase):
         except Exception as exc:  # never lose the result because one attribute is odd
             record = {"host": _host_name(result), "status": status, "error": f"cannot describe the result: {exc!r}"}
         self._write(rtype, record)
-        if rtype != TASK:
-            return
         host = record.get("host")
         data = _result_data(result)
-        if status == "unreachable":
+        if rtype == TASK and status == "unreachable":
             self._host_transition(host, "unreachable", task=record.get("task"), reason=record.get("msg"))
-        elif status == "failed" and not record.get("ignore_errors"):
+        elif rtype == TASK and status == "failed" and not record.get("ignore_errors"):
             self._host_transition(host, "failed", task=record.get("task"), reason=record.get("msg"))
-        added = data.get("add_host")
+        added = data.get("add_host")  # on the task, or on each item of a loop
         if isinstance(added, dict) and added.get("host_name") and not record.get("result"):
             self._host_transition(
                 to_text(added["host_name"]), "added", by=host, groups=added.get("groups") or [], task=record.get("task")
