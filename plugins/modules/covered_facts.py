@@ -217,8 +217,8 @@ ansible_facts:
                   type: str
                 details:
                   description: >-
-                    Kind-specific: version, arch, status, maintainer/vendor (packages); kind,
-                    path, enabled, active (services); type (paths); pid (processes); size and
+                    Kind-specific: version, arch, status, maintainer/vendor, residue (packages);
+                    manager (systemd or sysv), path, enabled, active (services); type (paths); pid (processes); size and
                     refcount (kernel modules).
                   type: dict
           sample:
@@ -268,7 +268,7 @@ ansible_facts:
                 - {name: kesl-gui, manager: deb, catalog_id: kaspersky-kesl-gui, status: installed, version: 12.4.0-1}
                 - {name: kesl, manager: deb, catalog_id: kaspersky-kesl, status: installed, version: 12.4.0-1225}
             services:
-              description: Services to stop and disable (name, kind systemd or sysv, path, enabled, active).
+              description: Services to stop and disable (name, manager systemd or sysv, path, enabled, active).
               type: list
               elements: dict
             processes:
@@ -804,7 +804,7 @@ class Scanner:
         live = systemd.live_state(sorted({c[3] for c in candidates})) if candidates else {}
         for entry, signal, kind, name, path in candidates:
             state = live.get("%s.service" % name)
-            details = {"kind": kind, "path": path}
+            details = {"manager": kind, "path": path}
             if state:
                 details["active"] = state.get("ActiveState")
                 details["sub"] = state.get("SubState")
@@ -1052,8 +1052,8 @@ def build_plan(rules, scanner, findings, root="/"):
     seen_pids = set()
     for entry, finding in actionable:
         for svc in scanner.services.get(entry["id"], []):
-            if (svc["kind"], svc["name"]) not in seen_services:
-                seen_services.add((svc["kind"], svc["name"]))
+            if (svc["manager"], svc["name"]) not in seen_services:
+                seen_services.add((svc["manager"], svc["name"]))
                 plan["services"].append(dict(svc, catalog_id=entry["id"]))
         for proc in scanner.processes.get(entry["id"], []):
             if proc["pid"] not in seen_pids:

@@ -208,7 +208,7 @@ def _finding_for_summary(finding: Mapping[str, Any]) -> dict[str, Any]:
         "confidence": finding["confidence"],
         "review": bool(finding.get("review")),
         "evidence": [
-            {"kind": e["kind"], "value": e["value"], "confidence": e.get("confidence"), **(e.get("details") or {})}
+            {**(e.get("details") or {}), "kind": e["kind"], "value": e["value"], "confidence": e.get("confidence")}
             for e in finding.get("evidence", [])
         ],
     }
@@ -382,7 +382,7 @@ def _evidence_text(evidence: Sequence[Mapping[str, Any]], limit: int = 4) -> str
             detail = f" pid {e.get('pid')}"
         elif e["kind"] == "service":
             state = e.get("active") or ("enabled" if e.get("enabled") else "present")
-            detail = f" ({e.get('kind')}, {state})"
+            detail = f" ({e.get('manager')}, {state})"
         parts.append(f"{e['kind']}:{e['value']}{detail}")
     if len(evidence) > limit:
         parts.append(f"+{len(evidence) - limit} more")

@@ -221,8 +221,8 @@ def test_installed_kesl_gui_agent_found_with_evidence_and_ordered_plan(tmp_path,
     assert proc["details"] == {"pid": 412}  # never the command line (it may hold secrets)
     assert "hunter2" not in json.dumps(findings)
     services = [e for e in kesl["evidence"] if e["kind"] == "service"]
-    assert {s["details"]["kind"] for s in services} == {"systemd", "sysv"}
-    sysv = next(s for s in services if s["details"]["kind"] == "sysv")
+    assert {s["details"]["manager"] for s in services} == {"systemd", "sysv"}
+    sysv = next(s for s in services if s["details"]["manager"] == "sysv")
     assert sysv["details"]["enabled"] is True and sysv["details"]["active"] is None
     # Removal order: dependents first (kesl-gui Depends kesl), the Network Agent last.
     assert [p["name"] for p in plan["packages"]] == ["kesl-gui", "kesl", "klnagent64"]
