@@ -59,7 +59,7 @@ class FakeModule:
         for prefix, result in self.commands:
             if list(argv[: len(prefix)]) == list(prefix):
                 return result
-        raise AssertionError("unexpected command %r" % (argv,))
+        raise AssertionError(f"unexpected command {argv!r}")
 
     def fail_json(self, **kwargs):
         raise RuntimeError(json.dumps(kwargs))
