@@ -227,6 +227,8 @@ class Lab:
             pool.unlink()
         pool.symlink_to(img.pool, target_is_directory=True)
         built = fakepkgs.build_all(fake)
+        # Approved-replacement fakes (mdatp, falcon-sensor, sentinelagent) and the ClamAV EICAR database.
+        built.update(fakepkgs.publish_replacements(repo))
         self.state["fake_packages"] = {name: str(path) for name, path in built.items()}
         debs_only = repo / ".scan"
         debs_only.mkdir(exist_ok=True)
