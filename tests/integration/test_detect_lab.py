@@ -49,8 +49,9 @@ def listing(lab: Any, host: str) -> list[str]:
 
 
 def run_audit(lab: Any, workdir: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    result = lab.ripreplace("audit", "-i", str(lab.inventory), "--runs-dir", str(workdir / "runs"),
-                            "--output", "json", *args, cwd=workdir)
+    result = lab.ripreplace(
+        "audit", "-i", str(lab.inventory), "--runs-dir", str(workdir / "runs"), "--output", "json", *args, cwd=workdir
+    )
     assert result.returncode in (0, 3, 4), result.stderr
     envelope = json.loads(result.stdout)
     return result.returncode, envelope, result.stderr
@@ -70,8 +71,12 @@ def test_planted_products_found_on_light_and_systemd_hosts_and_hosts_unchanged(l
     lab.plant(light, "kesl-gui", "klnagent64", "kics")
     lab.plant(sysd, "kesl", "klnagent64", "kics")
     for host in (light, sysd):
-        lab.sh(host, "sh", "-c", "mkdir -p /home/alice && echo 'renew Kaspersky by March' "
-                                 "> /home/alice/kaspersky-renewal-notes.txt")
+        lab.sh(
+            host,
+            "sh",
+            "-c",
+            "mkdir -p /home/alice && echo 'renew Kaspersky by March' > /home/alice/kaspersky-renewal-notes.txt",
+        )
     before = {h: listing(lab, h) for h in lab.hosts}
 
     rc, env, _ = run_audit(lab, workdir)
@@ -88,10 +93,18 @@ def test_planted_products_found_on_light_and_systemd_hosts_and_hosts_unchanged(l
     assert summary["hosts"][light]["status"] == "covered"
     kesl = lf["kaspersky-kesl"]
     assert kesl["state"] == "installed" and kesl["confidence"] == "high"
-    assert {("deb", "kesl"), ("process", "/opt/kaspersky/kesl/libexec/kesl"), ("service", "kesl"),
-            ("path", "/opt/kaspersky/kesl/bin/kesl-setup.pl"), ("path", "/usr/bin/kesl-control")} <= evidence(kesl)
-    svc = next(e for e in kesl["evidence"] if e["kind"] == "service")
-    assert svc["manager"] == "sysv" and svc["enabled"] is True  # rc links made by update-rc.d
+    assert {
+        ("deb", "kesl"),
+        ("process", "/opt/kaspersky/kesl/libexec/kesl"),
+        ("service", "kesl"),
+        ("path", "/opt/kaspersky/kesl/bin/kesl-setup.pl"),
+        ("path", "/usr/bin/kesl-control"),
+    } <= evidence(kesl)
+    services = {e["manager"]: e for e in kesl["evidence"] if e["kind"] == "service"}
+    assert services["sysv"]["enabled"] is True  # rc links made by update-rc.d
+    assert services["sysv"]["active"] is None  # no service manager: never run init scripts to ask
+    assert services["systemd"]["path"] == "/lib/systemd/system/kesl.service"  # unit file shipped, no systemd
+    assert summary["hosts"][light]["scanned"]["service_manager"] == "none"
     agent = lf["kaspersky-network-agent"]
     assert {("deb", "klnagent64"), ("process", "/opt/kaspersky/klnagent64/sbin/klnagent")} <= evidence(agent)
     plan = summary["hosts"][light]["removal_plan"]
@@ -186,8 +199,16 @@ def test_expired_exception_no_longer_hides_a_finding(lab, workdir):
         f"  - {{id: EXC-NOW, host: {active_host}, catalog_id: kaspersky-kesl, ticket: CHG-2,\n"
         "      reason: kept until the replacement is qualified, expires: '2099-12-31'}\n"
     )
-    rc, env, _ = run_audit(lab, workdir, "--limit", f"{expired_host}:{active_host}", "--exceptions", str(exceptions),
-                           "--today", "2026-12-01")
+    rc, env, _ = run_audit(
+        lab,
+        workdir,
+        "--limit",
+        f"{expired_host}:{active_host}",
+        "--exceptions",
+        str(exceptions),
+        "--today",
+        "2026-12-01",
+    )
     hosts = env["result"]["hosts"]
     assert hosts[expired_host]["status"] == "covered"
     assert "EXC-OLD" in hosts[expired_host]["reason"] and "expired on 2026-01-31" in hosts[expired_host]["reason"]
@@ -210,10 +231,12 @@ def test_clean_lab_exits_0(lab, workdir):
 def test_bad_inputs_exit_2_and_touch_no_host(lab, workdir):
     bad = workdir / "site.yml"
     bad.write_text("format: ripreplace-covered-catalog/1\nentries: [{id: x}]\n")
-    result = lab.ripreplace("audit", "-i", str(lab.inventory), "--catalog", str(bad),
-                            "--runs-dir", str(workdir / "runs"), cwd=workdir)
+    result = lab.ripreplace(
+        "audit", "-i", str(lab.inventory), "--catalog", str(bad), "--runs-dir", str(workdir / "runs"), cwd=workdir
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "site.yml: entry x:" in result.stderr
-    result = lab.ripreplace("audit", "-i", str(lab.inventory), "--limit", "nosuchhost*",
-                            "--runs-dir", str(workdir / "runs"), cwd=workdir)
+    result = lab.ripreplace(
+        "audit", "-i", str(lab.inventory), "--limit", "nosuchhost*", "--runs-dir", str(workdir / "runs"), cwd=workdir
+    )
     assert result.returncode == 2 and "matches no host" in result.stderr
     assert not (workdir / "runs").exists()
