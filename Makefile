@@ -14,6 +14,7 @@ help:
 	@echo "make test-unit  unit tests only (no root needed)"
 	@echo "make test-lab   lab integration tests only"
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
+	@echo "make sanity     ansible-test sanity on the collection content"
 	@echo "make build      the collection tarball (ansible-galaxy collection build)"
 
 deps: deps-debian venv
@@ -53,8 +54,12 @@ test-unit: venv
 test-lab: deps
 	$(BIN)/pytest -m lab $(PYTEST_ARGS)
 
-test: deps lint
+test: deps lint sanity
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ansible-test sanity on the collection content (first run ~7 min: it builds its own virtualenvs).
+sanity: venv
+	$(BIN)/python tests/sanity/run.py
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/
