@@ -78,13 +78,48 @@ def _mutate(path: list[Any], value: Any, delete: bool = False) -> dict[str, Any]
 @pytest.mark.parametrize(
     ("path", "value", "delete", "expected"),
     [
-        (["products", 0, "remove_first"], None, True, "approved.yml: entry clamav: 'remove_first' is a required property"),
-        (["products", 1, "remove_first"], "no", False, "approved.yml: entry mdatp: remove_first: 'no' is not of type 'boolean'"),
-        (["products", 0, "install_sources"], ["ftp"], False, "approved.yml: entry clamav: install_sources.0: 'ftp' is not one of"),
-        (["products", 0, "packages", "deb"], ["bad name"], False, "approved.yml: entry clamav: packages.deb.0: 'bad name' does not match"),
-        (["products", 2, "health", "checks", 0, "argv"], [], False, "approved.yml: entry falcon-sensor: health.checks.0.argv: [] should be non-empty"),
-        (["products", 0, "surprise"], 1, False, "approved.yml: entry clamav: Additional properties are not allowed ('surprise' was unexpected)"),
-        (["format"], "ripreplace-approved-catalog/2", False, "approved.yml: format: 'ripreplace-approved-catalog/1' was expected"),
+        (
+            ["products", 0, "remove_first"],
+            None,
+            True,
+            "approved.yml: entry clamav: 'remove_first' is a required property",
+        ),
+        (
+            ["products", 1, "remove_first"],
+            "no",
+            False,
+            "approved.yml: entry mdatp: remove_first: 'no' is not of type 'boolean'",
+        ),
+        (
+            ["products", 0, "install_sources"],
+            ["ftp"],
+            False,
+            "approved.yml: entry clamav: install_sources.0: 'ftp' is not one of",
+        ),
+        (
+            ["products", 0, "packages", "deb"],
+            ["bad name"],
+            False,
+            "approved.yml: entry clamav: packages.deb.0: 'bad name' does not match",
+        ),
+        (
+            ["products", 2, "health", "checks", 0, "argv"],
+            [],
+            False,
+            "approved.yml: entry falcon-sensor: health.checks.0.argv: [] should be non-empty",
+        ),
+        (
+            ["products", 0, "surprise"],
+            1,
+            False,
+            "approved.yml: entry clamav: Additional properties are not allowed ('surprise' was unexpected)",
+        ),
+        (
+            ["format"],
+            "ripreplace-approved-catalog/2",
+            False,
+            "approved.yml: format: 'ripreplace-approved-catalog/1' was expected",
+        ),
     ],
 )
 def test_bad_entry_gives_one_line_error(path: list[Any], value: Any, delete: bool, expected: str) -> None:
