@@ -97,7 +97,6 @@ def _env() -> dict[str, str]:
             "ANSIBLE_PIPELINING": "1",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_CALLBACKS_ENABLED": "",
             "ANSIBLE_DEPRECATION_WARNINGS": "0",
             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
             "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),

@@ -24,8 +24,12 @@ import json
 import os
 import re
 
-import jsonschema
 import yaml
+
+# jsonschema is imported only when a file has to be validated (see _validated_before): the action
+# plugin runs in a fresh worker process per host, where importing it costs ~0.2 s.
+jsonschema = None
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CATALOG_FORMAT = "ripreplace-covered-catalog/1"
 EXCEPTIONS_FORMAT = "ripreplace-exceptions/1"
@@ -76,7 +80,7 @@ def load_yaml(path):
     path = str(path)
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (C or pure Python)
     except FileNotFoundError:
         raise CatalogError(path, "no such file") from None
     except OSError as exc:
@@ -94,7 +98,44 @@ def load_yaml(path):
 _SCHEMAS = {}
 
 
+def _jsonschema():
+    global jsonschema  # noqa: PLW0603 - lazy import, see above
+    if jsonschema is None:
+        import jsonschema as module
+
+        jsonschema = module
+    return jsonschema
+
+
+def _cache_marker(path, schema_path):
+    """A marker file whose existence says: this exact file already passed this exact schema and code."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256()
+    for part in (path, schema_path, os.path.abspath(__file__)):
+        with open(part, "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
+    return os.path.join(base, "ripreplace", "validated", digest.hexdigest())
+
+
+def _validated_before(path, schema_path):
+    try:
+        return os.path.exists(_cache_marker(path, schema_path))
+    except OSError:
+        return False
+
+
+def _remember_valid(path, schema_path):
+    try:
+        marker = _cache_marker(path, schema_path)
+        os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write(str(path) + "\n")
+    except OSError:
+        pass  # a read-only cache only costs time
+
+
 def _validator(schema_path):
+    jsonschema = _jsonschema()
     if schema_path not in _SCHEMAS:
         with open(schema_path, encoding="utf-8") as handle:
             schema = json.load(handle)
@@ -117,6 +158,7 @@ def _entry_label(data, list_key, error_path):
 
 def _describe(error):
     """One readable line for a jsonschema error, naming the field it is about."""
+    jsonschema = _jsonschema()
     # The deepest, most specific error of a oneOf/anyOf/allOf is the useful one.
     best = jsonschema.exceptions.best_match([error]) if error.context else error
     parts = list(best.absolute_path)
@@ -134,6 +176,9 @@ def _describe(error):
 
 
 def validate(data, schema_path, path, list_key):
+    if _validated_before(path, schema_path):
+        return
+    jsonschema = _jsonschema()
     validator = _validator(schema_path)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
@@ -156,6 +201,7 @@ def validate(data, schema_path, path, list_key):
             problem = "missing required properties: %s" % ", ".join(missing)
             raise CatalogError(path, "%s: %s" % (where, problem) if where else problem, label)
         raise CatalogError(path, _describe(error), label)
+    _remember_valid(path, schema_path)
 
 
 def _under(path, root):
