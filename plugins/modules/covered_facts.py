@@ -315,13 +315,13 @@ ansible_facts:
           type: dict
 """
 
-import errno  # noqa: E402 - ansible modules put their documentation first
-import fnmatch  # noqa: E402
-import glob  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
+import errno
+import fnmatch
+import glob
+import os
+import re
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 FACTS_FORMAT = "ripreplace-covered-facts/1"
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -1010,7 +1010,7 @@ def order_packages(items, entry_order, after):
     return ordered
 
 
-def build_plan(rules, scanner, findings, root="/"):
+def build_plan(rules, scanner, findings, root="/", excepted=()):
     plan = {
         "packages": [],
         "services": [],
@@ -1023,6 +1023,16 @@ def build_plan(rules, scanner, findings, root="/"):
         "refused": [],
     }
     actionable = [(e, f) for e, f in findings if not f["review"]]
+    # When a vendor's product is removed, so are the vendor's bare directories (its fallback entry):
+    # otherwise they would only show up, and need a second removal, after the first.
+    # Never when anything else of that vendor must stay: an excepted product, or a review-only
+    # signal nobody has looked at yet (its files live under the same roots).
+    keep = set(e["vendor"] for e, _f in excepted) | set(e["vendor"] for e, f in findings if f["review"])
+    vendors = set(e["vendor"] for e, _f in actionable) - keep
+    listed = set(e["id"] for e, _f in actionable)
+    for entry in rules.get("entries", []):
+        if entry.get("fallback") and entry["vendor"] in vendors and entry["id"] not in listed:
+            actionable.append((entry, {"evidence": [], "review": False}))
     entry_order = [e["id"] for e in rules.get("entries", [])]
     after = {e["id"]: e.get("removal", {}).get("after", []) for e in rules.get("entries", [])}
     seen = set()
@@ -1144,7 +1154,7 @@ def main():
     scanner = Scanner(module, rules, root=root, scan=module.params["scan"]).run()
     findings = build_findings(rules, scanner)
     kept, excepted = split_exceptions(findings, module.params["active_exceptions"])
-    plan = build_plan(rules, scanner, kept, root=root)
+    plan = build_plan(rules, scanner, kept, root=root, excepted=excepted)
     facts = {
         "format": FACTS_FORMAT,
         "findings": [_public(f) for _, f in kept],

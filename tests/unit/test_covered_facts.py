@@ -178,7 +178,7 @@ def scan(rules, root, module=None, exceptions=()):
     scanner = cf.Scanner(module, rules, root=str(root)).run()
     findings = cf.build_findings(rules, scanner)
     kept, excepted = cf.split_exceptions(findings, list(exceptions))
-    plan = cf.build_plan(rules, scanner, kept, root=str(root))
+    plan = cf.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
     return {f["catalog_id"]: f for _, f in kept}, {f["catalog_id"]: f for _, f in excepted}, plan, scanner
 
 
@@ -230,17 +230,13 @@ def test_installed_kesl_gui_agent_found_with_evidence_and_ordered_plan(tmp_path,
         {"pid": 412, "exe": "/opt/kaspersky/kesl/libexec/kesl", "catalog_id": "kaspersky-kesl"},
         {"pid": 413, "exe": "/opt/kaspersky/klnagent64/sbin/klnagent", "catalog_id": "kaspersky-network-agent"},
     ]
-    paths = {p["path"]: p["vendor_root"] for p in plan["paths"]}
-    assert paths["/opt/kaspersky/kesl"] == "/opt/kaspersky"
-    assert paths["/var/opt/kaspersky/kesl"] == "/var/opt/kaspersky"
-    assert paths["/var/opt/kaspersky/klnagent"] == "/var/opt/kaspersky"
+    # Removing the vendor's products removes its bare directories too (the fallback entry's
+    # leftovers), outermost only: rm -r of a root covers the product directories inside it.
+    paths = {p["path"]: (p["vendor_root"], p["catalog_id"]) for p in plan["paths"]}
+    roots = ("/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky", "/var/log/kaspersky")
+    assert paths == {r: (r, "kaspersky-vendor-directories") for r in roots}
     assert "/usr/bin/kesl-control" not in paths  # owned by the package, not a leftover to rm
-    assert set(plan["vendor_roots"]) == {
-        "/opt/kaspersky",
-        "/var/opt/kaspersky",
-        "/etc/opt/kaspersky",
-        "/var/log/kaspersky",
-    }
+    assert set(plan["vendor_roots"]) == set(roots)
     # The fallback entry (bare vendor directories) is not reported when products explain them.
     assert "kaspersky-vendor-directories" not in findings
 
@@ -270,7 +266,7 @@ def test_removed_not_purged_kesl_is_residue(tmp_path, rules):
             "catalog_id": "kaspersky-kesl",
         }
     ]
-    assert {p["path"] for p in plan["paths"]} == {"/var/opt/kaspersky/kesl", "/etc/opt/kaspersky/kesl"}
+    assert {p["path"] for p in plan["paths"]} == {"/var/opt/kaspersky", "/etc/opt/kaspersky"}
 
 
 def test_checkmarx_kics_decoy_never_reported_but_kaspersky_kics_is(tmp_path, rules):
@@ -385,6 +381,30 @@ def test_exception_moves_finding_out_of_plan(tmp_path, rules):
     assert "kaspersky-vendor-directories" not in findings
 
 
+@pytest.mark.parametrize("keep", ["exception", "review"])
+def test_vendor_roots_stay_when_something_of_the_vendor_must_stay(tmp_path, rules, keep):
+    root = make_root(tmp_path, status_files=("dpkg-status-kesl-removed.txt",), modules=(keep == "review"))
+    _write(root, "/var/opt/kaspersky/kesl/common/.created", "x\n")
+    exceptions = []
+    if keep == "exception":
+        _write(root, "/opt/kaspersky/kics/bin/kicsd", "x\n")
+        exceptions = [
+            {
+                "id": "EXC-1",
+                "catalog_id": "kaspersky-kics",
+                "scope": "host:h",
+                "reason": "r",
+                "ticket": "T",
+                "expires": "2099-01-01",
+            }
+        ]
+    findings, _excepted, plan, _ = scan(rules, root, exceptions=exceptions)
+    assert "kaspersky-kesl" in findings
+    # never the vendor roots: kics (excepted) or kav4fs_oas (review) may live under them
+    assert [p["path"] for p in plan["paths"]] == ["/var/opt/kaspersky/kesl"]
+    assert not any(p["path"].startswith("/opt/kaspersky") for p in plan["paths"])
+
+
 def test_fallback_vendor_directories_when_nothing_else_explains_them(tmp_path, rules):
     root = make_root(tmp_path)
     _write(root, "/etc/opt/kaspersky/unknown-product/settings.ini", "x\n")
@@ -408,7 +428,8 @@ def test_symlink_out_of_vendor_root_is_refused(tmp_path, rules):
     os.symlink(str(root / "srv/data"), root / "var/opt/kaspersky/kesl")
     findings, _, plan, _ = scan(rules, root)
     assert "kaspersky-kesl" in findings
-    assert plan["paths"] == []
+    # The vendor root itself is a real directory: rm -r removes the link in it, never its target.
+    assert [p["path"] for p in plan["paths"]] == ["/var/opt/kaspersky"]
     assert plan["refused"][0]["path"] == "/var/opt/kaspersky/kesl"
     assert "outside its vendor root" in plan["refused"][0]["reason"]
 
