@@ -171,7 +171,8 @@ def test_removed_not_purged_is_residue(lab, workdir):
     plan = env["result"]["hosts"][host]["removal_plan"]
     assert plan["packages"][0]["status"] == "config-files"
     planned = [p["path"] for p in plan["paths"]]
-    assert any(p == "/var/opt/kaspersky/kesl" or "/var/opt/kaspersky/kesl".startswith(p + "/") for p in planned), planned
+    leftover = "/var/opt/kaspersky/kesl"
+    assert any(p == leftover or leftover.startswith(p + "/") for p in planned), planned
     lab.reset(host)
 
 
