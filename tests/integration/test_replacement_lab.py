@@ -118,7 +118,7 @@ def test_clamav_check_mode_install_health_idempotence(lab, play: Path, kind: str
     assert_eicar_detected(lab, host)
     # freshclam is configured for the private mirror only: no DNS, no public mirror.
     conf = lab.sh(host, "cat", "/etc/clamav/freshclam.conf").stdout
-    assert "DNSDatabaseInfo no" in conf and "database.clamav.net" not in conf
+    assert "DNSDatabaseInfo no" in conf and "\nDatabaseMirror" not in conf
     # No EICAR sample left on disk.
     assert lab.sh(host, "sh", "-c", "grep -rl EICAR-STANDARD /tmp /root /var/tmp 2>/dev/null || true").stdout == ""
 
