@@ -14,9 +14,7 @@ JSON envelope always carry both counts.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from rich.table import Table
 from ripreplace import collection, rundir, runner
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.inventory import inventory_hosts
 
 SUMMARY_FORMAT = "ripreplace-summary/1"
 DETECT_ACTION = f"{collection.FQCN}.covered_facts"
@@ -67,52 +66,6 @@ def local_inventory() -> dict[str, Any]:
 
 def _catalog_util() -> Any:
     return collection.load_plugin_util("catalog")
-
-
-def _ansible_bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.is_file() else name
-
-
-def inventory_hosts(inventory: Path, limit: str | None) -> list[str]:
-    """Hosts of an inventory (after --limit), parsed by ansible itself; one-line errors."""
-    if not inventory.exists():
-        raise InputFileError(f"{inventory}: inventory not found")
-    argv = [_ansible_bin("ansible-inventory"), "-i", str(inventory), "--list"]
-    if limit:
-        argv += ["--limit", limit]
-    env = dict(os.environ)
-    env.update(
-        {
-            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
-            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
-            "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_DEPRECATION_WARNINGS": "0",
-        }
-    )
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=300)
-    if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("[WARNING]")]
-        detail = next((ln for ln in lines if "rror" in ln), lines[0] if lines else f"rc={proc.returncode}")
-        detail = detail.replace("[ERROR]: ", "")
-        raise InputFileError(f"{inventory}: cannot parse inventory: {detail[:300]}")
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{inventory}: ansible-inventory gave no JSON: {exc}") from None
-    hosts: list[str] = []
-    for name, group in data.items():
-        if name == "_meta" or not isinstance(group, dict):
-            continue
-        for host in group.get("hosts", []):
-            if host not in hosts:
-                hosts.append(host)
-    if not hosts:
-        if limit:
-            raise UsageError(f"--limit {limit!r} matches no host in {inventory}")
-        raise InputFileError(f"{inventory}: the inventory has no hosts")
-    return sorted(hosts)
 
 
 def validate_inputs(request: AuditRequest) -> ValidatedInputs:
@@ -157,13 +110,7 @@ class HostRecord:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def _result_message(res: Mapping[str, Any]) -> str:
-    for key in ("msg", "reason", "module_stderr", "stderr"):
-        value = res.get(key)
-        if value:
-            text = " ".join(str(value).split())
-            return text[:500]
-    return "failed without a message"
+_result_message = runner.result_message
 
 
 class EventCollector:
@@ -198,7 +145,7 @@ class EventCollector:
 
 
 # --------------------------------------------------------------------------- summary
-def _finding_for_summary(finding: Mapping[str, Any]) -> dict[str, Any]:
+def finding_for_summary(finding: Mapping[str, Any]) -> dict[str, Any]:
     out = {
         "catalog_id": finding["catalog_id"],
         "vendor": finding["vendor"],
@@ -228,8 +175,8 @@ def host_summary(record: HostRecord | None) -> dict[str, Any]:
         reason = record.failed or "the scan returned no covered_software facts"
         return {"status": "failed", "findings": [], "reason": reason}
     facts = record.facts
-    findings = [_finding_for_summary(f) for f in facts.get("findings", [])]
-    excepted = [_finding_for_summary(f) for f in facts.get("excepted", [])]
+    findings = [finding_for_summary(f) for f in facts.get("findings", [])]
+    excepted = [finding_for_summary(f) for f in facts.get("excepted", [])]
     actionable = [f for f in findings if not f["review"]]
     review = [f for f in findings if f["review"]]
     expired = facts.get("exceptions_expired", [])

@@ -21,6 +21,8 @@ from ripreplace.exceptions import RunnerError
 from ripreplace.rundir import RunDir
 
 EventHandler = Callable[[dict[str, Any]], None]
+#: Polled by ansible-runner while the playbook runs; returning True cancels the run (status ``canceled``).
+CancelCallback = Callable[[], bool]
 
 #: Environment variables the audit_log callback reads (documented in the callback's DOCUMENTATION).
 AUDIT_ENV = {
@@ -77,8 +79,27 @@ def base_envvars(run: RunDir) -> dict[str, str]:
     }
 
 
-def run_playbook(run: RunDir, request: PlaybookRequest, on_event: EventHandler | None = None) -> PlaybookResult:
-    """Run one playbook and stream its events to ``on_event``; artifacts go to the run directory."""
+def result_message(res: Mapping[str, Any]) -> str:
+    """The operator-facing message of a failed or unreachable task result, on one line."""
+    for key in ("msg", "reason", "module_stderr", "stderr"):
+        value = res.get(key)
+        if value:
+            text = " ".join(str(value).split())
+            return text[:500]
+    return "failed without a message"
+
+
+def run_playbook(
+    run: RunDir,
+    request: PlaybookRequest,
+    on_event: EventHandler | None = None,
+    cancel_callback: CancelCallback | None = None,
+) -> PlaybookResult:
+    """Run one playbook and stream its events to ``on_event``; artifacts go to the run directory.
+
+    ``cancel_callback`` is polled by ansible-runner; when it returns True the playbook is stopped
+    (ansible-playbook gets SIGINT, then is killed) and the result's status is ``canceled``.
+    """
     envvars = base_envvars(run)
     envvars.update(request.envvars)
     cmdline = "--check" if request.check else None
@@ -109,6 +130,7 @@ def run_playbook(run: RunDir, request: PlaybookRequest, on_event: EventHandler |
                 quiet=True,
                 suppress_env_files=True,
                 event_handler=handler,
+                cancel_callback=cancel_callback,
             )
         except RunnerError:
             raise
