@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "audit",
     "catalog",
     "lab",
+    "remediate",
+    "runs",
     "verify_log",
 )
 

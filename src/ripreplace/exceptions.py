@@ -41,3 +41,9 @@ class RunnerError(RipreplaceError):
     """ansible-runner could not start or run the playbook."""
 
     exit_code = ExitCode.INTERNAL
+
+
+class AuditLogInvalid(RipreplaceError):
+    """An audit log that a command relies on (a run being resumed) is tampered with."""
+
+    exit_code = ExitCode.LOG_INVALID

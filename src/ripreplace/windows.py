@@ -141,7 +141,8 @@ class Blackout:
 class Schedule(Protocol):
     """What the campaign asks of a window source."""
 
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def pieces(self, groups: frozenset[str], start: dt.datetime, end: dt.datetime) -> list[Piece]:
         """Open intervals for a host of these groups that overlap [start, end), merged, blackouts removed."""

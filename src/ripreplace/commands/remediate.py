@@ -1,0 +1,200 @@
+"""``ripreplace remediate``: replace, remove and verify, batch by batch, inside a change window."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ripreplace import audit, campaign, progress, remediate, rundir, windows
+from ripreplace.constants import ExitCode
+from ripreplace.exceptions import UsageError
+
+EXIT_MEANING = {
+    ExitCode.OK: "every targeted host verified clean",
+    ExitCode.HOSTS_FAILED: "some hosts failed or were unreachable",
+    ExitCode.WINDOW: "stopped by the change window (outside it, or hosts deferred)",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "remediate",
+        help="replace and remove covered software, batch by batch, inside a change window",
+        description=(
+            "Run playbooks/remediate.yml (detect, install the approved replacement and prove it healthy, remove, "
+            "verify) one batch at a time, only inside the change window. Prints the plan and asks for confirmation "
+            "unless --yes. Per-host state is kept in the run directory (state.json) so --resume RUN_ID continues "
+            "the hosts not yet verified. Exit codes: 0 every targeted host verified; 4 some failed or were "
+            "unreachable; 5 stopped by the window (outside it, or hosts deferred); 2 bad arguments or input "
+            "(no host touched); 6 the audit log of the run being resumed does not verify. See docs/remediate.md."
+        ),
+    )
+    parser.add_argument("-i", "--inventory", type=Path, required=True, help="Ansible inventory")
+    parser.add_argument("--ticket", required=True, metavar="ID", help="the change ticket (recorded in the audit log)")
+    window = parser.add_mutually_exclusive_group(required=True)
+    window.add_argument(
+        "--window", metavar="INTERVAL", help="ISO 8601 interval: START/END, START/PT3H or now/PT2H (with UTC offsets)"
+    )
+    window.add_argument("--window-file", metavar="FILE", type=Path, help="windows file (format ripreplace-windows/1)")
+    parser.add_argument(
+        "--batches",
+        default="1,10%,100%",
+        metavar="LIST",
+        help="batch sizes, absolute or %% of the targeted hosts; the last repeats (default: 1,10%%,100%%)",
+    )
+    parser.add_argument(
+        "--max-fail",
+        default="0",
+        metavar="PCT",
+        help="stop after a batch in which more than PCT %% of hosts failed or were unreachable (default: 0)",
+    )
+    parser.add_argument("--replacement", metavar="NAME", help="approved replacement product (default: the catalog's)")
+    parser.add_argument("--limit", metavar="PATTERN", help="only hosts matching this Ansible host pattern")
+    parser.add_argument("--forks", metavar="N", type=_positive_int, default=5, help="parallel hosts (default: 5)")
+    parser.add_argument(
+        "--batch-estimate",
+        metavar="DURATION",
+        help="ISO 8601 duration one batch is expected to take at least (e.g. PT20M); batches so far refine it",
+    )
+    parser.add_argument("--hard-stop", action="store_true", help="cancel a batch still running when the window closes")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue the hosts of RUN_ID not yet verified")
+    parser.add_argument(
+        "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+    )
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation of the plan")
+    parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
+    parser.add_argument("--playbook", type=Path, help=argparse.SUPPRESS)  # test hook: a stand-in playbook
+    parser.set_defaults(handler=handle)
+
+
+def _print_plan(inputs: remediate.ValidatedRemediate, stream: TextIO) -> None:
+    now = rundir.utcnow()
+    batches = remediate.plan_batches_preview(inputs, now)
+    request = inputs.request
+    lines = [
+        f"ripreplace remediate: ticket {request.ticket}",
+        f"  inventory   {request.inventory}" + (f" (limit {request.limit})" if request.limit else ""),
+        f"  hosts       {len(inputs.targets)} targeted",
+        f"  window      {inputs.schedule.description}",
+        f"  replacement {inputs.replacement}",
+        f"  batches     {request.batches} -> " + " + ".join(str(len(b)) for b in batches) + f" (forks {request.forks})",
+        f"  max-fail    {inputs.max_fail:g}% per batch" + ("; --hard-stop at the close" if request.hard_stop else ""),
+    ]
+    if inputs.previous is not None:
+        lines.append(
+            f"  resumes     {inputs.previous.run} ({len(inputs.previous.carried)} verified there); "
+            + inputs.previous.note
+        )
+    for n, batch in enumerate(batches, 1):
+        shown = ", ".join(batch[:10]) + (f" and {len(batch) - 10} more" if len(batch) > 10 else "")
+        lines.append(f"  batch {n}: {shown}")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()
+
+
+def _confirm(args: argparse.Namespace) -> None:
+    if args.yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError("not on a terminal: pass --yes to confirm the plan")
+    sys.stderr.write("Proceed with this campaign? Type 'yes' to start: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("yes", "y"):
+        raise UsageError("not confirmed: nothing was started")
+
+
+def render_text(outcome: remediate.RemediateOutcome, stream: TextIO | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=False, width=160)
+    summary = outcome.summary
+    table = Table(title=f"ripreplace remediate {summary['run']}")
+    for col in ("host", "status", "state", "batch", "reason"):
+        table.add_column(col, no_wrap=col != "reason")
+    style = {"remediated": "green", "clean": "green", "excepted": "cyan", "failed": "bold red"}
+    style.update({"unreachable": "bold yellow", "deferred": "yellow"})
+    for host, entry in summary["hosts"].items():
+        status = f"[{style.get(entry['status'], '')}]{entry['status']}[/]"
+        table.add_row(host, status, entry["state"], str(entry["batch"] or "-"), entry["reason"] or "")
+    console.print(table)
+    counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items())
+    console.print(f"{len(summary['hosts'])} host(s): {counts}", markup=False)
+    if summary["stop"]:
+        console.print(f"stopped: {summary['stop']['reason']}", markup=False)
+    console.print(f"run directory: {outcome.run.path}", markup=False)
+    console.print(f"audit log final hash: {outcome.final_hash}", markup=False)
+    if outcome.exit_code != ExitCode.OK:
+        console.print(f"resume with: ripreplace remediate --resume {outcome.run.run_id} ...", markup=False)
+    console.print(f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}", markup=False)
+
+
+def handle(args: argparse.Namespace) -> ExitCode:
+    request = remediate.RemediateRequest(
+        inventory=args.inventory,
+        ticket=args.ticket,
+        window=args.window,
+        window_file=args.window_file,
+        batches=args.batches,
+        max_fail=args.max_fail,
+        replacement=args.replacement,
+        limit=args.limit,
+        forks=args.forks,
+        batch_estimate=args.batch_estimate,
+        hard_stop=args.hard_stop,
+        resume=args.resume,
+        runs_dir=args.runs_dir,
+        playbook=args.playbook,
+    )
+    inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
+    info = sys.stderr if args.output == "json" else sys.stdout
+    open_hosts, soonest = remediate.window_precheck(inputs, rundir.utcnow())
+    if open_hosts:
+        _print_plan(inputs, info)
+        _confirm(args)
+    live = args.output == "text" and sys.stdout.isatty()
+    total = len(inputs.targets)
+    display: Any = progress.LiveProgress(total) if live else progress.PlainProgress(total, stream=info)
+    interrupt = campaign.Interrupt()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        interrupt.requested = signal.Signals(signum).name
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = remediate.execute(inputs, progress=display, interrupt=interrupt)
+    finally:
+        display.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not open_hosts and soonest is not None:
+        info.write(f"outside the change window: next window {soonest.name} opens {windows.iso(soonest.opens)}\n")
+    if args.output == "json":
+        payload = audit.envelope(
+            "remediate",
+            outcome.exit_code,
+            outcome.summary,
+            run=outcome.run.run_id,
+            run_dir=str(outcome.run.path),
+            final_hash=outcome.final_hash,
+        )
+        json.dump(payload, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        render_text(outcome)
+    return outcome.exit_code

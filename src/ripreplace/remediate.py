@@ -1,0 +1,456 @@
+"""``ripreplace remediate``: inputs checked before any host is touched, then the campaign in a run directory.
+
+Flow: :func:`validate` (inventory and groups, --limit, window or window file, batches, max-fail,
+replacement, forks, the run being resumed and its log; one-line errors, exit 2, or 6 for a tampered
+log being resumed) -> :func:`window_precheck` (is any targeted host's window open now?) -> the
+command prints the plan and asks for confirmation -> :func:`execute`: run directory, manifest,
+audit-log run-start (linked to the resumed run's final hash), :func:`ripreplace.campaign.run_campaign`
+(one ``playbooks/remediate.yml`` run per batch through ansible-runner), ``state.json`` after every
+change, ``summary.json``, run-end with the final hash repeated into the manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ripreplace import campaign, collection, rundir, runner, windows
+from ripreplace.campaign import HostRecord, HostState
+from ripreplace.constants import ExitCode
+from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
+from ripreplace.inventory import load_inventory
+
+LOCK_FILE = ".lock"
+KEY_FILE_ENV = "RIPREPLACE_AUDIT_KEY_FILE"
+KEY_ENV = "RIPREPLACE_AUDIT_KEY"
+_TICKET_MAX = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class RemediateRequest:
+    inventory: Path
+    ticket: str
+    window: str | None
+    window_file: Path | None
+    batches: str = "1,10%,100%"
+    max_fail: str = "0"
+    replacement: str | None = None
+    limit: str | None = None
+    forks: int = 5
+    batch_estimate: str | None = None
+    hard_stop: bool = False
+    resume: str | None = None
+    runs_dir: Path = Path("runs")
+    playbook: Path | None = None  # hidden test hook; default playbooks/remediate.yml of the collection
+
+
+@dataclasses.dataclass(frozen=True)
+class Previous:
+    run: str
+    path: Path
+    final_hash: str
+    log_status: str  # ok | incomplete
+    log_message: str
+    records: int
+    note: str
+    carried: tuple[str, ...]  # verified there, not targeted again
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "final_hash": self.final_hash,
+            "log_status": self.log_status,
+            "log_verdict": self.log_message,
+            "records": self.records,
+            "note": self.note,
+            "carried_verified": list(self.carried),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidatedRemediate:
+    request: RemediateRequest
+    plan_hosts: dict[str, HostRecord]  # every host of the campaign (carried ones included)
+    targets: tuple[str, ...]
+    groups: Mapping[str, frozenset[str]]
+    schedule: windows.Schedule
+    batches: tuple[campaign.BatchSpec, ...]
+    max_fail: float
+    batch_estimate: dt.timedelta | None
+    replacement: str
+    playbook: Path
+    previous: Previous | None
+    key: bytes | None
+
+
+def _chain() -> Any:
+    return collection.load_plugin_util("audit_chain")
+
+
+def _approved_products() -> tuple[str | None, dict[str, str]]:
+    import yaml
+
+    path = collection.catalog_dir() / "approved.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputFileError(f"{path}: cannot read the approved catalog: {exc}") from None
+    products = {str(p.get("id")): str(p.get("status", "supported")) for p in data.get("products") or []}
+    return data.get("default"), products
+
+
+def _validate_ticket(ticket: str) -> str:
+    text = ticket.strip()
+    if not text:
+        raise UsageError("--ticket is required and must not be empty (the change ticket this campaign runs under)")
+    if len(text) > _TICKET_MAX or any(ord(c) < 32 for c in text):
+        raise UsageError(f"--ticket must be one line of at most {_TICKET_MAX} characters")
+    return text
+
+
+def _lock_held(path: Path) -> bool:
+    """True when another process holds the run's lock (the run is still going)."""
+    lock = path / LOCK_FILE
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, dict[str, HostRecord]]:
+    assert request.resume is not None
+    run_id = request.resume.strip().rstrip("/").split("/")[-1]
+    path = request.runs_dir / run_id
+    if not path.is_dir():
+        raise UsageError(f"--resume {request.resume}: no run {run_id!r} in {request.runs_dir}")
+    try:
+        manifest = json.loads((path / rundir.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise UsageError(f"--resume {run_id}: its manifest.json is missing or unreadable") from None
+    if manifest.get("mode") != "remediate":
+        raise UsageError(f"--resume {run_id}: not a remediate run (mode {manifest.get('mode')!r})")
+    if _lock_held(path):
+        raise UsageError(f"--resume {run_id}: that run is still going (its lock is held); wait for it or stop it")
+    state = campaign.load_state(path / campaign.STATE_FILE)
+    chain = _chain()
+    log = path / rundir.AUDIT_LOG
+    if not log.is_file():
+        raise AuditLogInvalid(f"--resume {run_id}: the run has no audit log: nothing to link the new run to")
+    entry = manifest.get("audit_log") if isinstance(manifest.get("audit_log"), dict) else {}
+    verdict = chain.verify(
+        log, key=key, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records")
+    )
+    if verdict.status == chain.TAMPERED:
+        raise AuditLogInvalid(f"--resume {run_id}: its audit log does not verify: {verdict.one_line()}")
+    if verdict.status == chain.OK:
+        note = "the previous log is complete: linked to its final hash (its run-end)"
+    else:
+        note = (
+            "the previous log is incomplete (the run was killed: no run-end): linked to the hash of its last "
+            f"complete record, seq {verdict.records - 1}"
+        )
+    hosts: dict[str, HostRecord] = {}
+    carried = []
+    for host, data in state["hosts"].items():
+        record = HostRecord.from_dict(data)
+        if record.state == HostState.VERIFIED:
+            carried.append(host)
+        else:
+            record.reason = None
+            record.state = HostState.PENDING
+        hosts[host] = record
+    previous = Previous(
+        run=run_id,
+        path=path,
+        final_hash=str(verdict.final_hash),
+        log_status=verdict.status,
+        log_message=verdict.one_line(),
+        records=int(verdict.records),
+        note=note,
+        carried=tuple(sorted(carried)),
+    )
+    return previous, hosts
+
+
+def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> ValidatedRemediate:
+    """Everything checked before any host is touched; raises UsageError/InputFileError (exit 2)."""
+    _validate_ticket(request.ticket)
+    if request.forks < 1:
+        raise UsageError(f"--forks must be a positive number, got {request.forks}")
+    if (request.window is None) == (request.window_file is None):
+        raise UsageError("give exactly one of --window INTERVAL or --window-file FILE")
+    now = now or rundir.utcnow()
+    schedule: windows.Schedule
+    if request.window is not None:
+        schedule = windows.parse_interval(request.window, now=now)
+    else:
+        assert request.window_file is not None
+        schedule = windows.load_window_file(request.window_file)
+    specs = campaign.parse_batches(request.batches)
+    max_fail = campaign.parse_percent(request.max_fail)
+    estimate = (
+        windows.parse_duration(request.batch_estimate, what="--batch-estimate") if request.batch_estimate else None
+    )
+    default, products = _approved_products()
+    replacement = request.replacement or default or ""
+    if replacement not in products:
+        known = ", ".join(sorted(k for k, v in products.items() if v == "supported"))
+        raise UsageError(f"--replacement {replacement!r} is not in the approved catalog (supported: {known})")
+    if products[replacement] != "supported":
+        raise UsageError(
+            f"--replacement {replacement!r} is {products[replacement]} in the approved catalog: it cannot be installed"
+        )
+    playbook = (request.playbook or collection.playbook("remediate")).resolve()
+    if not playbook.is_file():
+        raise InputFileError(f"{playbook}: playbook not found")
+    try:
+        key = _chain().load_key(key_file=os.environ.get(KEY_FILE_ENV) or None, key_env=KEY_ENV)
+    except _chain().AuditChainError as exc:
+        raise UsageError(str(exc)) from None
+    inventory = load_inventory(request.inventory, request.limit)
+    previous = None
+    if request.resume:
+        previous, hosts = _previous(request, key)
+        missing = sorted(h for h in hosts if h not in previous.carried and h not in inventory.groups)
+        if missing and not request.limit:
+            raise UsageError(
+                f"--resume {previous.run}: host(s) not in {request.inventory}: {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            )
+        targets = tuple(h for h in sorted(hosts) if h not in previous.carried and h in inventory.groups)
+        if not targets:
+            raise UsageError(f"--resume {previous.run}: every host of that campaign is already verified")
+    else:
+        hosts = {h: HostRecord() for h in inventory.hosts}
+        targets = inventory.hosts
+    return ValidatedRemediate(
+        request=request,
+        plan_hosts=hosts,
+        targets=targets,
+        groups=inventory.groups,
+        schedule=schedule,
+        batches=specs,
+        max_fail=max_fail,
+        batch_estimate=estimate,
+        replacement=replacement,
+        playbook=playbook,
+        previous=previous,
+        key=key,
+    )
+
+
+def campaign_plan(inputs: ValidatedRemediate, run_id: str) -> campaign.CampaignPlan:
+    return campaign.CampaignPlan(
+        run_id=run_id,
+        targets=inputs.targets,
+        groups=inputs.groups,
+        schedule=inputs.schedule,
+        batches=inputs.batches,
+        max_fail=inputs.max_fail,
+        forks=inputs.request.forks,
+        batch_estimate=inputs.batch_estimate,
+        hard_stop=inputs.request.hard_stop,
+    )
+
+
+def window_precheck(inputs: ValidatedRemediate, now: dt.datetime) -> tuple[int, windows.OpenWindow | None]:
+    """(targeted hosts whose window is open now, the soonest next opening for the others)."""
+    open_now, _closed, soonest = campaign.initial_window_check(campaign_plan(inputs, "precheck"), now)
+    return len(open_now), soonest
+
+
+def plan_batches_preview(inputs: ValidatedRemediate, now: dt.datetime) -> list[list[str]]:
+    open_now, _closed, _soonest = campaign.initial_window_check(campaign_plan(inputs, "precheck"), now)
+    return campaign.plan_batches(inputs.batches, [h for h in inputs.targets if h in open_now])
+
+
+@dataclasses.dataclass(frozen=True)
+class RemediateOutcome:
+    run: rundir.RunDir
+    summary: dict[str, Any]
+    exit_code: ExitCode
+    result: campaign.CampaignResult
+    final_hash: str
+
+
+def _hold_lock(run: rundir.RunDir) -> int:
+    fd = os.open(run.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.datetime) -> dict[str, Any]:
+    request = inputs.request
+    roles = collection.collection_root() / "roles"
+    window = inputs.schedule.as_dict()
+    return rundir.build_manifest(
+        run_id=run.run_id,
+        mode="remediate",
+        started=started,
+        inventory=request.inventory.resolve(),
+        playbooks=[inputs.playbook, *(roles / r for r in ("detect", "replacement", "remove", "verify"))],
+        catalogs=[Path(collection.catalog_dir())] + ([request.window_file.resolve()] if request.window_file else []),
+        ticket=_validate_ticket(request.ticket),
+        window=inputs.schedule.description,
+        check_mode=False,
+        extra={
+            "window_spec": window,
+            "targets": list(inputs.targets),
+            "limit": request.limit,
+            "inventory_source": str(request.inventory),
+            "batches": request.batches,
+            "max_fail_pct": inputs.max_fail,
+            "replacement": inputs.replacement,
+            "forks": request.forks,
+            "batch_estimate_s": inputs.batch_estimate.total_seconds() if inputs.batch_estimate else None,
+            "hard_stop": request.hard_stop,
+            "playbook": str(inputs.playbook),
+            "resumes": inputs.previous.as_dict() if inputs.previous else None,
+        },
+    )
+
+
+def execute(
+    inputs: ValidatedRemediate,
+    *,
+    progress: campaign.Progress,
+    interrupt: campaign.Interrupt | None = None,
+    clock: Callable[[], dt.datetime] = rundir.utcnow,
+    run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None = None,
+) -> RemediateOutcome:
+    request = inputs.request
+    started = clock()
+    run = rundir.RunDir.create(request.runs_dir.resolve(), "remediate")
+    lock_fd = _hold_lock(run)
+    try:
+        return _execute(
+            inputs,
+            run,
+            started=started,
+            progress=progress,
+            interrupt=interrupt,
+            clock=clock,
+            run_batch_factory=run_batch_factory,
+        )
+    finally:
+        os.close(lock_fd)
+
+
+def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], campaign.RunBatch]:
+    def factory(run: rundir.RunDir) -> campaign.RunBatch:
+        def run_batch(
+            hosts: Sequence[str], number: int, on_event: runner.EventHandler, cancel: runner.CancelCallback
+        ) -> runner.PlaybookResult:
+            limit_file = run.path / f"batch-{number}.hosts"
+            limit_file.write_text("".join(f"{h}\n" for h in hosts), encoding="utf-8")
+            extravars: dict[str, Any] = {"ripreplace_run_id": run.run_id, "replacement_product": inputs.replacement}
+            request = runner.PlaybookRequest(
+                playbook=inputs.playbook,
+                inventory=str(inputs.request.inventory.resolve()),
+                limit=f"@{limit_file}",
+                forks=inputs.request.forks,
+                extravars=extravars,
+                ident=f"batch-{number}",
+            )
+            return runner.run_playbook(run, request, on_event=on_event, cancel_callback=cancel)
+
+        return run_batch
+
+    return factory
+
+
+def _execute(
+    inputs: ValidatedRemediate,
+    run: rundir.RunDir,
+    *,
+    started: dt.datetime,
+    progress: campaign.Progress,
+    interrupt: campaign.Interrupt | None,
+    clock: Callable[[], dt.datetime],
+    run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None,
+) -> RemediateOutcome:
+    chain = _chain()
+    manifest = _manifest(inputs, run, started)
+    run.write_manifest(manifest)
+    previous = inputs.previous.as_dict() if inputs.previous else None
+    state_path = run.path / campaign.STATE_FILE
+
+    def persist(tracker: campaign.StateTracker) -> None:
+        rundir.write_json_atomic(state_path, tracker.as_dict(previous=previous, targets=list(inputs.targets)))
+
+    tracker = campaign.StateTracker(
+        run.run_id,
+        {h: dataclasses.replace(r, history=list(r.history)) for h, r in inputs.plan_hosts.items()},
+        persist=persist,
+        clock=clock,
+        on_change=progress.host_changed,
+    )
+    factory = run_batch_factory or _default_run_batch(inputs)
+    with chain.AuditLog(run.audit_log_path, run_id=run.run_id, key=inputs.key) as log:
+        log.run_start(manifest, previous=previous)
+        if inputs.previous is not None:
+            log.decision(
+                "resume",
+                previous_run=inputs.previous.run,
+                previous_final_hash=inputs.previous.final_hash,
+                previous_log=inputs.previous.log_status,
+                note=inputs.previous.note,
+                carried_verified=list(inputs.previous.carried),
+                targets=list(inputs.targets),
+            )
+        tracker.save()
+        try:
+            result = campaign.run_campaign(
+                campaign_plan(inputs, run.run_id),
+                tracker,
+                run_batch=factory(run),
+                log=log,
+                progress=progress,
+                clock=clock,
+                interrupt=interrupt,
+            )
+        except BaseException as exc:
+            # Leave a campaign that can be picked up: hosts in flight are interrupted, the log is closed.
+            reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
+            for host, record in tracker.hosts.items():
+                if host in inputs.targets and record.state in campaign.IN_PROGRESS and record.batch is not None:
+                    tracker.set(host, HostState.INTERRUPTED, reason, save=False)
+            tracker.save()
+            log.decision("stop", reason=reason, by="error")
+            log.run_end(status="error", stats={}, manifest_path=run.manifest_path, reason=reason)
+            raise
+        summary = campaign.build_summary(
+            run_id=run.run_id,
+            tracker=tracker,
+            targets=inputs.targets,
+            result=result,
+            window=inputs.schedule.as_dict(),
+            previous=previous,
+        )
+        code = campaign.exit_code_for(summary, result)
+        summary["exit_code"] = int(code)
+        run.write_summary(summary)
+        status = {ExitCode.OK: "successful", ExitCode.HOSTS_FAILED: "failed", ExitCode.WINDOW: "stopped"}.get(
+            code, "failed"
+        )
+        end = log.run_end(
+            status=status,
+            stats=summary["counts"],
+            manifest_path=run.manifest_path,
+            exit_code=int(code),
+            stop=summary["stop"],
+        )
+    return RemediateOutcome(run=run, summary=summary, exit_code=code, result=result, final_hash=end.hash)
