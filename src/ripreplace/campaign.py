@@ -612,10 +612,11 @@ def run_campaign(  # noqa: PLR0912, PLR0915 - the loop reads top to bottom, one 
                 stopped_by = "window"
             defer_rest(index + 1, f"not started: {stop_reason}")
             break
-        if failing == len(batch):
+        last = index + 1 == len(batches)
+        if failing == len(batch) and not last:
             stop_reason = f"batch {number} failed as a whole ({failing} of {len(batch)} host(s) failed or unreachable)"
             stopped_by = "batch-failed"
-        elif pct > plan.max_fail:
+        elif pct > plan.max_fail and not last:
             stop_reason = (
                 f"batch {number}: {failing} of {len(batch)} host(s) failed or unreachable ({pct:.0f}%), "
                 f"more than --max-fail {plan.max_fail:g}%"
