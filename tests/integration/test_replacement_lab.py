@@ -27,6 +27,7 @@ PLAYBOOK = textwrap.dedent("""\
             mode: "0600"
           delegate_to: localhost
           check_mode: false
+          changed_when: false  # test plumbing: never counted in the host's recap
     """)
 
 SNAPSHOT = (
