@@ -77,7 +77,7 @@ def test_estimator_scales_by_waves_and_keeps_the_floor():
 
 
 # --------------------------------------------------------------------------- events -> state
-def ev(kind: str, host: str, task: str, action: str = "ansible.builtin.set_fact", role: str | None = None,
+def ev(kind: str, host: str, task: str, action: str = "ansible.builtin.set_fact", *, role: str | None = None,
        res: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     data = {"host": host, "task": task, "task_action": action, "resolved_action": action, "role": role,
             "res": res or {}, **extra}
@@ -162,7 +162,8 @@ def test_failed_removal_keeps_the_task_message():
     for event in host_events("web1", fail_at="remove"):
         tracker(event)
     assert tracker.hosts["web1"].state == HostState.FAILED
-    assert tracker.hosts["web1"].reason == "'REMOVE | PURGE | Stop, uninstall and purge' failed: dpkg: postrm of kesl failed"
+    reason = tracker.hosts["web1"].reason
+    assert reason == "'REMOVE | PURGE | Stop, uninstall and purge' failed: dpkg: postrm of kesl failed"
 
 
 def test_unreachable_ignored_errors_and_unknown_hosts():
@@ -239,7 +240,7 @@ class Quiet:
 class FakeRunner:
     """Replays per-host events; ``seconds`` of fake time per batch; failing hosts; optional cancel poll."""
 
-    def __init__(self, clock: Clock, seconds: float = 60.0, unhealthy=(), fail_remove=(), unreachable=(),
+    def __init__(self, clock: Clock, seconds: float = 60.0, *, unhealthy=(), fail_remove=(), unreachable=(),
                  poll_every: float | None = None) -> None:
         self.clock, self.seconds = clock, seconds
         self.unhealthy, self.fail_remove, self.unreachable = set(unhealthy), set(fail_remove), set(unreachable)
@@ -306,7 +307,7 @@ def test_outside_the_window_nothing_runs_exit_5():
     clock = Clock(T0)
     runner = FakeRunner(clock)
     plan = make_plan(HOSTS, window="2026-12-06T01:00:00Z/PT2H")
-    tracker, log, result, summary = run(plan, runner, clock, HOSTS)
+    _tracker, log, result, summary = run(plan, runner, clock, HOSTS)
     assert runner.batches == [] and result.outside_window
     assert "opens 2026-12-06T01:00:00Z" in result.stop_reason
     assert {h["status"] for h in summary["hosts"].values()} == {"deferred"}
@@ -330,7 +331,7 @@ def test_short_window_defers_the_batches_that_would_not_finish():
 def test_failing_canary_stops_the_later_batches_exit_4():
     clock = Clock(T0)
     runner = FakeRunner(clock, fail_remove={"web1"})
-    tracker, log, result, summary = run(make_plan(HOSTS, max_fail=50), runner, clock, HOSTS)
+    _tracker, _log, result, summary = run(make_plan(HOSTS, max_fail=50), runner, clock, HOSTS)
     assert runner.batches == [["web1"]]
     assert result.stopped_by == "batch-failed" and "failed as a whole" in result.stop_reason
     assert summary["hosts"]["web1"]["status"] == "failed" and "postrm" in summary["hosts"]["web1"]["reason"]
@@ -344,7 +345,7 @@ def test_max_fail_holds():
     hosts = [f"h{i:02d}" for i in range(1, 11)]
     # batch 2 = 4 hosts (1 fails = 25% <= 30%) continues; batch 3 = 4 hosts (2 fail = 50% > 30%) stops
     runner = FakeRunner(clock, unhealthy={"h02", "h06", "h07"})
-    tracker, log, result, summary = run(make_plan(hosts, batches="1,4", max_fail=30), runner, clock, hosts)
+    tracker, _log, result, _summary = run(make_plan(hosts, batches="1,4", max_fail=30), runner, clock, hosts)
     assert [len(b) for b in runner.batches] == [1, 4, 4]
     assert result.stopped_by == "max-fail" and "more than --max-fail 30%" in result.stop_reason
     assert tracker.hosts["h10"].state == HostState.DEFERRED
@@ -358,7 +359,7 @@ def test_max_fail_holds():
 def test_unreachable_host_does_not_stop_the_others_in_its_batch():
     clock = Clock(T0)
     runner = FakeRunner(clock, unreachable={"web3"})
-    tracker, log, result, summary = run(make_plan(HOSTS, batches="100%", max_fail=50), runner, clock, HOSTS)
+    _tracker, _log, result, summary = run(make_plan(HOSTS, batches="100%", max_fail=50), runner, clock, HOSTS)
     assert summary["hosts"]["web3"]["status"] == "unreachable"
     assert summary["counts"] == {"remediated": 5, "unreachable": 1}
     assert campaign.exit_code_for(summary, result) == ExitCode.HOSTS_FAILED
@@ -377,7 +378,7 @@ def test_window_closing_during_a_batch_lets_it_finish_then_stops():
 def test_hard_stop_cancels_and_marks_hosts_interrupted():
     clock = Clock(T0)
     runner = FakeRunner(clock, seconds=900, poll_every=30)
-    tracker, log, result, summary = run(make_plan(HOSTS, window="now/PT10M", batches="2,100%", hard_stop=True),
+    tracker, _log, result, summary = run(make_plan(HOSTS, window="now/PT10M", batches="2,100%", hard_stop=True),
                                         runner, clock, HOSTS)
     assert [tracker.hosts[h].state for h in ("web1", "web2")] == [HostState.INTERRUPTED] * 2
     assert "cancelled (--hard-stop)" in result.stop_reason
