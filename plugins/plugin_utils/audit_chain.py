@@ -320,7 +320,7 @@ def parse_line(line):
         mac_text = mac.decode("ascii") if mac is not None else None
     except (ValueError, UnicodeDecodeError):
         return None
-    if end != len(text) or type(fields) is not dict:
+    if end != len(text) or not isinstance(fields, dict):
         return None
     return Parsed(body, hash_text, mac_text, fields)
 
@@ -847,7 +847,7 @@ def _verify_stream(handle, key, expected_final_hash, expected_records):  # noqa:
                 final_hash=prev,
             )
         # the layout of parse_line, inlined: this loop is the verifier's hot path
-        fields = None
+        fields = body = claimed = mac = None
         if raw[-3:] == b'"}\n':
             rest = raw[:-2]
             if rest[-74:-65] == hmac_trailer:
@@ -861,7 +861,7 @@ def _verify_stream(handle, key, expected_final_hash, expected_records):  # noqa:
                 try:
                     text = body.decode("utf-8")
                     fields, end = decode(text)
-                    if end != len(text) or type(fields) is not dict:
+                    if end != len(text) or not isinstance(fields, dict):
                         fields = None
                 except ValueError:  # UnicodeDecodeError is a ValueError
                     fields = None
