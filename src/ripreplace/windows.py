@@ -226,7 +226,7 @@ class IntervalSchedule:
         return ()
 
     def pieces(self, groups: frozenset[str], start: dt.datetime, end: dt.datetime) -> list[Piece]:
-        if self.end <= start or self.start >= end:
+        if self.end <= start:  # one known interval: reported however far ahead it lies
             return []
         return [Piece(self.start, self.end, self.name)]
 

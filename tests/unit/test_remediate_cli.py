@@ -1,0 +1,267 @@
+"""``ripreplace remediate`` and ``ripreplace runs`` end to end with a stand-in playbook on local-connection hosts.
+
+The stand-in (written into tmp_path) sets the facts and runs the task names the state machine reads
+from playbooks/remediate.yml, and touches a marker file per host: "no host touched" means no marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ripreplace import cli, collection
+from ripreplace.constants import ExitCode
+
+BIN = Path(sys.executable).parent
+
+STANDIN = """\
+- name: Stand-in remediate
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Touch the host
+      ansible.builtin.file:
+        path: "{{ marker_dir }}/{{ inventory_hostname }}.touched"
+        state: touch
+        mode: "0600"
+    - name: REPLACEMENT | HEALTH | Record the outcome in ripreplace_replacement
+      ansible.builtin.set_fact:
+        ripreplace_replacement: {product: clamav, name: ClamAV, version: "1.0", healthy: true, reason: "",
+                                 check_mode: false}
+    - name: Take a while
+      ansible.builtin.command: sleep {{ pause | default(0) }}
+      changed_when: false
+    - name: Fail a host on request
+      ansible.builtin.fail:
+        msg: "postrm of kesl failed"
+      when: fail_me | default(false)
+    - name: REMOVE | RECORD | Keep what was removed and when
+      ansible.builtin.set_fact:
+        remove_outcome: {ran: true}
+    - name: VERIFY | OUTCOME | Decide the host's outcome
+      ansible.builtin.set_fact:
+        verify_outcome: {outcome: verified, reason: ""}
+    - name: VERIFY | ASSERT | The host is verified
+      ansible.builtin.assert:
+        that: [verify_outcome.outcome == 'verified']
+        quiet: true
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    os.chmod(tmp_path, 0o700)
+    (tmp_path / "markers").mkdir()
+    (tmp_path / "standin.yml").write_text(STANDIN)
+    write_inventory(tmp_path, {})
+    return tmp_path
+
+
+def write_inventory(site: Path, hostvars: dict[str, dict[str, object]], count: int = 4) -> None:
+    hosts = {f"h{i}": dict(hostvars.get(f"h{i}", {})) for i in range(1, count + 1)}
+    inv = {"all": {"children": {"web": {"hosts": hosts}},
+                   "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                            "marker_dir": str(site / "markers")}}}
+    (site / "inv.yml").write_text(json.dumps(inv))
+
+
+def base(site: Path, *extra: str) -> list[str]:
+    return ["remediate", "-i", str(site / "inv.yml"), "--ticket", "CHG-1", "--playbook", str(site / "standin.yml"),
+            "--runs-dir", str(site / "runs"), *extra]
+
+
+def ripreplace(site: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()))
+    return subprocess.run([str(BIN / "ripreplace"), *args], capture_output=True, text=True, check=False,
+                          timeout=timeout, env=env, cwd=site, stdin=subprocess.DEVNULL)
+
+
+def touched(site: Path) -> list[str]:
+    return sorted(p.stem for p in (site / "markers").iterdir())
+
+
+def runs(site: Path) -> list[Path]:
+    return sorted((site / "runs").iterdir()) if (site / "runs").exists() else []
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--window", "2026-12-05T01:00:00/PT3H"], "has no UTC offset"),
+        (["--window", "now/PT0S"], "longer than zero"),
+        (["--window", "tomorrow"], "not an ISO 8601 interval"),
+        (["--window", "now/PT1H", "--batches", "1,0"], "--batches"),
+        (["--window", "now/PT1H", "--batches", "200%"], "more than 100%"),
+        (["--window", "now/PT1H", "--max-fail", "120"], "--max-fail"),
+        (["--window", "now/PT1H", "--batch-estimate", "soon"], "--batch-estimate"),
+        (["--window", "now/PT1H", "--replacement", "norton"], "not in the approved catalog"),
+        (["--window", "now/PT1H", "--replacement", "sophos"], "data_only"),
+        (["--window", "now/PT1H", "--limit", "nosuchhost"], "matches no host"),
+        (["--window", "now/PT1H", "--resume", "20260101T000000Z-remediate-000000"], "no run"),
+        (["--window", "now/PT1H", "--forks", "0"], "positive"),
+        (["--window-file", "/nonexistent/windows.yml"], "window file not found"),
+        (["--window", "now/PT1H", "--window-file", "x.yml"], "not allowed with"),
+        ([], "one of the arguments --window --window-file is required"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_touches_no_host(site, capsys, extra, words):
+    code = cli.main([*base(site, *extra), "--yes"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and words in err, err
+    assert touched(site) == [] and runs(site) == []
+
+
+def test_bad_inventory_and_ticket(site, capsys):
+    (site / "bad.yml").write_text("all: [unclosed\n")
+    args = base(site, "--window", "now/PT1H", "--yes")
+    args[2] = str(site / "bad.yml")
+    assert cli.main(args) == ExitCode.USAGE
+    assert "cannot parse inventory" in capsys.readouterr().err
+    args = base(site, "--window", "now/PT1H", "--yes")
+    args[4] = "  "
+    assert cli.main(args) == ExitCode.USAGE
+    assert "--ticket" in capsys.readouterr().err
+    assert touched(site) == [] and runs(site) == []
+
+
+def test_bad_window_file_is_one_line(site, capsys):
+    (site / "w.yml").write_text("format: ripreplace-windows/1\nwindows: []\n")
+    assert cli.main([*base(site, "--window-file", str(site / "w.yml")), "--yes"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "w.yml" in err
+    assert touched(site) == []
+
+
+def test_no_terminal_and_no_yes_refuses(site):
+    result = ripreplace(site, *base(site, "--window", "now/PT1H"))
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.strip().endswith("not on a terminal: pass --yes to confirm the plan")
+    assert touched(site) == [] and runs(site) == []
+
+
+def test_outside_the_window_refuses_exit_5_records_why_touches_nothing(site):
+    result = ripreplace(site, *base(site, "--window", "2099-12-05T01:00:00Z/PT2H", "--output", "json"))
+    assert result.returncode == ExitCode.WINDOW, result.stderr
+    assert touched(site) == []
+    envelope = json.loads(result.stdout)
+    assert envelope["result"]["stop"]["by"] == "window"
+    assert "opens 2099-12-05T01:00:00Z" in envelope["result"]["stop"]["reason"]
+    assert {h["status"] for h in envelope["result"]["hosts"].values()} == {"deferred"}
+    assert "next window" in result.stderr
+    (run,) = runs(site)
+    verify = ripreplace(site, "verify-log", str(run))
+    assert verify.returncode == 0, verify.stdout
+    records = [json.loads(line) for line in (run / "audit.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in records][:2] == ["run-start", "decision"] and records[-1]["type"] == "run-end"
+    assert records[1]["data"]["kind"] == "window-check" and records[1]["data"]["ok"] is False
+
+
+ENVELOPE_KEYS = {"envelope_version", "command", "exit_code", "result", "run", "run_dir", "final_hash"}
+SUMMARY_KEYS = {"format", "run", "mode", "finished", "window", "previous", "batches", "stop", "counts", "hosts",
+                "exit_code"}
+HOST_KEYS = {"status", "state", "reason", "findings", "excepted", "batch", "targeted", "run", "replacement", "verify"}
+BATCH_KEYS = {"batch", "hosts", "started", "seconds", "playbook", "counts", "failed_pct", "canceled"}
+
+
+def test_campaign_json_envelope_contract_and_run_directory(site):
+    result = ripreplace(site, *base(site, "--window", "now/PT1H", "--batches", "1,50%,100%", "--yes", "--output",
+                                    "json"))
+    assert result.returncode == ExitCode.OK, result.stderr
+    envelope = json.loads(result.stdout)
+    assert set(envelope) == ENVELOPE_KEYS
+    assert envelope["envelope_version"] == 1 and envelope["command"] == "remediate" and envelope["exit_code"] == 0
+    summary = envelope["result"]
+    assert set(summary) == SUMMARY_KEYS and summary["format"] == "ripreplace-summary/1"
+    assert summary["mode"] == "remediate" and summary["counts"] == {"clean": 4}
+    assert all(set(h) == HOST_KEYS for h in summary["hosts"].values())
+    assert [len(b["hosts"]) for b in summary["batches"]] == [1, 2, 1]
+    assert all(set(b) == BATCH_KEYS for b in summary["batches"])
+    assert touched(site) == ["h1", "h2", "h3", "h4"]
+    run = Path(envelope["run_dir"])
+    assert json.loads((run / "summary.json").read_text()) == summary
+    state = json.loads((run / "state.json").read_text())
+    assert state["format"] == "ripreplace-state/1" and state["hosts"]["h1"]["state"] == "verified"
+    assert [h["state"] for h in state["hosts"]["h1"]["history"]] == ["replaced", "removed", "verified"]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["mode"] == "remediate" and manifest["ticket"] == "CHG-1"
+    assert manifest["audit_log"]["final_hash"] == envelope["final_hash"]
+    assert (run / "batch-2.hosts").read_text() == "h2\nh3\n"
+    verify = ripreplace(site, "verify-log", str(run))
+    assert verify.returncode == 0 and "final hash matches manifest.json" in verify.stdout
+    kinds = [r["data"].get("kind") for r in map(json.loads, (run / "audit.jsonl").read_text().splitlines())
+             if r["type"] == "decision"]
+    assert kinds == ["window-check"] + ["window-check", "batch-start", "batch-end"] * 3
+    listing = ripreplace(site, "runs", "list", "--runs-dir", str(site / "runs"), "--output", "json")
+    assert listing.returncode == 0
+    (row,) = json.loads(listing.stdout)["result"]["runs"]
+    assert row["run"] == run.name and row["ticket"] == "CHG-1" and row["log"]["status"] == "ok"
+    assert row["counts"] == {"clean": 4} and row["exit_code"] == 0
+    show = ripreplace(site, "runs", "show", run.name, "--runs-dir", str(site / "runs"))
+    assert show.returncode == 0 and "h4: clean" in show.stdout and "batch 3: 1 host(s)" in show.stdout
+
+
+def test_failing_canary_exit_4_then_resume_finishes(site):
+    write_inventory(site, {"h1": {"fail_me": True}})
+    first = ripreplace(site, *base(site, "--window", "now/PT1H", "--batches", "1,100%", "--yes", "--output", "json"))
+    assert first.returncode == ExitCode.HOSTS_FAILED, first.stderr
+    summary = json.loads(first.stdout)["result"]
+    assert summary["stop"]["by"] == "batch-failed"
+    assert summary["hosts"]["h1"]["status"] == "failed" and "postrm of kesl failed" in summary["hosts"]["h1"]["reason"]
+    assert touched(site) == ["h1"]
+    write_inventory(site, {})
+    prev = json.loads(first.stdout)["run"]
+    second = ripreplace(site, *base(site, "--window", "now/PT1H", "--resume", prev, "--batches", "100%", "--yes",
+                                    "--output", "json", "--ticket", "CHG-2"))
+    assert second.returncode == ExitCode.OK, second.stderr
+    result = json.loads(second.stdout)["result"]
+    assert result["previous"]["run"] == prev and result["previous"]["log_status"] == "ok"
+    assert result["previous"]["final_hash"] == json.loads(first.stdout)["final_hash"]
+
+
+def test_sigkill_mid_batch_then_resume(site):
+    write_inventory(site, {"h2": {"pause": 30}})
+    proc = subprocess.Popen([str(BIN / "ripreplace"), *base(site, "--window", "now/PT1H", "--batches", "1,100%",
+                                                             "--yes")],
+                            cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path())))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if sorted(touched(site)) == ["h1", "h2", "h3", "h4"]:
+                break
+            time.sleep(0.2)
+        time.sleep(2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (killed,) = runs(site)
+    assert not (killed / "summary.json").exists()
+    state = json.loads((killed / "state.json").read_text())
+    assert state["hosts"]["h1"]["state"] == "verified" and state["hosts"]["h2"]["state"] != "verified"
+    time.sleep(1)
+    write_inventory(site, {})
+    resumed = ripreplace(site, *base(site, "--window", "now/PT1H", "--resume", killed.name, "--batches", "100%",
+                                     "--yes", "--output", "json"))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    result = json.loads(resumed.stdout)["result"]
+    assert result["previous"]["log_status"] == "incomplete" and "killed" in result["previous"]["note"]
+    assert result["counts"] == {"clean": 4}
+    assert {h for h, e in result["hosts"].items() if e["targeted"]} == {"h2", "h3", "h4"}
+    old = ripreplace(site, "verify-log", str(killed))
+    assert old.returncode == ExitCode.LOG_INVALID and "INCOMPLETE RUN" in old.stdout and "TAMPERED" not in old.stdout
+    new = ripreplace(site, "verify-log", json.loads(resumed.stdout)["run_dir"])
+    assert new.returncode == 0, new.stdout
+    from ripreplace import collection as coll
+
+    chain = coll.load_plugin_util("audit_chain")
+    assert chain.verify(killed / "audit.jsonl").final_hash == result["previous"]["final_hash"]
