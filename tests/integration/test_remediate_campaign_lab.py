@@ -17,8 +17,8 @@ import json
 import os
 import shutil
 import signal
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
