@@ -396,6 +396,8 @@ class AuditWriter:
         self._interval = float(fsync_interval)
         self.redactor = redactor or Redactor()
         self._lock = threading.RLock()
+        self._synced = threading.Condition(self._lock)
+        self._syncing = 0
         self._timer = None
         self._dirty = False
         self._last_sync = self._monotonic()
@@ -584,16 +586,20 @@ class AuditWriter:
 
     # -- durability -----------------------------------------------------------------------
     def _sync_locked(self):
+        """fsync in the caller's thread (run-end, sync(), close(), fsync_interval=0)."""
         if self._dirty and self._fd is not None:
-            os.fsync(self._fd)
+            self._last_sync = self._monotonic()
             self._dirty = False
-        self._last_sync = self._monotonic()
+            os.fsync(self._fd)
 
     def _schedule_locked(self):
-        due = self._last_sync + self._interval - self._monotonic()
-        if due <= 0:
-            self._sync_locked()
-        elif self._timer is None:
+        """Arm the timer that fsyncs this group of records, at most ``fsync_interval`` after the last sync.
+
+        The fsync itself runs in the timer's thread, outside the locks: the thread that writes
+        records (ansible's controller) never waits for the disk.
+        """
+        if self._timer is None:
+            due = max(0.0, self._last_sync + self._interval - self._monotonic())
             self._timer = threading.Timer(due, self._timed_sync)
             self._timer.daemon = True
             self._timer.start()
@@ -601,21 +607,37 @@ class AuditWriter:
     def _timed_sync(self):
         with self._lock:
             self._timer = None
-            if self._fd is not None:
-                with contextlib.suppress(OSError):  # the next append or close reports it
-                    self._sync_locked()
+            fd = self._fd
+            if fd is None or not self._dirty:
+                return
+            self._dirty = False
+            self._last_sync = self._monotonic()
+            self._syncing += 1
+        try:
+            with contextlib.suppress(OSError):  # the next sync() or close() reports a failing disk
+                os.fsync(fd)
+        finally:
+            with self._lock:
+                self._syncing -= 1
+                self._synced.notify_all()
 
     def sync(self):
         """fsync now whatever was written."""
         with self._lock:
             if self._fd is not None:
+                self._dirty = True  # whatever a background sync may be doing, sync again here
                 self._sync_locked()
 
     def close(self):
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join()
+        with self._lock:
+            while self._syncing:
+                self._synced.wait()
             if self._fd is not None:
                 try:
                     self._sync_locked()

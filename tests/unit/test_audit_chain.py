@@ -177,9 +177,16 @@ def test_writer_continues_a_chain_written_by_another_writer(tmp_path: Path) -> N
 
 
 def test_fsync_in_groups_by_the_injected_monotonic_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[int] = []
+    synced: list[str] = []
+    done = threading.Event()
     real_fsync = os.fsync
-    monkeypatch.setattr(chain.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def fsync(fd: int) -> None:
+        synced.append(threading.current_thread().name)
+        real_fsync(fd)
+        done.set()
+
+    monkeypatch.setattr(chain.os, "fsync", fsync)
     clock = FakeClock()
     writer = chain.AuditWriter(
         tmp_path / "a.jsonl", run_id="r", clock=clock.wall, monotonic=clock.monotonic, fsync_interval=30
@@ -187,16 +194,22 @@ def test_fsync_in_groups_by_the_injected_monotonic_clock(tmp_path: Path, monkeyp
     writer.append(chain.RUN_START, {})
     for _ in range(20):
         writer.append(chain.TASK, {"host": "h"})
-    assert synced == []  # 21 records within the interval: one group, not yet due
-    clock.advance(31)
-    writer.append(chain.TASK, {"host": "h"})
-    assert len(synced) == 1  # the interval passed: this write syncs the whole group
-    writer.append(chain.TASK, {"host": "h"})
-    assert len(synced) == 1
+    assert synced == []  # 21 records within the interval: one group, due 30 s after the last sync
     writer.append(chain.RUN_END, {"status": "ok"})
-    assert len(synced) == 2  # run-end is always synced
+    assert synced == [threading.current_thread().name]  # run-end is always synced, at once
     writer.close()
-    assert len(synced) == 2  # nothing dirty left to sync
+    assert len(synced) == 1  # nothing dirty left: the pending timer was cancelled
+
+    synced.clear()
+    done.clear()
+    writer = chain.AuditWriter(
+        tmp_path / "b.jsonl", run_id="r", clock=clock.wall, monotonic=clock.monotonic, fsync_interval=30
+    )
+    clock.advance(31)  # the last sync is older than the interval: the next record's group is due now
+    writer.append(chain.RUN_START, {})
+    assert done.wait(5)
+    assert synced and synced[0] != threading.current_thread().name  # synced by the timer, off this thread
+    writer.close()
 
 
 def test_a_quiet_log_is_synced_by_the_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
