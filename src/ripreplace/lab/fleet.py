@@ -309,7 +309,7 @@ class Lab:
         common = " ".join(shlex.quote(o) for o in self._ssh_options() if True)
         inventory = {
             "all": {
-                "children": {"lab": {"children": groups}},
+                "children": {"lab": {"children": groups, "vars": self._replacement_vars()}},
                 "vars": {
                     "ansible_user": "root",
                     "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
@@ -326,6 +326,15 @@ class Lab:
             "# Needs root on the controller (ip netns exec in the ProxyCommand).\n"
         )
         self.inventory.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
+
+    def _replacement_vars(self) -> dict[str, Any]:
+        """How lab hosts get the approved replacement offline: ClamAV from the lab repository (the
+        hosts' only apt source) and the lab's own EICAR-only signature set from its web server."""
+        return {
+            "replacement_clamav_signatures_url": f"{self.state.get('repo_url')}clamav/",
+            "replacement_clamav_official_databases": False,
+            "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+        }
 
     def _prepare_root(self, img: image.Image, host: Host) -> Path:
         hdir = self._host_dir(host.name)
