@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.integration.hoststate import listing, package_states, running_executables
 
 from ripreplace import collection
 from ripreplace.lab import fakepkgs
-from tests.integration.hoststate import listing, package_states, running_executables
 
 pytestmark = pytest.mark.lab
 
@@ -107,7 +107,8 @@ def test_full_remediation_on_light_and_systemd_hosts_then_second_run_changes_not
         # Replacement first: healthy before the covered services were stopped, so no gap.
         assert facts[host]["verify"]["protection_gap_seconds"] == 0
         verify = facts[host]["verify"]
-        assert verify["replacement_healthy_at"] < verify["covered_stopped_at"] == facts[host]["remove"]["timings"]["services"]
+        stopped = facts[host]["remove"]["timings"]["services"]
+        assert verify["replacement_healthy_at"] < verify["covered_stopped_at"] == stopped
     again, facts = remediate(lab, wrapper, hosts)
     assert again.returncode == 0, again.stdout[-4000:]
     for host in hosts:

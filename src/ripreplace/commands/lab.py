@@ -66,7 +66,7 @@ def _reset(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     lab = subparsers.add_parser("lab", help="a disposable fleet of real Linux hosts for tests and rehearsals",
                                 description="Build and use a lab of real Linux hosts (network namespaces, "
                                 "overlay root filesystems, real sshd; light hosts with sysv init, systemd "
