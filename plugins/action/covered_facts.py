@@ -54,7 +54,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec=dict(
                 catalogs=dict(type="list", elements="path", default=[]),
                 bundled_catalog=dict(type="bool", default=True),

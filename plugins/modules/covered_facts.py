@@ -34,7 +34,7 @@ description:
     no catalog file. The module changes nothing on the target.
   - Module code runs on the target with the standard library only (Python 3.9 and later).
 author:
-  - ripreplace developers
+  - ripreplace developers (!UNKNOWN)
 options:
   catalogs:
     description:
@@ -103,16 +103,17 @@ attributes:
     description: An action plugin of the same name loads the catalogs on the controller.
   facts:
     support: full
+    description: Sets the fact C(covered_software).
   platform:
+    support: full
     platforms: posix
+    description: Linux hosts (dpkg or rpm based).
 notes:
   - Run it as root (C(become)) to see every process executable; without root, processes of other
     users are not seen and the result says so in RV(ansible_facts.covered_software.scanned).
   - Evidence never carries process command lines beyond the executable (they may hold secrets).
+  - The catalog format is described in C(docs/catalog.md) of the ripreplace repository.
 seealso:
-  - name: Catalog format
-    description: docs/catalog.md of the ripreplace repository.
-    link: https://github.com/ripreplace/ripreplace/blob/main/docs/catalog.md
   - module: ansible.builtin.package_facts
   - module: ansible.builtin.service_facts
 """
@@ -734,7 +735,7 @@ class Scanner:
 
     # -- packages
     def scan_packages(self):
-        wanted = {s["name"] for _, s in self._signals("packages")}
+        wanted = {s["name"] for dummy, s in self._signals("packages")}
         for backend_cls in (DpkgBackend, RpmBackend):
             kind = backend_cls.kind
             if kind not in self.scan:
@@ -1120,7 +1121,7 @@ def build_plan(rules, scanner, findings, root="/", excepted=()):
 
 
 def _public(finding):
-    return {k: v for k, v in finding.items()}
+    return dict(finding.items())
 
 
 def main():
@@ -1157,8 +1158,8 @@ def main():
     plan = build_plan(rules, scanner, kept, root=root, excepted=excepted)
     facts = {
         "format": FACTS_FORMAT,
-        "findings": [_public(f) for _, f in kept],
-        "excepted": [_public(f) for _, f in excepted],
+        "findings": [_public(f) for dummy, f in kept],
+        "excepted": [_public(f) for dummy, f in excepted],
         "exceptions_expired": [],
         "removal_plan": plan,
         "scanned": dict(scanner.scanned, root=root, rules=len(rules["entries"])),

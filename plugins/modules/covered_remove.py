@@ -380,8 +380,8 @@ class Remover(object):
                 lines = [line for line in (err or out).strip().splitlines() if line.strip()]
                 self.fail("package removal failed (%s): %s" % (os.path.basename(argv[0]), " | ".join(lines[-3:])),
                           rc=rc, stdout=out, stderr=err, cmd=argv, package_manager=self.pm_result)
-            self.act("packages", target, "purged (%s, one transaction%s)" % (manager, ", after waiting for the lock"
-                                                                            if waited else ""))
+            waited_note = ", after waiting for the lock" if waited else ""
+            self.act("packages", target, "purged (%s, one transaction%s)" % (manager, waited_note))
             self._confirm_gone(manager, names)
 
     def _confirm_gone(self, manager, names):
