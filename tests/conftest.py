@@ -8,6 +8,7 @@ so a green CI always means the lab tests ran.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +16,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (CI time-out, a killed session) unwinds like Ctrl-C, so the lab fixture's
+    # finalizer still takes its hosts, namespaces and mounts down.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _lab_unavailable() -> str | None:
