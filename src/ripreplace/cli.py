@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "catalog",
     "lab",
     "remediate",
+    "report",
     "runs",
     "verify_log",
 )

@@ -1,0 +1,102 @@
+"""``ripreplace report RUN | --campaign RUNS_DIR [--format html|csv|json|junit|md] [-o FILE]``.
+
+Exit codes (docs/reports.md): 0 the report was written and every audit log it rests on verifies;
+6 the report was written, but an audit log failed verification (tampered, incomplete, missing; in a
+campaign, an incomplete run a later run resumed from its last hash does not count): the verdict is
+shown prominently in the report and on stderr; 2 usage errors, a missing run, unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ripreplace import collection, report
+from ripreplace.constants import ExitCode
+from ripreplace.exceptions import InputFileError, UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="render a run (or a whole campaign) as html, csv, json, junit or md",
+        description=(
+            "Render a run directory, or the latest state of every host across the runs of a campaign, for auditors "
+            "(html), spreadsheets (csv), CI dashboards (junit), tools (json) or a change ticket (md). The audit log "
+            "is verified while rendering. Exit 0: written and the log verifies; 6: written, but an audit log "
+            "failed verification; 2: bad arguments or no such run."
+        ),
+    )
+    parser.add_argument("run", metavar="RUN", nargs="?", help="a run id under --runs-dir, or a run directory")
+    parser.add_argument(
+        "--campaign", metavar="RUNS_DIR", type=Path, help="merge every run under RUNS_DIR (later runs win per host)"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("runs"),
+        help="where run ids are looked up (default ./runs)",
+    )
+    parser.add_argument("--format", choices=report.FORMATS, default="html", help="output format (default html)")
+    parser.add_argument("-o", "--output-file", metavar="FILE", type=Path, help="write here (default: stdout)")
+    key = parser.add_mutually_exclusive_group()
+    key.add_argument("--key-file", type=Path, help="file holding the audit log's HMAC key (checks every HMAC)")
+    key.add_argument("--key-env", metavar="NAME", help="environment variable holding the audit log's HMAC key")
+    parser.set_defaults(handler=run)
+
+
+def _key(args: argparse.Namespace) -> bytes | None:
+    chain = collection.load_plugin_util("audit_chain")
+    try:
+        key = chain.load_key(key_file=args.key_file, key_env=args.key_env)
+    except chain.AuditChainError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.key_env and key is None:
+        raise UsageError(f"--key-env {args.key_env}: the variable is not set or empty")
+    return key
+
+
+def _write(rep: report.Report, fmt: str, target: Path | None) -> None:
+    if target is None:
+        try:
+            report.write(rep, fmt, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `ripreplace report ... | head`: the reader left; say nothing more
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputFileError(f"{target}: no such directory {directory}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            report.write(rep, fmt, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    if (args.run is None) == (args.campaign is None):
+        raise UsageError("give either RUN or --campaign RUNS_DIR (exactly one)")
+    key = _key(args)
+    if args.campaign is not None:
+        rep = report.campaign_report(args.campaign, key=key)
+    else:
+        rep = report.run_report(report.locate_run(args.run, args.runs_dir), key=key)
+    _write(rep, args.format, args.output_file)
+    bad = [r for r in rep.runs if not (r.audit_log.ok or r.audit_log.superseded_by)]
+    if args.output_file is not None:
+        print(f"ripreplace: wrote {args.output_file} ({args.format}, {len(rep.hosts)} host(s))", file=sys.stderr)
+    for r in bad:
+        print(f"ripreplace: audit log of {r.run} failed verification: {r.audit_log.message}", file=sys.stderr)
+    return ExitCode.LOG_INVALID if bad else ExitCode.OK
