@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-lab sanity build clean
+.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-lab sanity molecule build clean
 
 help:
 	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-lab   lab integration tests only"
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
 	@echo "make sanity     ansible-test sanity on the collection content"
+	@echo "make molecule   every role's molecule scenario on lab hosts (root)"
 	@echo "make build      the collection tarball (ansible-galaxy collection build)"
 
 deps: deps-debian venv
@@ -60,6 +61,13 @@ test: deps lint sanity
 # ansible-test sanity on the collection content (first run ~7 min: it builds its own virtualenvs).
 sanity: venv
 	$(BIN)/python tests/sanity/run.py
+
+# Molecule scenarios of every role, on real lab hosts (extensions/molecule: ripreplace lab up/down).
+MOLECULE_ROLES ?= detect replacement remove verify
+molecule: deps
+	@set -e; export PATH="$(CURDIR)/$(BIN):$$PATH"; \
+	export ANSIBLE_COLLECTIONS_PATH="$$($(BIN)/python -c 'from ripreplace import collection; print(collection.collections_path())')"; \
+	for role in $(MOLECULE_ROLES); do echo "== molecule: $$role"; (cd roles/$$role && molecule test); done
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/
