@@ -17,99 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from ripreplace import cli, collection
+from report_runs import EVIL, EVIL_HOST, audit_hosts, chain, finding, make_run
+from ripreplace import cli
 from ripreplace.report import load, render
 
 SCHEMA = Path(__file__).resolve().parents[2] / "src" / "ripreplace" / "schemas" / "report.schema.json"
-chain = collection.load_plugin_util("audit_chain")
-
-EVIL = "<script>alert(1)</script>\"onerror=alert(2) x='<img src=x onerror=alert(3)>"
-EVIL_HOST = 'web<script>alert(1)</script>"onerror=alert(1)javascript:alert(1)'
-
-
-def _finding(catalog_id: str = "kaspersky-kesl", **over: Any) -> dict[str, Any]:
-    out = {
-        "catalog_id": catalog_id,
-        "vendor": "AO Kaspersky Lab",
-        "product": "Kaspersky Endpoint Security for Linux",
-        "covered_list": "AO Kaspersky Lab: ...",
-        "state": "installed",
-        "confidence": "high",
-        "review": False,
-        "evidence": [
-            {"kind": "deb", "value": "kesl", "confidence": "high", "version": "12.0.0.6672", "status": "installed"},
-            {"kind": "service", "value": "kesl", "confidence": "high", "manager": "systemd", "active": "active"},
-        ],
-    }
-    out.update(over)
-    return out
-
-
-def make_run(
-    runs: Path,
-    run_id: str,
-    *,
-    mode: str = "audit",
-    hosts: dict[str, Any],
-    started: str = "2026-12-05T06:00:00.000Z",
-    extra_summary: dict[str, Any] | None = None,
-    decisions: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    end: bool = True,
-    resumes: dict[str, Any] | None = None,
-) -> Path:
-    path = runs / run_id
-    path.mkdir(parents=True)
-    manifest: dict[str, Any] = {"format": "ripreplace-manifest/1", "run": run_id, "mode": mode, "started": started}
-    manifest.update({"operator": "alice", "ticket": "CHG-1" if mode == "remediate" else None})
-    if resumes:
-        manifest["resumes"] = resumes
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    log = chain.AuditLog(path / "audit.jsonl", run_id=run_id, fsync_interval=0)
-    log.run_start(manifest)
-    for decision in decisions:
-        fields = dict(decision)
-        log.decision(fields.pop("kind"), **fields)
-    for name, entry in hosts.items():
-        log.host_state(name, entry["status"], reason=entry.get("reason"))
-    if end:
-        log.run_end(status="ok", manifest_path=path / "manifest.json")
-    log.close()
-    counts: dict[str, int] = {}
-    for entry in hosts.values():
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    summary = {"format": "ripreplace-summary/1", "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
-    summary.update(extra_summary or {})
-    (path / "summary.json").write_text(json.dumps(summary))
-    return path
-
-
-def audit_hosts() -> dict[str, Any]:
-    return {
-        "web1": {"status": "covered", "findings": [_finding()], "excepted": [], "reason": None},
-        "web2": {"status": "clean", "findings": [], "excepted": [], "reason": None},
-        "db1": {
-            "status": "excepted",
-            "findings": [],
-            "excepted": [
-                _finding(
-                    "kaspersky-network-agent",
-                    product="Kaspersky Security Center Network Agent",
-                    exception={
-                        "id": "EXC-7",
-                        "scope": "host:db1",
-                        "reason": "vendor migration",
-                        "ticket": "CHG-9",
-                        "expires": "2027-01-31",
-                    },
-                )
-            ],
-            "exceptions_expired": [
-                {"id": "EXC-1", "catalog_id": "kaspersky-kesl", "expires": "2026-01-01", "message": "EXC-1 expired"}
-            ],
-            "reason": "excepted",
-        },
-        "db2": {"status": "unreachable", "findings": [], "excepted": [], "reason": "ssh: connection refused"},
-    }
 
 
 def render_to_text(report: Any, fmt: str) -> str:
@@ -165,7 +77,7 @@ def test_schema_is_itself_valid() -> None:
 
 
 # --------------------------------------------------------------------------- CSV
-def test_csv_one_row_per_host_per_finding(audit_run: Path) -> None:
+def test_csv_one_row_per_host_perfinding(audit_run: Path) -> None:
     text = render_to_text(load.run_report(audit_run), "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["host"], r["catalog_id"]) for r in rows] == [
@@ -184,7 +96,7 @@ def test_csv_one_row_per_host_per_finding(audit_run: Path) -> None:
 
 @pytest.mark.parametrize("cell", ["=HYPERLINK(1)", "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"])
 def test_csv_guards_formula_injection(tmp_path: Path, cell: str) -> None:
-    hosts = {cell: {"status": "covered", "findings": [_finding(product=cell)], "reason": cell}}
+    hosts = {cell: {"status": "covered", "findings": [finding(product=cell)], "reason": cell}}
     run = make_run(tmp_path / "runs", "20261205T060000Z-audit-bbbbbb", hosts=hosts)
     rows = list(csv.reader(io.StringIO(render_to_text(load.run_report(run), "csv"))))
     for row in rows[1:]:
@@ -257,7 +169,7 @@ def test_markdown_summary_has_the_counts_and_final_hash(audit_run: Path) -> None
 
 
 def test_markdown_escapes_table_and_html(tmp_path: Path) -> None:
-    hosts = {"a|b<img src=x>": {"status": "covered", "findings": [_finding()], "reason": "[x](javascript:1)"}}
+    hosts = {"a|b<img src=x>": {"status": "covered", "findings": [finding()], "reason": "[x](javascript:1)"}}
     run = make_run(tmp_path / "runs", "20261205T060000Z-audit-dddddd", hosts=hosts)
     text = render_to_text(load.run_report(run), "md")
     assert "<img" not in text and "a\\|b&lt;img" in text
@@ -289,7 +201,7 @@ def _scan(text: str) -> _Scan:
 
 
 def test_hostile_strings_render_inert(tmp_path: Path) -> None:
-    hostile = _finding(
+    hostile = finding(
         "evil-<b>id</b>",
         vendor=EVIL,
         product=EVIL,
@@ -441,12 +353,12 @@ def test_killed_run_reports_from_state_json(tmp_path: Path) -> None:
         "hosts": {
             "web1": {
                 "state": "replaced",
-                "findings": [_finding()],
+                "findings": [finding()],
                 "replacement": {"product": "clamav", "healthy": True},
             },
             "web2": {
                 "state": "verified",
-                "findings": [_finding()],
+                "findings": [finding()],
                 "removed": [{"phase": "packages", "result": "purged"}],
             },
         },
@@ -467,7 +379,7 @@ def test_campaign_latest_state_per_host_and_where_it_comes_from(tmp_path: Path) 
         "web1": {
             "status": "remediated",
             "state": "verified",
-            "findings": [_finding()],
+            "findings": [finding()],
             "targeted": True,
             "replacement": {"product": "clamav", "name": "ClamAV", "version": "1.0", "healthy": True, "reason": ""},
             "verify": {"outcome": "verified", "protection_gap_seconds": 0.8},
@@ -520,7 +432,7 @@ def test_campaign_killed_run_resumed_from_its_last_hash_is_superseded(tmp_path: 
         runs,
         "20261205T060000Z-remediate-00000a",
         mode="remediate",
-        hosts={"web1": {"status": "deferred", "findings": [_finding()]}},
+        hosts={"web1": {"status": "deferred", "findings": [finding()]}},
         end=False,
     )
     last = chain.verify(killed / "audit.jsonl").final_hash
@@ -528,7 +440,7 @@ def test_campaign_killed_run_resumed_from_its_last_hash_is_superseded(tmp_path: 
         runs,
         "20261205T070000Z-remediate-00000b",
         mode="remediate",
-        hosts={"web1": {"status": "remediated", "findings": [_finding()]}},
+        hosts={"web1": {"status": "remediated", "findings": [finding()]}},
         started="2026-12-05T07:00:00.000Z",
         resumes={"run": "20261205T060000Z-remediate-00000a", "final_hash": last},
     )

@@ -24,8 +24,17 @@ TOOLS = {
     "gcc": "gcc",
 }
 
-#: The packages that make a Debian 12 machine ready for the lab (used by the README and Makefile).
-DEBIAN_PACKAGES = sorted(set(TOOLS.values()) | {"libc6-dev", "zstd"})
+#: tool -> Debian package the report browser test needs (tests/integration/test_report_browser.py);
+#: not lab prerequisites: ``require()`` never checks them.
+REPORT_TEST_TOOLS = {
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+}
+REPORT_TEST_PACKAGES = tuple(sorted(set(REPORT_TEST_TOOLS.values())))
+
+#: The packages that make a Debian 12 machine ready for the lab and the whole test suite (used by the
+#: README and ``make deps-debian``).
+DEBIAN_PACKAGES = sorted(set(TOOLS.values()) | {"libc6-dev", "zstd"} | set(REPORT_TEST_PACKAGES))
 
 
 def missing_tools(tools: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,102 @@
+"""Run directories for report tests, written with the real audit-log writer API (``audit_chain.AuditLog``).
+
+Importable from any test (``tests/`` is on sys.path through tests/conftest.py): ``import report_runs``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ripreplace import collection
+
+chain = collection.load_plugin_util("audit_chain")
+
+EVIL = "<script>alert(1)</script>\"onerror=alert(2) x='<img src=x onerror=alert(3)>"
+EVIL_HOST = 'web<script>alert(1)</script>"onerror=alert(1)javascript:alert(1)'
+
+
+def finding(catalog_id: str = "kaspersky-kesl", **over: Any) -> dict[str, Any]:
+    out = {
+        "catalog_id": catalog_id,
+        "vendor": "AO Kaspersky Lab",
+        "product": "Kaspersky Endpoint Security for Linux",
+        "covered_list": "AO Kaspersky Lab: ...",
+        "state": "installed",
+        "confidence": "high",
+        "review": False,
+        "evidence": [
+            {"kind": "deb", "value": "kesl", "confidence": "high", "version": "12.0.0.6672", "status": "installed"},
+            {"kind": "service", "value": "kesl", "confidence": "high", "manager": "systemd", "active": "active"},
+        ],
+    }
+    out.update(over)
+    return out
+
+
+def make_run(
+    runs: Path,
+    run_id: str,
+    *,
+    mode: str = "audit",
+    hosts: dict[str, Any],
+    started: str = "2026-12-05T06:00:00.000Z",
+    extra_summary: dict[str, Any] | None = None,
+    decisions: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    end: bool = True,
+    resumes: dict[str, Any] | None = None,
+) -> Path:
+    path = runs / run_id
+    path.mkdir(parents=True)
+    manifest: dict[str, Any] = {"format": "ripreplace-manifest/1", "run": run_id, "mode": mode, "started": started}
+    manifest.update({"operator": "alice", "ticket": "CHG-1" if mode == "remediate" else None})
+    if resumes:
+        manifest["resumes"] = resumes
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    log = chain.AuditLog(path / "audit.jsonl", run_id=run_id, fsync_interval=0)
+    log.run_start(manifest)
+    for decision in decisions:
+        fields = dict(decision)
+        log.decision(fields.pop("kind"), **fields)
+    for name, entry in hosts.items():
+        log.host_state(name, entry["status"], reason=entry.get("reason"))
+    if end:
+        log.run_end(status="ok", manifest_path=path / "manifest.json")
+    log.close()
+    counts: dict[str, int] = {}
+    for entry in hosts.values():
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    summary = {"format": "ripreplace-summary/1", "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
+    summary.update(extra_summary or {})
+    (path / "summary.json").write_text(json.dumps(summary))
+    return path
+
+
+def audit_hosts() -> dict[str, Any]:
+    return {
+        "web1": {"status": "covered", "findings": [finding()], "excepted": [], "reason": None},
+        "web2": {"status": "clean", "findings": [], "excepted": [], "reason": None},
+        "db1": {
+            "status": "excepted",
+            "findings": [],
+            "excepted": [
+                finding(
+                    "kaspersky-network-agent",
+                    product="Kaspersky Security Center Network Agent",
+                    exception={
+                        "id": "EXC-7",
+                        "scope": "host:db1",
+                        "reason": "vendor migration",
+                        "ticket": "CHG-9",
+                        "expires": "2027-01-31",
+                    },
+                )
+            ],
+            "exceptions_expired": [
+                {"id": "EXC-1", "catalog_id": "kaspersky-kesl", "expires": "2026-01-01", "message": "EXC-1 expired"}
+            ],
+            "reason": "excepted",
+        },
+        "db2": {"status": "unreachable", "findings": [], "excepted": [], "reason": "ssh: connection refused"},
+    }
