@@ -127,15 +127,19 @@ def main() -> int:
     print(text)
     if args.write_docs:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-        section = (f"## Remediation scaling\n\nMeasured {stamp} with `bench/bench_remediation_scaling.py`: two lab "
-                   f"light hosts side by side, {args.repeat} repetitions alternating which case goes first, "
-                   "each from a fresh root filesystem; playbooks/remediate.yml with ansible-playbook (ClamAV installed from the lab "
-                   "repository and proven healthy, then the removal, then verification). Transactions are counted "
-                   "from each host's /var/log/apt/history.log.\n\n" + text + "\n\nReproduce:\n\n```\n"
-                   "sudo ripreplace lab up --hosts 2 --systemd-hosts 0 --dir /var/tmp/rr-bench-scaling\n"
-                   "sudo .venv/bin/python bench/bench_remediation_scaling.py "
-                   "--dir /var/tmp/rr-bench-scaling --write-docs\n"
-                   "sudo ripreplace lab down --dir /var/tmp/rr-bench-scaling\n```\n")
+        method = " ".join([
+            f"Measured {stamp} with `bench/bench_remediation_scaling.py`: two lab light hosts side by side,",
+            f"{args.repeat} repetitions alternating which case goes first, each from a fresh root filesystem;",
+            "playbooks/remediate.yml with ansible-playbook (ClamAV installed from the lab repository and",
+            "proven healthy, then the removal, then verification). Transactions are counted from each",
+            "host's /var/log/apt/history.log.",
+        ])
+        reproduce = "\n".join([
+            "sudo ripreplace lab up --hosts 2 --systemd-hosts 0 --dir /var/tmp/rr-bench-scaling",
+            "sudo .venv/bin/python bench/bench_remediation_scaling.py --dir /var/tmp/rr-bench-scaling --write-docs",
+            "sudo ripreplace lab down --dir /var/tmp/rr-bench-scaling",
+        ])
+        section = f"## Remediation scaling\n\n{method}\n\n{text}\n\nReproduce:\n\n```\n{reproduce}\n```\n"
         doc = ROOT / "docs" / "performance.md"
         current = doc.read_text()
         if "## Remediation scaling" in current:
