@@ -64,11 +64,11 @@ if _REASON is not None:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download anything
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     profile = tempfile.mkdtemp(prefix="ripreplace-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
