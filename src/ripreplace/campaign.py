@@ -44,6 +44,10 @@ DETECT_ACTION = f"{collection.FQCN}.covered_facts"
 ASSERT_ACTIONS = ("assert", "ansible.builtin.assert", "ansible.legacy.assert")
 
 
+#: What the verify role's fact ``verify_outcome`` carries into state.json and the summary.
+VERIFY_KEYS = ("outcome", "reason", "remaining", "excepted", "review", "replacement_healthy",
+               "protection_gap_seconds", "replacement_healthy_at", "covered_stopped_at")
+
 class HostState(enum.StrEnum):
     PENDING = "pending"
     REPLACED = "replaced"
@@ -317,7 +321,7 @@ class StateTracker:
             self.set(host, HostState.REMOVED)
         verify = facts.get("verify_outcome")
         if isinstance(verify, dict):
-            record.verify = {k: verify.get(k) for k in ("outcome", "reason", "remaining", "excepted", "review")}
+            record.verify = {k: verify.get(k) for k in VERIFY_KEYS}
             self.save()
         in_verify = role.endswith("verify") or task.upper().startswith("VERIFY | ASSERT")
         if in_verify and action in ASSERT_ACTIONS and record.state != HostState.UNREACHABLE:

@@ -22,30 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.hoststate import listing
 
 pytestmark = pytest.mark.lab
-
-EXCLUDE_PRUNE = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/log/journal", "/root/.ansible")
-EXCLUDE_FILES = ("/var/log/lastlog", "/var/log/wtmp", "/var/log/btmp")
-LISTING_SCRIPT = (
-    "find / -xdev \\( "
-    + " -o ".join(f"-path {p}" for p in EXCLUDE_PRUNE)
-    + " \\) -prune -o -printf '%y %m %u:%g %s %p -> %l\\n' | LC_ALL=C sort; "
-    "find / -xdev \\( "
-    + " -o ".join(f"-path {p}" for p in EXCLUDE_PRUNE)
-    + " \\) -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum"
-)
-
-
-def listing(lab: Any, host: str) -> list[str]:
-    out = lab.sh(host, "sh", "-c", LISTING_SCRIPT, timeout=600).stdout.splitlines()
-    keep = []
-    for line in out:
-        path = line.split(" -> ")[0].split()[-1] if " -> " in line else line.split()[-1]
-        if path in EXCLUDE_FILES or (path.startswith("/var/log/kaspersky/") and path.endswith("-daemon.log")):
-            continue
-        keep.append(line)
-    return keep
 
 
 def run_audit(lab: Any, workdir: Path, *args: str) -> tuple[int, dict[str, Any], str]:

@@ -8,17 +8,8 @@ import sys
 from pathlib import Path
 
 from ripreplace import audit
+from ripreplace.commands._args import positive_int
 from ripreplace.constants import ExitCode
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
     )
-    parser.add_argument("--forks", metavar="N", type=_positive_int, default=5, help="parallel hosts (default: 5)")
+    parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help="parallel hosts (default: 5)")
     parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
     parser.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)  # judge exception expiry as of a day
     parser.set_defaults(handler=handle)

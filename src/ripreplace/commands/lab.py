@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ripreplace.commands._args import count
 from ripreplace.constants import ExitCode
 from ripreplace.lab import net
 from ripreplace.lab.fleet import DEFAULT_DIR, Lab
@@ -14,16 +15,6 @@ from ripreplace.lab.fleet import DEFAULT_DIR, Lab
 def _dir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
                         help=f"lab directory (default {DEFAULT_DIR}, or $RIPREPLACE_LAB_DIR)")
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
-    return value
 
 
 def _up(args: argparse.Namespace) -> ExitCode:
@@ -75,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.required = True
 
     up = sub.add_parser("up", help="build (first time) and start a lab; writes DIR/inventory.yml")
-    up.add_argument("--hosts", type=_count, default=3, help="light hosts (sysv init), default 3")
-    up.add_argument("--systemd-hosts", type=_count, default=1, help="systemd hosts, default 1")
+    up.add_argument("--hosts", type=count, default=3, help="light hosts (sysv init), default 3")
+    up.add_argument("--systemd-hosts", type=count, default=1, help="systemd hosts, default 1")
     _dir_arg(up)
     up.set_defaults(handler=_up)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ripreplace import audit, campaign, progress, remediate, rundir, windows
+from ripreplace.commands._args import positive_int
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
 
@@ -18,16 +19,6 @@ EXIT_MEANING = {
     ExitCode.HOSTS_FAILED: "some hosts failed or were unreachable",
     ExitCode.WINDOW: "stopped by the change window (outside it, or hosts deferred)",
 }
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--replacement", metavar="NAME", help="approved replacement product (default: the catalog's)")
     parser.add_argument("--limit", metavar="PATTERN", help="only hosts matching this Ansible host pattern")
-    parser.add_argument("--forks", metavar="N", type=_positive_int, default=5, help="parallel hosts (default: 5)")
+    parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help="parallel hosts (default: 5)")
     parser.add_argument(
         "--batch-estimate",
         metavar="DURATION",
