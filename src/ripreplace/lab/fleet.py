@@ -275,6 +275,9 @@ class Lab:
             "-o", "StrictHostKeyChecking=yes",
             "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=5",
+            # A cut link must end the session (unreachable) instead of hanging on TCP retransmits for ~15 min.
+            "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=3",
             "-o", "LogLevel=ERROR",
         ]
 
