@@ -34,7 +34,7 @@ from ripreplace.lab.fleet import Lab
 
 pytestmark = pytest.mark.lab
 
-COVERED = ("kesl", "klnagent64")
+COVERED = ("kesl",)  # one covered package a host: the behaviour under test is the campaign, not the removal
 
 
 def site_inventory(lab_dir: Path, repo_url: str, workdir: Path) -> Path:
@@ -213,7 +213,7 @@ def test_host_whose_link_is_cut_mid_run_is_unreachable_and_the_others_go_on(lab,
                 break
             time.sleep(0.3)
         lab.set_link(victim, False)
-        out, err = proc.communicate(timeout=900)
+        out, err = proc.communicate(timeout=600)
     finally:
         lab.set_link(victim, True)
         if proc.poll() is None:
