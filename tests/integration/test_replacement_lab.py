@@ -196,3 +196,25 @@ def test_falcon_from_package_file_with_pinned_sha256(lab, play: Path) -> None:
     )
     failed, fact = run(lab, play, host, **{**base, "replacement_package_sha256": sha})
     assert failed.returncode != 0 and "not in reduced functionality mode" in failed.stdout
+
+
+SECRET_TOKEN = "RIPREPLACE-TEST-SECRET-S1-TOKEN-42"
+
+
+def test_sentinelone_from_repo_healthy_then_unhealthy_and_token_never_logged(lab, play: Path) -> None:
+    host = lab.systemd_hosts[0]
+    lab.reset(host)
+    variables = repo_vars(lab, "sentinelone", replacement_sentinelone_site_token=SECRET_TOKEN)
+    result, fact = run(lab, play, host, "-vvv", **variables)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert fact["healthy"] is True and fact["product"] == "sentinelone"
+    assert lab.sh(host, "systemctl", "is-active", "sentinelone").stdout.strip() == "active"
+    for text in (result.stdout, result.stderr, json.dumps(fact)):
+        assert SECRET_TOKEN not in text
+    knob = "/etc/ripreplace-lab/health-sentinelagent"
+    lab.sh(host, "sh", "-c", f"mkdir -p /etc/ripreplace-lab && echo unhealthy > {knob}")
+    result, fact = run(lab, play, host, **variables)
+    assert result.returncode != 0
+    assert "is NOT healthy on" in result.stdout
+    assert SECRET_TOKEN not in result.stdout + result.stderr
+    lab.reset(host)
