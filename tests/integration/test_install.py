@@ -81,7 +81,8 @@ def test_galaxy_tarball_installs_offline_and_documents_itself(fresh_venv):
     target = work / "collections"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["ANSIBLE_GALAXY_SERVER_LIST"] = ""  # no server: install must not need one
-    _run([venv / "bin" / "ansible-galaxy", "collection", "install", "--offline", "-p", target, tarballs[0]],
+    # --force: a copy installed elsewhere (e.g. ~/.ansible/collections) must not make this a no-op.
+    _run([venv / "bin" / "ansible-galaxy", "collection", "install", "--offline", "--force", "-p", target, tarballs[0]],
          cwd=work, env=env)
     assert (target / "ansible_collections" / "ripreplace" / "remediation" / "MANIFEST.json").is_file()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(target)
