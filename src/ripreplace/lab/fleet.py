@@ -114,8 +114,7 @@ class Host:
     mounted: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        return data
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Host:
@@ -213,7 +212,7 @@ class Lab:
             host = Host(name=name, kind=kind, number=number, ns=slot.host_ns(name), addr=slot.host_addr(number))
             self._save_host(host)
             net.add_host_ns(slot, name, number)
-        self._write_known_hosts_and_inventory(names_only=[n for n, _ in names], generate_keys=True)
+        self._write_known_hosts_and_inventory()
         for host in self.hosts.values():
             self._start_host(img, host)
         self.wait_ssh(list(self.hosts))
@@ -281,13 +280,13 @@ class Lab:
             "-o", "LogLevel=ERROR",
         ]
 
-    def _write_known_hosts_and_inventory(self, names_only: list[str], generate_keys: bool) -> None:
+    def _write_known_hosts_and_inventory(self) -> None:
         keys_dir = self.ssh_dir / "hostkeys"
         keys_dir.mkdir(mode=0o700, exist_ok=True)
         lines = []
         for name, host in self.hosts.items():
             key = keys_dir / name
-            if generate_keys and not key.exists():
+            if not key.exists():
                 run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", key])
             pub = (keys_dir / f"{name}.pub").read_text().split()
             lines.append(f"{host.addr} {pub[0]} {pub[1]}")
@@ -309,7 +308,7 @@ class Lab:
         groups: dict[str, dict[str, Any]] = {"light": {"hosts": {}}, "systemd": {"hosts": {}}}
         for name, host in self.hosts.items():
             groups[host.kind]["hosts"][name] = {"ansible_host": host.addr, "lab_kind": host.kind}
-        common = " ".join(shlex.quote(o) for o in self._ssh_options() if True)
+        common = " ".join(shlex.quote(o) for o in self._ssh_options())
         inventory = {
             "all": {
                 "children": {"lab": {"children": groups, "vars": self._replacement_vars()}},
