@@ -39,6 +39,7 @@ venv: $(BIN)/.installed
 
 ruff: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ansible-lint: venv
 	ANSIBLE_COLLECTIONS_PATH="$$($(BIN)/python -c 'from ripreplace import collection; print(collection.collections_path())')" \

@@ -93,8 +93,18 @@ def run_plain(inventory: Path, work: Path, forks: int, n: int) -> float:
             "RIPREPLACE_RUN_ID": f"bench-plain-{n}",
         }
     )
-    argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(collection.playbook("remediate")),
-            "-f", str(forks), "-e", "replacement_product=clamav", "-e", f"ripreplace_run_id=bench-plain-{n}"]
+    argv = [
+        str(BIN / "ansible-playbook"),
+        "-i",
+        str(inventory),
+        str(collection.playbook("remediate")),
+        "-f",
+        str(forks),
+        "-e",
+        "replacement_product=clamav",
+        "-e",
+        f"ripreplace_run_id=bench-plain-{n}",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(argv, env=e, capture_output=True, text=True, check=False, cwd=work)
     wall = time.perf_counter() - start
@@ -104,9 +114,25 @@ def run_plain(inventory: Path, work: Path, forks: int, n: int) -> float:
 
 
 def run_wrapper(inventory: Path, work: Path, forks: int) -> float:
-    argv = [str(BIN / "ripreplace"), "remediate", "-i", str(inventory), "--ticket", "BENCH", "--window", "now/PT2H",
-            "--batches", "100%", "--forks", str(forks), "--yes", "--output", "json", "--runs-dir",
-            str(work / "wrapper-runs")]
+    argv = [
+        str(BIN / "ripreplace"),
+        "remediate",
+        "-i",
+        str(inventory),
+        "--ticket",
+        "BENCH",
+        "--window",
+        "now/PT2H",
+        "--batches",
+        "100%",
+        "--forks",
+        str(forks),
+        "--yes",
+        "--output",
+        "json",
+        "--runs-dir",
+        str(work / "wrapper-runs"),
+    ]
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env(), capture_output=True, text=True, check=False, cwd=work)
     wall = time.perf_counter() - start

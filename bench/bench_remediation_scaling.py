@@ -71,9 +71,21 @@ def run_case(lab: Lab, host: str, packages: list[str], book: Path, out_dir: Path
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()))
     started = time.monotonic()
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory), str(book),
-         "--limit", host, "-e", json.dumps({"out_dir": str(out_dir)})],
-        capture_output=True, text=True, env=env, check=False)
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(lab.inventory),
+            str(book),
+            "--limit",
+            host,
+            "-e",
+            json.dumps({"out_dir": str(out_dir)}),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     wall = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"remediation of {host} failed:\n{result.stdout[-3000:]}")
@@ -117,34 +129,42 @@ def main() -> int:
     ]
     for case, pkgs in (("one", "kesl"), ("three", "kesl-gui, kesl, klnagent64")):
         m = med[case]
-        table.append(f"| {case} | {pkgs} | {m['wall_s']:.2f} | {m['removal_s']:.2f} | "
-                     f"{int(m['install_transactions'])} | {int(m['removal_transactions'])} |")
+        table.append(
+            f"| {case} | {pkgs} | {m['wall_s']:.2f} | {m['removal_s']:.2f} | "
+            f"{int(m['install_transactions'])} | {int(m['removal_transactions'])} |"
+        )
     table.append(f"| **three / one** | | **{ratio_wall:.2f}x** | **{ratio_removal:.2f}x** | | |")
-    verdict = (f"Targets: one install and one removal transaction per host: **{'met' if txs_ok else 'NOT met'}**; "
-               f"three packages <= 1.5x one: **{'met' if ratio_wall <= 1.5 else 'NOT met'}** "
-               f"({ratio_wall:.2f}x whole remediation, {ratio_removal:.2f}x the removal alone).")
+    verdict = (
+        f"Targets: one install and one removal transaction per host: **{'met' if txs_ok else 'NOT met'}**; "
+        f"three packages <= 1.5x one: **{'met' if ratio_wall <= 1.5 else 'NOT met'}** "
+        f"({ratio_wall:.2f}x whole remediation, {ratio_removal:.2f}x the removal alone)."
+    )
     text = "\n".join(table) + "\n\n" + verdict
     print(text)
     if args.write_docs:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-        method = " ".join([
-            f"Measured {stamp} with `bench/bench_remediation_scaling.py`: two lab light hosts side by side,",
-            f"{args.repeat} repetitions alternating which case goes first, each from a fresh root filesystem;",
-            "playbooks/remediate.yml with ansible-playbook (ClamAV installed from the lab repository and",
-            "proven healthy, then the removal, then verification). Transactions are counted from each",
-            "host's /var/log/apt/history.log.",
-        ])
-        reproduce = "\n".join([
-            "sudo ripreplace lab up --hosts 2 --systemd-hosts 0 --dir /var/tmp/rr-bench-scaling",
-            "sudo .venv/bin/python bench/bench_remediation_scaling.py --dir /var/tmp/rr-bench-scaling --write-docs",
-            "sudo ripreplace lab down --dir /var/tmp/rr-bench-scaling",
-        ])
+        method = " ".join(
+            [
+                f"Measured {stamp} with `bench/bench_remediation_scaling.py`: two lab light hosts side by side,",
+                f"{args.repeat} repetitions alternating which case goes first, each from a fresh root filesystem;",
+                "playbooks/remediate.yml with ansible-playbook (ClamAV installed from the lab repository and",
+                "proven healthy, then the removal, then verification). Transactions are counted from each",
+                "host's /var/log/apt/history.log.",
+            ]
+        )
+        reproduce = "\n".join(
+            [
+                "sudo ripreplace lab up --hosts 2 --systemd-hosts 0 --dir /var/tmp/rr-bench-scaling",
+                "sudo .venv/bin/python bench/bench_remediation_scaling.py --dir /var/tmp/rr-bench-scaling --write-docs",
+                "sudo ripreplace lab down --dir /var/tmp/rr-bench-scaling",
+            ]
+        )
         section = f"## Remediation scaling\n\n{method}\n\n{text}\n\nReproduce:\n\n```\n{reproduce}\n```\n"
         doc = ROOT / "docs" / "performance.md"
         current = doc.read_text()
         if "## Remediation scaling" in current:
             head, _, rest = current.partition("## Remediation scaling")
-            tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+            tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
             current = head + section + tail
         else:
             current = current.rstrip() + "\n\n" + section

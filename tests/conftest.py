@@ -68,11 +68,13 @@ def collections_path() -> Path:
 def ansible_env(collections_path: Path) -> dict[str, str]:
     """Environment for running ansible-playbook/ansible-doc against this checkout's collection."""
     env = dict(os.environ)
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-    })
+    env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        }
+    )
     return env

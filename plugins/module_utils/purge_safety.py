@@ -11,11 +11,46 @@ import os
 #: Directories that are never a vendor root and never purged themselves.
 FORBIDDEN = frozenset(
     [
-        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt",
-        "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib",  # noqa: S108 - a deny list, not a use of /tmp
-        "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/lib", "/var/log", "/var/opt", "/var/tmp",  # noqa: S108 - a deny list, not a use of /tmp
-        "/etc/opt", "/etc/init.d", "/etc/systemd", "/etc/systemd/system", "/lib/systemd", "/lib/systemd/system",
-        "/usr/lib/systemd", "/usr/lib/systemd/system", "/usr/local/bin", "/usr/local/lib",
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",  # noqa: S108 - a deny list, not a use of /tmp
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/sbin",
+        "/usr/share",
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/var/opt",
+        "/var/tmp",  # noqa: S108 - a deny list, not a use of /tmp
+        "/etc/opt",
+        "/etc/init.d",
+        "/etc/systemd",
+        "/etc/systemd/system",
+        "/lib/systemd",
+        "/lib/systemd/system",
+        "/usr/lib/systemd",
+        "/usr/lib/systemd/system",
+        "/usr/local/bin",
+        "/usr/local/lib",
     ]
 )
 

@@ -180,8 +180,11 @@ class Remover(object):
         refused = self.plan.get("refused") or []
         if refused:
             first = refused[0]
-            self.fail("refusing to remediate: the plan refused %d path(s); first: %s (%s). Nothing was changed."
-                      % (len(refused), first.get("path"), first.get("reason")), refused=refused)
+            self.fail(
+                "refusing to remediate: the plan refused %d path(s); first: %s (%s). Nothing was changed."
+                % (len(refused), first.get("path"), first.get("reason")),
+                refused=refused,
+            )
         for root in self.plan.get("vendor_roots", []):
             problem = check_root(root)
             if problem:
@@ -206,25 +209,46 @@ class Remover(object):
         if not apt:
             return  # dpkg --purge is used then; it never removes what is not named
         # A simulation must write nothing: no planner log, no package cache.
-        argv = [apt, "-s", "-q", "-o", "Dir::Log::Planner=/dev/null", "-o", "Dir::Cache::pkgcache=",
-                "-o", "Dir::Cache::srcpkgcache=", "purge", *names]
+        argv = [
+            apt,
+            "-s",
+            "-q",
+            "-o",
+            "Dir::Log::Planner=/dev/null",
+            "-o",
+            "Dir::Cache::pkgcache=",
+            "-o",
+            "Dir::Cache::srcpkgcache=",
+            "purge",
+            *names,
+        ]
         rc, out, err = self.run(argv)
         if rc != 0:
-            self.fail("the package transaction would fail: %s" % (err.strip() or out.strip()).splitlines()[-1:],
-                      rc=rc, stdout=out, stderr=err, cmd=argv)
+            self.fail(
+                "the package transaction would fail: %s" % (err.strip() or out.strip()).splitlines()[-1:],
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                cmd=argv,
+            )
         touched = set()
         for line in out.splitlines():
             words = line.split()
             if len(words) >= 2 and words[0] in ("Remv", "Purg", "Inst", "Conf"):
                 if words[0] in ("Inst", "Conf"):
-                    self.fail("refusing to remediate: removing %s would install %s. Nothing was changed."
-                              % (" ".join(names), words[1]), stdout=out)
+                    self.fail(
+                        "refusing to remediate: removing %s would install %s. Nothing was changed."
+                        % (" ".join(names), words[1]),
+                        stdout=out,
+                    )
                 touched.add(words[1].split(":")[0])
         extra = sorted(touched - set(names))
         if extra:
-            self.fail("refusing to remediate: the package transaction would also remove %s, which the plan does "
-                      "not name (they depend on covered packages). Nothing was changed." % ", ".join(extra),
-                      stdout=out)
+            self.fail(
+                "refusing to remediate: the package transaction would also remove %s, which the plan does "
+                "not name (they depend on covered packages). Nothing was changed." % ", ".join(extra),
+                stdout=out,
+            )
 
     # ------------------------------------------------------------------ phases
     def services(self):
@@ -307,8 +331,10 @@ class Remover(object):
         time.sleep(0.1)
         left = self._covered_pids()
         if left:
-            self.fail("covered processes still running after SIGKILL: %s"
-                      % ", ".join("%d %s" % kv for kv in sorted(left.items())))
+            self.fail(
+                "covered processes still running after SIGKILL: %s"
+                % ", ".join("%d %s" % kv for kv in sorted(left.items()))
+            )
         for pid, exe in sorted(pids.items()):
             self.act("processes", "%d %s" % (pid, exe), "ended")
         self.changed = True
@@ -335,8 +361,13 @@ class Remover(object):
             argv = [modprobe, "-r", name] if modprobe.endswith("modprobe") else [modprobe, name]
             rc, out, err = self.run(argv)
             if rc != 0:
-                self.fail("could not unload kernel module %s: %s" % (name, (err or out).strip()), rc=rc,
-                          stdout=out, stderr=err, cmd=argv)
+                self.fail(
+                    "could not unload kernel module %s: %s" % (name, (err or out).strip()),
+                    rc=rc,
+                    stdout=out,
+                    stderr=err,
+                    cmd=argv,
+                )
             self.changed = True
             self.act("kernel_modules", name, "unloaded")
 
@@ -378,8 +409,14 @@ class Remover(object):
             self.changed = True
             if rc != 0:
                 lines = [line for line in (err or out).strip().splitlines() if line.strip()]
-                self.fail("package removal failed (%s): %s" % (os.path.basename(argv[0]), " | ".join(lines[-3:])),
-                          rc=rc, stdout=out, stderr=err, cmd=argv, package_manager=self.pm_result)
+                self.fail(
+                    "package removal failed (%s): %s" % (os.path.basename(argv[0]), " | ".join(lines[-3:])),
+                    rc=rc,
+                    stdout=out,
+                    stderr=err,
+                    cmd=argv,
+                    package_manager=self.pm_result,
+                )
             waited_note = ", after waiting for the lock" if waited else ""
             self.act("packages", target, "purged (%s, one transaction%s)" % (manager, waited_note))
             self._confirm_gone(manager, names)
@@ -388,8 +425,11 @@ class Remover(object):
         if manager == "deb":
             query = self.module.get_bin_path("dpkg-query", required=True)
             out = self.run([query, "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", *names])[1]
-            left = [line.split()[0] for line in out.splitlines() if len(line.split()) > 1
-                    and line.split()[1] not in ("un", "pn")]
+            left = [
+                line.split()[0]
+                for line in out.splitlines()
+                if len(line.split()) > 1 and line.split()[1] not in ("un", "pn")
+            ]
         else:
             rpm = self.module.get_bin_path("rpm", required=True)
             left = [n for n in names if self.run([rpm, "-q", n])[0] == 0]
@@ -445,11 +485,15 @@ class Remover(object):
     def diff(self):
         before = []
         for p in self.plan.get("packages", []):
-            before.append("package %s %s %s (%s)" % (p.get("manager"), p.get("name"), p.get("version", ""),
-                                                     p.get("status", "installed")))
+            before.append(
+                "package %s %s %s (%s)"
+                % (p.get("manager"), p.get("name"), p.get("version", ""), p.get("status", "installed"))
+            )
         for s in self.plan.get("services", []):
-            before.append("service %s (%s, enabled=%s, active=%s)" % (s.get("name"), s.get("manager"),
-                                                                      s.get("enabled"), s.get("active")))
+            before.append(
+                "service %s (%s, enabled=%s, active=%s)"
+                % (s.get("name"), s.get("manager"), s.get("enabled"), s.get("active"))
+            )
         for pid, exe in sorted(self._covered_pids().items()):
             before.append("process %d %s" % (pid, exe))
         for path in self._repo_paths():
@@ -459,8 +503,12 @@ class Remover(object):
         for root in self.plan.get("vendor_roots", []):
             before.append("vendor root %s" % root)
         text = "\n".join(before) + ("\n" if before else "")
-        return {"before": text, "after": "", "before_header": "covered software present",
-                "after_header": "after removal"}
+        return {
+            "before": text,
+            "after": "",
+            "before_header": "covered software present",
+            "after_header": "after removal",
+        }
 
 
 def main():
@@ -485,8 +533,19 @@ def main():
     remover.repo_files()
     remover.paths()
     remover.timings["finished"] = _now()
-    nothing = not any(remover.plan.get(k) for k in ("packages", "services", "processes", "paths", "vendor_roots",
-                                                    "repo_files", "repo_keys", "kernel_modules"))
+    nothing = not any(
+        remover.plan.get(k)
+        for k in (
+            "packages",
+            "services",
+            "processes",
+            "paths",
+            "vendor_roots",
+            "repo_files",
+            "repo_keys",
+            "kernel_modules",
+        )
+    )
     changed = any(a["result"].startswith("would") for a in remover.actions) if module.check_mode else remover.changed
     result = dict(changed=changed, actions=remover.actions, timings=remover.timings)
     if remover.pm_result:

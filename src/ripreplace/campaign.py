@@ -45,8 +45,18 @@ ASSERT_ACTIONS = ("assert", "ansible.builtin.assert", "ansible.legacy.assert")
 
 
 #: What the verify role's fact ``verify_outcome`` carries into state.json and the summary.
-VERIFY_KEYS = ("outcome", "reason", "remaining", "excepted", "review", "replacement_healthy",
-               "protection_gap_seconds", "replacement_healthy_at", "covered_stopped_at")
+VERIFY_KEYS = (
+    "outcome",
+    "reason",
+    "remaining",
+    "excepted",
+    "review",
+    "replacement_healthy",
+    "protection_gap_seconds",
+    "replacement_healthy_at",
+    "covered_stopped_at",
+)
+
 
 class HostState(enum.StrEnum):
     PENDING = "pending"

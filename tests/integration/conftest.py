@@ -62,19 +62,22 @@ class LabHandle:
     def fake_rpm(self, name: str) -> Path:
         return self.lab.fake_package(f"{name}.rpm")
 
-    def _run(self, argv: list[str], env: Mapping[str, str] | None,
-             cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, argv: list[str], env: Mapping[str, str] | None, cwd: Path | None
+    ) -> subprocess.CompletedProcess[str]:
         full = dict(self._env)
         if env:
             full.update(env)
         return subprocess.run(argv, env=full, cwd=cwd, capture_output=True, text=True, check=False, timeout=900)
 
-    def ansible_playbook(self, playbook: str | Path, *args: str, env: Mapping[str, str] | None = None,
-                         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def ansible_playbook(
+        self, playbook: str | Path, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return self._run([str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(playbook), *args], env, cwd)
 
-    def ripreplace(self, *args: str, env: Mapping[str, str] | None = None,
-                   cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def ripreplace(
+        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return self._run([str(BIN / "ripreplace"), *args], env, cwd)
 
 

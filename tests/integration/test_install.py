@@ -26,8 +26,9 @@ def fresh_venv(tmp_path_factory, repo_root):
     """README command (a)'s set-up: `python3 -m venv .venv && .venv/bin/pip install .`, in a copy of the repo."""
     work = tmp_path_factory.mktemp("install")
     src = work / "src"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=repo_root, capture_output=True,
-                           text=True, check=True).stdout.split("\n")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     for rel in filter(None, files):
         source = repo_root / rel
         if source.is_file():
@@ -43,8 +44,10 @@ def test_pip_install_gives_a_working_command_with_the_collection_inside(fresh_ve
     venv, _src, work = fresh_venv
     result = _run([venv / "bin" / "ripreplace", "--version"], cwd=work)
     assert result.stdout.startswith("ripreplace ")
-    code = ("from ripreplace import collection; r = collection.collection_root(); "
-            "print(r); print((r / 'galaxy.yml').is_file(), (r / 'plugins').is_dir(), (r / 'roles').is_dir())")
+    code = (
+        "from ripreplace import collection; r = collection.collection_root(); "
+        "print(r); print((r / 'galaxy.yml').is_file(), (r / 'plugins').is_dir(), (r / 'roles').is_dir())"
+    )
     out = _run([venv / "bin" / "python", "-c", code], cwd=work).stdout.split("\n")
     assert "site-packages/ripreplace/_collection/ansible_collections/ripreplace/remediation" in out[0]
     assert out[1] == "True True True"
@@ -56,8 +59,15 @@ def test_readme_audit_command_runs_from_the_installed_package(fresh_venv):
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
     env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"  # as on a fresh machine: the venv is not on PATH
-    result = subprocess.run([str(venv / "bin" / "ripreplace"), "audit"], cwd=cwd, env=env, capture_output=True,
-                            text=True, check=False, timeout=600)
+    result = subprocess.run(
+        [str(venv / "bin" / "ripreplace"), "audit"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode in (0, 3), result.stdout + result.stderr
     runs = list((cwd / "runs").iterdir())
     assert len(runs) == 1
@@ -82,8 +92,11 @@ def test_galaxy_tarball_installs_offline_and_documents_itself(fresh_venv):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["ANSIBLE_GALAXY_SERVER_LIST"] = ""  # no server: install must not need one
     # --force: a copy installed elsewhere (e.g. ~/.ansible/collections) must not make this a no-op.
-    _run([venv / "bin" / "ansible-galaxy", "collection", "install", "--offline", "--force", "-p", target, tarballs[0]],
-         cwd=work, env=env)
+    _run(
+        [venv / "bin" / "ansible-galaxy", "collection", "install", "--offline", "--force", "-p", target, tarballs[0]],
+        cwd=work,
+        env=env,
+    )
     assert (target / "ansible_collections" / "ripreplace" / "remediation" / "MANIFEST.json").is_file()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(target)
     listing = _run([venv / "bin" / "ansible-doc", "-l", "ripreplace.remediation", "--json"], cwd=work, env=env).stdout

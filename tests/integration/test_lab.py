@@ -78,14 +78,23 @@ def test_real_playbook_over_ssh_on_light_and_systemd_hosts(lab, tmp_path):
     for host in lab.systemd_hosts:
         assert f'"msg": "{host} systemd {host}"' in result.stdout
         assert lab.sh(host, "systemctl", "is-system-running", check=False).stdout.strip() in (
-            "running", "degraded", "starting")
+            "running",
+            "degraded",
+            "starting",
+        )
 
 
 def test_ansible_adhoc_ping_with_the_lab_inventory(lab, ansible_env):
     from tests.conftest import BIN
 
-    result = subprocess.run([str(BIN / "ansible"), "-i", str(lab.inventory), "all", "-m", "ansible.builtin.ping"],
-                            capture_output=True, text=True, env=ansible_env, check=False, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "ansible"), "-i", str(lab.inventory), "all", "-m", "ansible.builtin.ping"],
+        capture_output=True,
+        text=True,
+        env=ansible_env,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count('"ping": "pong"') == len(lab.hosts)
 
@@ -94,8 +103,9 @@ def test_plant_then_dpkg_remove_leaves_residue(lab):
     host = lab.light_hosts[0]
     lab.reset(host)
     lab.plant(host, "kesl-gui", "klnagent64")
-    status = lab.sh(host, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", "kesl", "kesl-gui",
-                    "klnagent64").stdout
+    status = lab.sh(
+        host, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", "kesl", "kesl-gui", "klnagent64"
+    ).stdout
     assert "kesl ii" in status and "kesl-gui ii" in status and "klnagent64 ii" in status
     exes = lab.sh(host, "sh", "-c", "readlink /proc/[0-9]*/exe 2>/dev/null | sort -u").stdout.split()
     assert "/opt/kaspersky/kesl/libexec/kesl" in exes
@@ -119,7 +129,9 @@ def test_plant_on_systemd_host_runs_the_unit(lab):
     lab.reset(host)
     lab.plant(host, "kesl", "klnagent64", "kics")
     assert lab.sh(host, "systemctl", "is-active", "kesl.service", "klnagent64.service").stdout.split() == [
-        "active", "active"]
+        "active",
+        "active",
+    ]
     assert lab.sh(host, "systemctl", "is-enabled", "kesl.service").stdout.strip() == "enabled"
     maint = lab.sh(host, "dpkg-query", "-W", "-f", "${Maintainer}", "kics").stdout
     assert "Checkmarx" in maint and "Kaspersky" not in maint
@@ -158,8 +170,9 @@ def test_status_lists_every_host_up(lab):
 def _lab_traces(fleet_prefix: str, directory: Path) -> dict[str, list[str]]:
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     mounts = Path("/proc/mounts").read_text()
-    routes = subprocess.run(["ip", "route", "show", "type", "unreachable"], capture_output=True, text=True,
-                            check=True).stdout
+    routes = subprocess.run(
+        ["ip", "route", "show", "type", "unreachable"], capture_output=True, text=True, check=True
+    ).stdout
     return {
         "netns": [line for line in netns.splitlines() if line.startswith(f"{fleet_prefix}-")],
         "mounts": [line for line in mounts.splitlines() if str(directory) in line],

@@ -53,8 +53,18 @@ def site_inventory(lab_dir: Path, repo_url: str, workdir: Path) -> Path:
 
 def remediate(lab: Any, workdir: Path, inventory: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     result = lab.ripreplace(
-        "remediate", "-i", str(inventory), "--ticket", "CHG-4711", "--runs-dir", str(workdir / "runs"),
-        "--yes", "--output", "json", *args, cwd=workdir,
+        "remediate",
+        "-i",
+        str(inventory),
+        "--ticket",
+        "CHG-4711",
+        "--runs-dir",
+        str(workdir / "runs"),
+        "--yes",
+        "--output",
+        "json",
+        *args,
+        cwd=workdir,
     )
     assert result.returncode in (0, 4, 5), result.stderr
     return result.returncode, json.loads(result.stdout), result.stderr
@@ -107,8 +117,9 @@ def test_failing_canary_stops_later_batches(lab, workdir, inventory):
     planted(lab, *lab.hosts)
     canary = sorted(lab.hosts)[0]
     lab.sh(canary, "sh", "-c", "mkdir -p /etc/ripreplace-lab && touch /etc/ripreplace-lab/fail-postrm-kesl")
-    code, envelope, _ = remediate(lab, workdir, inventory, "--window", "now/PT1H", "--batches", "1,100%",
-                                  "--max-fail", "50")
+    code, envelope, _ = remediate(
+        lab, workdir, inventory, "--window", "now/PT1H", "--batches", "1,100%", "--max-fail", "50"
+    )
     assert code == 4
     result = envelope["result"]
     assert statuses(envelope)[canary] == "failed" and result["stop"]["by"] == "batch-failed"
@@ -124,14 +135,19 @@ def test_max_fail_holds(lab, workdir, inventory):
     planted(lab, *lab.hosts)
     order = sorted(lab.hosts)
     lab.sh(order[1], "sh", "-c", "mkdir -p /etc/ripreplace-lab && touch /etc/ripreplace-lab/fail-postrm-kesl")
-    code, envelope, _ = remediate(lab, workdir, inventory, "--window", "now/PT1H", "--batches", "1,2,100%",
-                                  "--max-fail", "0")
+    code, envelope, _ = remediate(
+        lab, workdir, inventory, "--window", "now/PT1H", "--batches", "1,2,100%", "--max-fail", "0"
+    )
     assert code == 4
     result = envelope["result"]
     assert [b["hosts"] for b in result["batches"]] == [order[:1], order[1:3]]
     assert result["stop"]["by"] == "max-fail" and "more than --max-fail 0%" in result["stop"]["reason"]
-    assert statuses(envelope) == {order[0]: "remediated", order[1]: "failed", order[2]: "remediated",
-                                  order[3]: "deferred"}
+    assert statuses(envelope) == {
+        order[0]: "remediated",
+        order[1]: "failed",
+        order[2]: "remediated",
+        order[3]: "deferred",
+    }
     lab.reset(*lab.hosts)
 
 
@@ -156,8 +172,21 @@ def _wrapper_children_gone(run_id: str, timeout: float = 120) -> None:
 
 def test_sigkill_mid_batch_then_resume_finishes_and_both_logs_verify(lab, workdir, inventory):
     planted(lab, *lab.hosts)
-    argv = [str(Path(sys.executable).parent / "ripreplace"), "remediate", "-i", str(inventory), "--ticket",
-            "CHG-4711", "--runs-dir", str(workdir / "runs"), "--yes", "--window", "now/PT1H", "--batches", "1,100%"]
+    argv = [
+        str(Path(sys.executable).parent / "ripreplace"),
+        "remediate",
+        "-i",
+        str(inventory),
+        "--ticket",
+        "CHG-4711",
+        "--runs-dir",
+        str(workdir / "runs"),
+        "--yes",
+        "--window",
+        "now/PT1H",
+        "--batches",
+        "1,100%",
+    ]
     proc = subprocess.Popen(argv, cwd=workdir, env=lab._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 600
@@ -178,8 +207,9 @@ def test_sigkill_mid_batch_then_resume_finishes_and_both_logs_verify(lab, workdi
             proc.kill()
     _wrapper_children_gone(run_dir.name)
     assert not (run_dir / "summary.json").exists()
-    code, envelope, _ = remediate(lab, workdir, inventory, "--window", "now/PT1H", "--resume", run_dir.name,
-                                  "--batches", "100%")
+    code, envelope, _ = remediate(
+        lab, workdir, inventory, "--window", "now/PT1H", "--resume", run_dir.name, "--batches", "100%"
+    )
     assert code == 0, envelope["result"]["hosts"]
     result = envelope["result"]
     assert set(statuses(envelope).values()) == {"remediated"}
@@ -200,11 +230,26 @@ def test_sigkill_mid_batch_then_resume_finishes_and_both_logs_verify(lab, workdi
 def test_host_whose_link_is_cut_mid_run_is_unreachable_and_the_others_go_on(lab, workdir, inventory):
     planted(lab, *lab.hosts)
     victim = sorted(lab.light_hosts)[-1]
-    argv = [str(Path(sys.executable).parent / "ripreplace"), "remediate", "-i", str(inventory), "--ticket",
-            "CHG-4711", "--runs-dir", str(workdir / "runs"), "--yes", "--window", "now/PT1H", "--batches", "100%",
-            "--max-fail", "50", "--output", "json"]
-    proc = subprocess.Popen(argv, cwd=workdir, env=lab._env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    argv = [
+        str(Path(sys.executable).parent / "ripreplace"),
+        "remediate",
+        "-i",
+        str(inventory),
+        "--ticket",
+        "CHG-4711",
+        "--runs-dir",
+        str(workdir / "runs"),
+        "--yes",
+        "--window",
+        "now/PT1H",
+        "--batches",
+        "100%",
+        "--max-fail",
+        "50",
+        "--output",
+        "json",
+    ]
+    proc = subprocess.Popen(argv, cwd=workdir, env=lab._env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
@@ -238,10 +283,29 @@ def test_done_when_six_host_campaign_every_host_verified(ansible_env, workdir):
             fleet.plant(host, list(COVERED))
         inventory = site_inventory(directory, fleet.state["repo_url"], workdir)
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "ripreplace"), "remediate", "-i", str(inventory), "--ticket",
-             "CHG-4711", "--runs-dir", str(workdir / "runs"), "--yes", "--output", "json", "--batches", "1,50%,100%",
-             "--window", "now/PT1H"],
-            cwd=workdir, env=ansible_env, capture_output=True, text=True, timeout=1800, check=False,
+            [
+                str(Path(sys.executable).parent / "ripreplace"),
+                "remediate",
+                "-i",
+                str(inventory),
+                "--ticket",
+                "CHG-4711",
+                "--runs-dir",
+                str(workdir / "runs"),
+                "--yes",
+                "--output",
+                "json",
+                "--batches",
+                "1,50%,100%",
+                "--window",
+                "now/PT1H",
+            ],
+            cwd=workdir,
+            env=ansible_env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         envelope = json.loads(result.stdout)
@@ -250,7 +314,10 @@ def test_done_when_six_host_campaign_every_host_verified(ansible_env, workdir):
         assert all(e["state"] == "verified" for e in envelope["result"]["hosts"].values())
         verify = subprocess.run(
             [str(Path(sys.executable).parent / "ripreplace"), "verify-log", envelope["run_dir"]],
-            capture_output=True, text=True, check=False, env=ansible_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=ansible_env,
         )
         assert verify.returncode == 0 and verify.stdout.split(": ", 1)[1].startswith("OK"), verify.stdout
     finally:

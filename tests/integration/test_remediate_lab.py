@@ -136,7 +136,9 @@ def test_unhealthy_replacement_leaves_the_covered_product_in_place_and_running(l
     lab.plant(host, "kesl", "klnagent64")
     lab.sh(host, "sh", "-c", "mkdir -p /etc/ripreplace-lab && echo unhealthy > /etc/ripreplace-lab/health-mdatp")
     result, _facts = remediate(
-        lab, wrapper, [host],
+        lab,
+        wrapper,
+        [host],
         replacement_product="mdatp",
         replacement_package_source="repo",
         replacement_apt_repo_url=lab.lab.state["repo_url"],

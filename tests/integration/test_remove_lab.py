@@ -38,9 +38,11 @@ def playbook(tmp_path: Path) -> Path:
 
 def _hold_dpkg_lock(lab, host: str, seconds: int) -> None:
     """Hold dpkg's frontend lock (the fcntl lock apt and dpkg take) in the background on the host."""
-    code = ("import fcntl,time,os;f=open('/var/lib/dpkg/lock-frontend','w');fcntl.lockf(f,fcntl.LOCK_EX);"
-            f"open('/run/lock-held','w').close();time.sleep({seconds});os.unlink('/run/lock-held')")
-    lab.sh(host, "sh", "-c", f"nohup python3 -c \"{code}\" >/dev/null 2>&1 &")
+    code = (
+        "import fcntl,time,os;f=open('/var/lib/dpkg/lock-frontend','w');fcntl.lockf(f,fcntl.LOCK_EX);"
+        f"open('/run/lock-held','w').close();time.sleep({seconds});os.unlink('/run/lock-held')"
+    )
+    lab.sh(host, "sh", "-c", f'nohup python3 -c "{code}" >/dev/null 2>&1 &')
     for _ in range(50):
         if lab.sh(host, "test", "-e", "/run/lock-held", check=False).returncode == 0:
             return
@@ -69,7 +71,8 @@ def test_removal_in_order_then_second_run_changes_nothing(lab, playbook):
     result = lab.ansible_playbook(playbook, "--limit", host, "-v")
     assert result.returncode == 0, result.stdout[-3000:]
     assert package_states(lab, host, "kesl", "kesl-gui", "klnagent64") == dict.fromkeys(
-        ("kesl", "kesl-gui", "klnagent64"), "absent")
+        ("kesl", "kesl-gui", "klnagent64"), "absent"
+    )
     assert package_states(lab, host, "kics")["kics"] == "ii"  # the decoy stays
     assert not {KESL, AGENT} & running_executables(lab, host)
     for path in ("/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky"):

@@ -135,8 +135,9 @@ def test_clamav_signatures_from_files_masks_freshclam(lab, play: Path, tmp_path:
     db = tmp_path / fakepkgs.CLAMAV_LAB_DB
     db.write_text(fakepkgs.clamav_lab_database())
     # The lab inventory names its mirror; files replace it here (exactly one source is allowed).
-    result, fact = run(lab, play, host, replacement_clamav_signatures_files=[str(db)],
-                       replacement_clamav_signatures_url="")
+    result, fact = run(
+        lab, play, host, replacement_clamav_signatures_files=[str(db)], replacement_clamav_signatures_url=""
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     assert fact["healthy"] is True
     assert lab.sh(host, "systemctl", "is-enabled", "clamav-freshclam", check=False).stdout.strip() == "masked"

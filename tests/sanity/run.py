@@ -19,8 +19,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = Path(os.environ.get("RIPREPLACE_SANITY_DIR", "/var/tmp/ripreplace-sanity"))
-CONTENT = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "catalog", "docs", "inventories", "changelogs",
-           "README.md", "LICENSE", "tests/sanity")
+CONTENT = (
+    "galaxy.yml",
+    "meta",
+    "plugins",
+    "roles",
+    "playbooks",
+    "catalog",
+    "docs",
+    "inventories",
+    "changelogs",
+    "README.md",
+    "LICENSE",
+    "tests/sanity",
+)
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", ".pytest_cache")
 
 
@@ -55,8 +67,16 @@ def main(argv: list[str]) -> int:
     cache.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "tests" / "sanity" / "get_pip_offline.py", cache)
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    cmd = [str(Path(sys.executable).parent / "ansible-test"), "sanity", "--venv", "--python", py, "--color", "no",
-           *argv]
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-test"),
+        "sanity",
+        "--venv",
+        "--python",
+        py,
+        "--color",
+        "no",
+        *argv,
+    ]
     return subprocess.call(cmd, cwd=dest)
 
 

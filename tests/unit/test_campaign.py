@@ -77,16 +77,35 @@ def test_estimator_scales_by_waves_and_keeps_the_floor():
 
 
 # --------------------------------------------------------------------------- events -> state
-def ev(kind: str, host: str, task: str, action: str = "ansible.builtin.set_fact", *, role: str | None = None,
-       res: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    data = {"host": host, "task": task, "task_action": action, "resolved_action": action, "role": role,
-            "res": res or {}, **extra}
+def ev(
+    kind: str,
+    host: str,
+    task: str,
+    action: str = "ansible.builtin.set_fact",
+    *,
+    role: str | None = None,
+    res: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    data = {
+        "host": host,
+        "task": task,
+        "task_action": action,
+        "resolved_action": action,
+        "role": role,
+        "res": res or {},
+        **extra,
+    }
     return {"event": kind, "event_data": data}
 
 
 FINDING = {
-    "catalog_id": "kaspersky-kesl", "vendor": "Kaspersky", "product": "KESL", "state": "installed",
-    "confidence": "high", "covered_list": {"entry": "Kaspersky"},
+    "catalog_id": "kaspersky-kesl",
+    "vendor": "Kaspersky",
+    "product": "KESL",
+    "state": "installed",
+    "confidence": "high",
+    "covered_list": {"entry": "Kaspersky"},
     "evidence": [{"kind": "deb", "value": "kesl", "confidence": "high", "details": {"version": "12.4"}}],
 }
 
@@ -95,40 +114,99 @@ def host_events(host: str, *, healthy: bool = True, fail_at: str | None = None) 
     """The events of remediate.yml for one host, as ansible-runner streams them."""
     out = [
         ev("runner_on_start", host, "DETECT | SCAN | Find covered software", "ripreplace.remediation.covered_facts"),
-        ev("runner_on_ok", host, "DETECT | SCAN | Find covered software", "ripreplace.remediation.covered_facts",
-           role="detect", res={"ansible_facts": {"covered_software": {"findings": [FINDING], "excepted": []}}}),
-        ev("runner_on_ok", host, "REPLACEMENT | HEALTH | Record the outcome in ripreplace_replacement",
-           role="replacement", res={"ansible_facts": {"ripreplace_replacement": {
-               "product": "clamav", "name": "ClamAV", "version": "1.0.9", "healthy": healthy, "check_mode": False,
-               "reason": "" if healthy else "clamd did not detect EICAR"}}}),
+        ev(
+            "runner_on_ok",
+            host,
+            "DETECT | SCAN | Find covered software",
+            "ripreplace.remediation.covered_facts",
+            role="detect",
+            res={"ansible_facts": {"covered_software": {"findings": [FINDING], "excepted": []}}},
+        ),
+        ev(
+            "runner_on_ok",
+            host,
+            "REPLACEMENT | HEALTH | Record the outcome in ripreplace_replacement",
+            role="replacement",
+            res={
+                "ansible_facts": {
+                    "ripreplace_replacement": {
+                        "product": "clamav",
+                        "name": "ClamAV",
+                        "version": "1.0.9",
+                        "healthy": healthy,
+                        "check_mode": False,
+                        "reason": "" if healthy else "clamd did not detect EICAR",
+                    }
+                }
+            },
+        ),
     ]
     if not healthy:
-        out.append(ev("runner_on_failed", host, "REPLACEMENT | HEALTH | Fail the host when the replacement is not "
-                      "proven healthy", "ansible.builtin.fail", role="replacement",
-                      res={"msg": "ClamAV is NOT healthy on " + host}))
+        out.append(
+            ev(
+                "runner_on_failed",
+                host,
+                "REPLACEMENT | HEALTH | Fail the host when the replacement is not proven healthy",
+                "ansible.builtin.fail",
+                role="replacement",
+                res={"msg": "ClamAV is NOT healthy on " + host},
+            )
+        )
         return out
     if fail_at == "remove":
-        out.append(ev("runner_on_failed", host, "REMOVE | PURGE | Stop, uninstall and purge",
-                      "ripreplace.remediation.covered_remove", role="remove",
-                      res={"msg": "dpkg: postrm of kesl failed", "rc": 1}))
+        out.append(
+            ev(
+                "runner_on_failed",
+                host,
+                "REMOVE | PURGE | Stop, uninstall and purge",
+                "ripreplace.remediation.covered_remove",
+                role="remove",
+                res={"msg": "dpkg: postrm of kesl failed", "rc": 1},
+            )
+        )
         return out
     out += [
-        ev("runner_on_ok", host, "REMOVE | PURGE | Stop, uninstall and purge", "ripreplace.remediation.covered_remove",
-           role="remove", res={"changed": True, "actions": [{"action": "purge", "package": "kesl"}]}),
-        ev("runner_on_ok", host, "REMOVE | RECORD | Keep what was removed", role="remove",
-           res={"ansible_facts": {"remove_outcome": {"ran": True}}}),
-        ev("runner_on_ok", host, "VERIFY | OUTCOME | Decide the host's outcome", role="verify",
-           res={"ansible_facts": {"verify_outcome": {"outcome": "verified", "reason": ""}}}),
-        ev("runner_on_ok", host, "VERIFY | ASSERT | The host is verified", "ansible.builtin.assert", role="verify",
-           res={"changed": False}),
+        ev(
+            "runner_on_ok",
+            host,
+            "REMOVE | PURGE | Stop, uninstall and purge",
+            "ripreplace.remediation.covered_remove",
+            role="remove",
+            res={"changed": True, "actions": [{"action": "purge", "package": "kesl"}]},
+        ),
+        ev(
+            "runner_on_ok",
+            host,
+            "REMOVE | RECORD | Keep what was removed",
+            role="remove",
+            res={"ansible_facts": {"remove_outcome": {"ran": True}}},
+        ),
+        ev(
+            "runner_on_ok",
+            host,
+            "VERIFY | OUTCOME | Decide the host's outcome",
+            role="verify",
+            res={"ansible_facts": {"verify_outcome": {"outcome": "verified", "reason": ""}}},
+        ),
+        ev(
+            "runner_on_ok",
+            host,
+            "VERIFY | ASSERT | The host is verified",
+            "ansible.builtin.assert",
+            role="verify",
+            res={"changed": False},
+        ),
     ]
     return out
 
 
 def tracker_for(hosts, saves=None):
     return campaign.StateTracker(
-        "run-1", {h: HostRecord() for h in hosts}, persist=(lambda t: saves.append(t.as_dict())) if saves is not None
-        else None, clock=lambda: T0)
+        "run-1",
+        {h: HostRecord() for h in hosts},
+        persist=(lambda t: saves.append(t.as_dict())) if saves is not None else None,
+        clock=lambda: T0,
+    )
 
 
 def test_state_transitions_of_a_remediated_host():
@@ -139,7 +217,11 @@ def test_state_transitions_of_a_remediated_host():
         tracker(event)
         seen.append(tracker.hosts["web1"].state)
     assert [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]] == [
-        HostState.PENDING, HostState.REPLACED, HostState.REMOVED, HostState.VERIFIED]
+        HostState.PENDING,
+        HostState.REPLACED,
+        HostState.REMOVED,
+        HostState.VERIFIED,
+    ]
     record = tracker.hosts["web1"]
     assert record.findings[0]["catalog_id"] == "kaspersky-kesl"
     assert record.replacement["product"] == "clamav" and record.removed == [{"action": "purge", "package": "kesl"}]
@@ -240,8 +322,16 @@ class Quiet:
 class FakeRunner:
     """Replays per-host events; ``seconds`` of fake time per batch; failing hosts; optional cancel poll."""
 
-    def __init__(self, clock: Clock, seconds: float = 60.0, *, unhealthy=(), fail_remove=(), unreachable=(),
-                 poll_every: float | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        seconds: float = 60.0,
+        *,
+        unhealthy=(),
+        fail_remove=(),
+        unreachable=(),
+        poll_every: float | None = None,
+    ) -> None:
         self.clock, self.seconds = clock, seconds
         self.unhealthy, self.fail_remove, self.unreachable = set(unhealthy), set(fail_remove), set(unreachable)
         self.poll_every = poll_every
@@ -265,26 +355,41 @@ class FakeRunner:
             if h in self.unreachable:
                 on_event(ev("runner_on_unreachable", h, "DETECT | SCAN", res={"msg": "link down"}))
                 continue
-            for e in host_events(h, healthy=h not in self.unhealthy, fail_at="remove" if h in self.fail_remove
-                                 else None):
+            for e in host_events(
+                h, healthy=h not in self.unhealthy, fail_at="remove" if h in self.fail_remove else None
+            ):
                 on_event(e)
         return PlaybookResult("successful", 0, {})
 
 
-def make_plan(hosts, *, window="now/PT1H", batches="1,50%,100%", max_fail=0.0, estimate=None, hard_stop=False,
-              forks=5, start=T0):
+def make_plan(
+    hosts, *, window="now/PT1H", batches="1,50%,100%", max_fail=0.0, estimate=None, hard_stop=False, forks=5, start=T0
+):
     return campaign.CampaignPlan(
-        run_id="run-1", targets=tuple(hosts), groups={h: frozenset({"all"}) for h in hosts},
-        schedule=windows.parse_interval(window, now=start), batches=campaign.parse_batches(batches),
-        max_fail=max_fail, forks=forks, batch_estimate=estimate, hard_stop=hard_stop)
+        run_id="run-1",
+        targets=tuple(hosts),
+        groups={h: frozenset({"all"}) for h in hosts},
+        schedule=windows.parse_interval(window, now=start),
+        batches=campaign.parse_batches(batches),
+        max_fail=max_fail,
+        forks=forks,
+        batch_estimate=estimate,
+        hard_stop=hard_stop,
+    )
 
 
 def run(plan, runner, clock, hosts):
     tracker = tracker_for(hosts)
     log = Log()
     result = campaign.run_campaign(plan, tracker, run_batch=runner, log=log, progress=Quiet(), clock=clock)
-    summary = campaign.build_summary(run_id="run-1", tracker=tracker, targets=plan.targets, result=result,
-                                     window=plan.schedule.as_dict(), previous=None)
+    summary = campaign.build_summary(
+        run_id="run-1",
+        tracker=tracker,
+        targets=plan.targets,
+        result=result,
+        window=plan.schedule.as_dict(),
+        previous=None,
+    )
     return tracker, log, result, summary
 
 
@@ -378,8 +483,9 @@ def test_window_closing_during_a_batch_lets_it_finish_then_stops():
 def test_hard_stop_cancels_and_marks_hosts_interrupted():
     clock = Clock(T0)
     runner = FakeRunner(clock, seconds=900, poll_every=30)
-    tracker, _log, result, summary = run(make_plan(HOSTS, window="now/PT10M", batches="2,100%", hard_stop=True),
-                                        runner, clock, HOSTS)
+    tracker, _log, result, summary = run(
+        make_plan(HOSTS, window="now/PT10M", batches="2,100%", hard_stop=True), runner, clock, HOSTS
+    )
     assert [tracker.hosts[h].state for h in ("web1", "web2")] == [HostState.INTERRUPTED] * 2
     assert "cancelled (--hard-stop)" in result.stop_reason
     assert summary["hosts"]["web1"]["status"] == "deferred" and summary["hosts"]["web1"]["state"] == "interrupted"
@@ -396,8 +502,9 @@ def test_interrupt_before_a_batch_defers_the_rest():
         return FakeRunner(clock)(hosts, number, on_event, cancel)
 
     tracker = tracker_for(HOSTS)
-    result = campaign.run_campaign(make_plan(HOSTS), tracker, run_batch=runner, log=Log(), progress=Quiet(),
-                                   clock=clock, interrupt=interrupt)
+    result = campaign.run_campaign(
+        make_plan(HOSTS), tracker, run_batch=runner, log=Log(), progress=Quiet(), clock=clock, interrupt=interrupt
+    )
     assert result.stopped_by == "interrupt" and "SIGTERM" in result.stop_reason
     assert tracker.hosts["web1"].state == HostState.VERIFIED
     assert tracker.hosts["web2"].state == HostState.DEFERRED

@@ -42,8 +42,9 @@ def test_lab_bad_count_is_one_line(capsys):
 
 
 def test_module_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "ripreplace", "--version"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ripreplace", "--version"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and __version__ in result.stdout
 
 

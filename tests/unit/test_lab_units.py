@@ -62,24 +62,34 @@ def test_klnagent_leaves_its_state_dir_even_on_purge():
     assert agent.purged_state_dirs == ()
 
 
-@pytest.mark.skipif(subprocess.run(["which", "dpkg-deb", "gcc"], capture_output=True, check=False).returncode,
-                    reason="needs dpkg-deb and gcc")
+@pytest.mark.skipif(
+    subprocess.run(["which", "dpkg-deb", "gcc"], capture_output=True, check=False).returncode,
+    reason="needs dpkg-deb and gcc",
+)
 def test_built_deb_has_the_real_layout(tmp_path):
     daemon = fakepkgs.compile_daemon(tmp_path)
     deb = fakepkgs.build_deb(fakepkgs.PACKAGES["kesl"], tmp_path, daemon)
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
-    for path in ("./opt/kaspersky/kesl/libexec/kesl", "./lib/systemd/system/kesl.service", "./etc/init.d/kesl",
-                 "./etc/opt/kaspersky/kesl/kesl.conf", "./usr/bin/kesl-control"):
+    for path in (
+        "./opt/kaspersky/kesl/libexec/kesl",
+        "./lib/systemd/system/kesl.service",
+        "./etc/init.d/kesl",
+        "./etc/opt/kaspersky/kesl/kesl.conf",
+        "./usr/bin/kesl-control",
+    ):
         assert path in listing
-    conffiles = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Version"], capture_output=True, text=True,
-                               check=True).stdout
+    conffiles = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Package", "Version"], capture_output=True, text=True, check=True
+    ).stdout
     assert "kesl" in conffiles and "12.4.0-1225" in conffiles
-    info = subprocess.run(["dpkg-deb", "-I", str(deb), "conffiles"], capture_output=True, text=True,
-                          check=True).stdout.split()
+    info = subprocess.run(
+        ["dpkg-deb", "-I", str(deb), "conffiles"], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert info == ["/etc/opt/kaspersky/kesl/kesl.conf", "/etc/init.d/kesl"]
     gui = fakepkgs.build_deb(fakepkgs.PACKAGES["kesl-gui"], tmp_path, daemon)
-    depends = subprocess.run(["dpkg-deb", "-f", str(gui), "Depends"], capture_output=True, text=True,
-                             check=True).stdout.strip()
+    depends = subprocess.run(
+        ["dpkg-deb", "-f", str(gui), "Depends"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert depends == "kesl (= 12.4.0-1225)"
 
 

@@ -66,21 +66,46 @@ def site(tmp_path: Path) -> Path:
 
 def write_inventory(site: Path, hostvars: dict[str, dict[str, object]], count: int = 4) -> None:
     hosts = {f"h{i}": dict(hostvars.get(f"h{i}", {})) for i in range(1, count + 1)}
-    inv = {"all": {"children": {"web": {"hosts": hosts}},
-                   "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                            "marker_dir": str(site / "markers")}}}
+    inv = {
+        "all": {
+            "children": {"web": {"hosts": hosts}},
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": sys.executable,
+                "marker_dir": str(site / "markers"),
+            },
+        }
+    }
     (site / "inv.yml").write_text(json.dumps(inv))
 
 
 def base(site: Path, *extra: str) -> list[str]:
-    return ["remediate", "-i", str(site / "inv.yml"), "--ticket", "CHG-1", "--playbook", str(site / "standin.yml"),
-            "--runs-dir", str(site / "runs"), *extra]
+    return [
+        "remediate",
+        "-i",
+        str(site / "inv.yml"),
+        "--ticket",
+        "CHG-1",
+        "--playbook",
+        str(site / "standin.yml"),
+        "--runs-dir",
+        str(site / "runs"),
+        *extra,
+    ]
 
 
 def ripreplace(site: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()))
-    return subprocess.run([str(BIN / "ripreplace"), *args], capture_output=True, text=True, check=False,
-                          timeout=timeout, env=env, cwd=site, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(BIN / "ripreplace"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        env=env,
+        cwd=site,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def touched(site: Path) -> list[str]:
@@ -165,15 +190,27 @@ def test_outside_the_window_refuses_exit_5_records_why_touches_nothing(site):
 
 
 ENVELOPE_KEYS = {"envelope_version", "command", "exit_code", "result", "run", "run_dir", "final_hash"}
-SUMMARY_KEYS = {"format", "run", "mode", "finished", "window", "previous", "batches", "stop", "counts", "hosts",
-                "exit_code"}
+SUMMARY_KEYS = {
+    "format",
+    "run",
+    "mode",
+    "finished",
+    "window",
+    "previous",
+    "batches",
+    "stop",
+    "counts",
+    "hosts",
+    "exit_code",
+}
 HOST_KEYS = {"status", "state", "reason", "findings", "excepted", "batch", "targeted", "run", "replacement", "verify"}
 BATCH_KEYS = {"batch", "hosts", "started", "seconds", "playbook", "counts", "failed_pct", "canceled"}
 
 
 def test_campaign_json_envelope_contract_and_run_directory(site):
-    result = ripreplace(site, *base(site, "--window", "now/PT1H", "--batches", "1,50%,100%", "--yes", "--output",
-                                    "json"))
+    result = ripreplace(
+        site, *base(site, "--window", "now/PT1H", "--batches", "1,50%,100%", "--yes", "--output", "json")
+    )
     assert result.returncode == ExitCode.OK, result.stderr
     envelope = json.loads(result.stdout)
     assert set(envelope) == ENVELOPE_KEYS
@@ -196,8 +233,11 @@ def test_campaign_json_envelope_contract_and_run_directory(site):
     assert (run / "batch-2.hosts").read_text() == "h2\nh3\n"
     verify = ripreplace(site, "verify-log", str(run))
     assert verify.returncode == 0 and "final hash matches manifest.json" in verify.stdout
-    kinds = [r["data"].get("kind") for r in map(json.loads, (run / "audit.jsonl").read_text().splitlines())
-             if r["type"] == "decision"]
+    kinds = [
+        r["data"].get("kind")
+        for r in map(json.loads, (run / "audit.jsonl").read_text().splitlines())
+        if r["type"] == "decision"
+    ]
     assert kinds == ["window-check"] + ["window-check", "batch-start", "batch-end"] * 3
     listing = ripreplace(site, "runs", "list", "--runs-dir", str(site / "runs"), "--output", "json")
     assert listing.returncode == 0
@@ -218,8 +258,23 @@ def test_failing_canary_exit_4_then_resume_finishes(site):
     assert touched(site) == ["h1"]
     write_inventory(site, {})
     prev = json.loads(first.stdout)["run"]
-    second = ripreplace(site, *base(site, "--window", "now/PT1H", "--resume", prev, "--batches", "100%", "--yes",
-                                    "--output", "json", "--ticket", "CHG-2"))
+    second = ripreplace(
+        site,
+        *base(
+            site,
+            "--window",
+            "now/PT1H",
+            "--resume",
+            prev,
+            "--batches",
+            "100%",
+            "--yes",
+            "--output",
+            "json",
+            "--ticket",
+            "CHG-2",
+        ),
+    )
     assert second.returncode == ExitCode.OK, second.stderr
     result = json.loads(second.stdout)["result"]
     assert result["previous"]["run"] == prev and result["previous"]["log_status"] == "ok"
@@ -228,10 +283,13 @@ def test_failing_canary_exit_4_then_resume_finishes(site):
 
 def test_sigkill_mid_batch_then_resume(site):
     write_inventory(site, {"h2": {"pause": 30}})
-    proc = subprocess.Popen([str(BIN / "ripreplace"), *base(site, "--window", "now/PT1H", "--batches", "1,100%",
-                                                             "--yes")],
-                            cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path())))
+    proc = subprocess.Popen(
+        [str(BIN / "ripreplace"), *base(site, "--window", "now/PT1H", "--batches", "1,100%", "--yes")],
+        cwd=site,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path())),
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -250,8 +308,10 @@ def test_sigkill_mid_batch_then_resume(site):
     assert state["hosts"]["h1"]["state"] == "verified" and state["hosts"]["h2"]["state"] != "verified"
     time.sleep(1)
     write_inventory(site, {})
-    resumed = ripreplace(site, *base(site, "--window", "now/PT1H", "--resume", killed.name, "--batches", "100%",
-                                     "--yes", "--output", "json"))
+    resumed = ripreplace(
+        site,
+        *base(site, "--window", "now/PT1H", "--resume", killed.name, "--batches", "100%", "--yes", "--output", "json"),
+    )
     assert resumed.returncode == ExitCode.OK, resumed.stderr
     result = json.loads(resumed.stdout)["result"]
     assert result["previous"]["log_status"] == "incomplete" and "killed" in result["previous"]["note"]

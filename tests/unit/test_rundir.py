@@ -43,8 +43,16 @@ def test_manifest_hashes_inputs(tmp_path):
     book = tmp_path / "pb"
     book.mkdir()
     (book / "audit.yml").write_text("- hosts: all\n")
-    manifest = build_manifest(run_id="r", mode="audit", started=dt.datetime.now(dt.UTC), inventory=inv,
-                              playbooks=[book], catalogs=[], ticket="CHG-1", check_mode=True)
+    manifest = build_manifest(
+        run_id="r",
+        mode="audit",
+        started=dt.datetime.now(dt.UTC),
+        inventory=inv,
+        playbooks=[book],
+        catalogs=[],
+        ticket="CHG-1",
+        check_mode=True,
+    )
     assert manifest["versions"]["ripreplace"] == __version__
     assert manifest["sha256"]["inventory"] == {
         str(inv): "f7139b95a3bb91c521c9585c6be214d928dca0749121de32079b395f2b4c8a1b"

@@ -206,26 +206,49 @@ def test_overlapping_windows_merge(tmp_path):
         ("- just a list\n", "a window file is a mapping"),
         ("format: ripreplace-windows/1\nwindows: [\n", "not valid YAML"),
         ("format: ripreplace-windows/1\nwindows: []\n", "windows"),
-        ("format: ripreplace-windows/1\ntimezone: Mars/Olympus\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n", "unknown time zone"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=SOMETIMES, start: '01:00', duration: PT1H}\n", "not an RFC 5545"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '25:00', duration: PT1H}\n", "windows/0/start"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: P1M}\n", "months or years"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H, colour: red}\n",
-         "colour"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '02:00', duration: PT1H}\n", "used twice"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
-         "blackouts:\n  - {reason: x, start: '2026-12-05T01:00:00', end: 2026-12-06}\n", "no UTC offset"),
-        ("format: ripreplace-windows/1\nwindows:\n"
-         "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
-         "blackouts:\n  - {start: 2026-12-05, end: 2026-12-06}\n", "reason"),
+        (
+            "format: ripreplace-windows/1\ntimezone: Mars/Olympus\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n",
+            "unknown time zone",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=SOMETIMES, start: '01:00', duration: PT1H}\n",
+            "not an RFC 5545",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '25:00', duration: PT1H}\n",
+            "windows/0/start",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: P1M}\n",
+            "months or years",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H, colour: red}\n",
+            "colour",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '02:00', duration: PT1H}\n",
+            "used twice",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
+            "blackouts:\n  - {reason: x, start: '2026-12-05T01:00:00', end: 2026-12-06}\n",
+            "no UTC offset",
+        ),
+        (
+            "format: ripreplace-windows/1\nwindows:\n"
+            "  - {name: a, groups: [all], rrule: FREQ=DAILY, start: '01:00', duration: PT1H}\n"
+            "blackouts:\n  - {start: 2026-12-05, end: 2026-12-06}\n",
+            "reason",
+        ),
     ],
 )
 def test_bad_window_files_are_one_line_errors(tmp_path, content, words):

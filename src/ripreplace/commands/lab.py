@@ -13,8 +13,9 @@ from ripreplace.lab.fleet import DEFAULT_DIR, Lab
 
 
 def _dir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                        help=f"lab directory (default {DEFAULT_DIR}, or $RIPREPLACE_LAB_DIR)")
+    parser.add_argument(
+        "--dir", type=Path, default=DEFAULT_DIR, help=f"lab directory (default {DEFAULT_DIR}, or $RIPREPLACE_LAB_DIR)"
+    )
 
 
 def _up(args: argparse.Namespace) -> ExitCode:
@@ -37,8 +38,9 @@ def _status(args: argparse.Namespace) -> ExitCode:
     rows = lab.status()
     guard = net.guard_route_present(lab.slot)
     if args.output == "json":
-        print(json.dumps({"dir": str(lab.dir), "guard_route": guard, "subnet": lab.slot.subnet, "hosts": rows},
-                         indent=2))
+        print(
+            json.dumps({"dir": str(lab.dir), "guard_route": guard, "subnet": lab.slot.subnet, "hosts": rows}, indent=2)
+        )
         return ExitCode.OK
     print(f"lab {lab.dir}: subnet {lab.slot.subnet}, guard route {'present' if guard else 'MISSING'}")
     print(f"{'HOST':10} {'KIND':8} {'ADDRESS':14} {'PID':>8}  STATE")
@@ -58,10 +60,13 @@ def _reset(args: argparse.Namespace) -> ExitCode:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    lab = subparsers.add_parser("lab", help="a disposable fleet of real Linux hosts for tests and rehearsals",
-                                description="Build and use a lab of real Linux hosts (network namespaces, "
-                                "overlay root filesystems, real sshd; light hosts with sysv init, systemd "
-                                "hosts under systemd-nspawn). Needs root.")
+    lab = subparsers.add_parser(
+        "lab",
+        help="a disposable fleet of real Linux hosts for tests and rehearsals",
+        description="Build and use a lab of real Linux hosts (network namespaces, "
+        "overlay root filesystems, real sshd; light hosts with sysv init, systemd "
+        "hosts under systemd-nspawn). Needs root.",
+    )
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", parser_class=type(lab))
     sub.required = True
 
@@ -80,9 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _dir_arg(status)
     status.set_defaults(handler=_status)
 
-    plant = sub.add_parser("plant", help="install fake covered (or decoy) packages on a lab host",
-                           description="PACKAGE is a name from the lab repository (kesl, kesl-gui, klnagent64, "
-                           "kics, clamav, ...), rpm:NAME for a fake rpm (kesl), or a path to a .deb/.rpm file.")
+    plant = sub.add_parser(
+        "plant",
+        help="install fake covered (or decoy) packages on a lab host",
+        description="PACKAGE is a name from the lab repository (kesl, kesl-gui, klnagent64, "
+        "kics, clamav, ...), rpm:NAME for a fake rpm (kesl), or a path to a .deb/.rpm file.",
+    )
     plant.add_argument("host")
     plant.add_argument("packages", metavar="PACKAGE", nargs="+")
     _dir_arg(plant)

@@ -62,7 +62,7 @@ def _kesl() -> FakePackage:
         service=Service("kesl", "/opt/kaspersky/kesl/libexec/kesl", "Kaspersky Endpoint Security for Linux (fake)"),
         files={
             "/opt/kaspersky/kesl/bin/kesl-setup.pl": "#!/bin/sh\necho 'kesl-setup.pl (fake): nothing to set up'\n",
-            "/opt/kaspersky/kesl/libexec/kesl_launcher.sh": "#!/bin/sh\nexec /opt/kaspersky/kesl/libexec/kesl \"$@\"\n",
+            "/opt/kaspersky/kesl/libexec/kesl_launcher.sh": '#!/bin/sh\nexec /opt/kaspersky/kesl/libexec/kesl "$@"\n',
             "/usr/bin/kesl-control": "#!/bin/sh\necho 'Kaspersky Endpoint Security for Linux (fake) 12.4.0.1225'\n",
             "/opt/kaspersky/kesl/share/doc/README": "Fake KESL tree for ripreplace lab tests.\n",
         },
@@ -131,8 +131,10 @@ RPM_PACKAGES = ("kesl",)
 def _log_cmd(pkg: FakePackage, step: str) -> list[str]:
     if not pkg.log_dir:
         return []
-    return [f'mkdir -p {pkg.log_dir} && echo "$(date -u +%FT%TZ) {pkg.name} {step} $*" '
-            f">> {pkg.log_dir}/{pkg.name}-maint.log"]
+    return [
+        f'mkdir -p {pkg.log_dir} && echo "$(date -u +%FT%TZ) {pkg.name} {step} $*" '
+        f">> {pkg.log_dir}/{pkg.name}-maint.log"
+    ]
 
 
 def _start_stop(pkg: FakePackage, action: str) -> list[str]:
@@ -180,11 +182,24 @@ def maintainer_scripts(pkg: FakePackage) -> dict[str, list[str]]:
     if pkg.service:
         purge.append(f"if command -v update-rc.d >/dev/null; then update-rc.d {pkg.service.name} remove >/dev/null; fi")
     return {
-        "postinst": [*_log_cmd(pkg, "postinst"), 'if [ "$1" = configure ]; then',
-                     *_indent(state + _start_stop(pkg, "start")), "    :", "fi", "exit 0"],
+        "postinst": [
+            *_log_cmd(pkg, "postinst"),
+            'if [ "$1" = configure ]; then',
+            *_indent(state + _start_stop(pkg, "start")),
+            "    :",
+            "fi",
+            "exit 0",
+        ],
         "prerm": [*_knob(pkg, "prerm"), *_log_cmd(pkg, "prerm"), *_start_stop(pkg, "stop"), "exit 0"],
-        "postrm": [*_knob(pkg, "postrm"), *_log_cmd(pkg, "postrm"), 'if [ "$1" = purge ]; then',
-                   *_indent(purge), "    :", "fi", "exit 0"],
+        "postrm": [
+            *_knob(pkg, "postrm"),
+            *_log_cmd(pkg, "postrm"),
+            'if [ "$1" = purge ]; then',
+            *_indent(purge),
+            "    :",
+            "fi",
+            "exit 0",
+        ],
     }
 
 
@@ -312,22 +327,55 @@ def build_rpm(pkg: FakePackage, outdir: Path, daemon: Path) -> Path:
         file_lines = [f"%config(noreplace) {f}" if f in conffiles else f for f in files]
         # rpm scriptlets get $1 = number of instances left; map to the Debian verbs the scripts take.
         header = [
-            f"Name: {pkg.name}", f"Version: {version}", f"Release: {release}", f"Summary: {pkg.description}",
-            "License: Proprietary-fake", f"Vendor: {pkg.maintainer}", f"Packager: {pkg.maintainer}",
-            "AutoReqProv: no", "", "%description", "ripreplace lab test package; contains no vendor code.", "",
-            "%install", f"cp -a {buildroot}/. %{{buildroot}}/", "",
+            f"Name: {pkg.name}",
+            f"Version: {version}",
+            f"Release: {release}",
+            f"Summary: {pkg.description}",
+            "License: Proprietary-fake",
+            f"Vendor: {pkg.maintainer}",
+            f"Packager: {pkg.maintainer}",
+            "AutoReqProv: no",
+            "",
+            "%description",
+            "ripreplace lab test package; contains no vendor code.",
+            "",
+            "%install",
+            f"cp -a {buildroot}/. %{{buildroot}}/",
+            "",
         ]
         body = [
-            "%post", "set -- configure", *scripts["postinst"], "",
-            "%preun", 'if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi', *scripts["prerm"], "",
-            "%postun", 'if [ "$1" = 0 ]; then set -- purge; else set -- upgrade; fi', *scripts["postrm"], "",
-            "%files", *file_lines,
+            "%post",
+            "set -- configure",
+            *scripts["postinst"],
+            "",
+            "%preun",
+            'if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi',
+            *scripts["prerm"],
+            "",
+            "%postun",
+            'if [ "$1" = 0 ]; then set -- purge; else set -- upgrade; fi',
+            *scripts["postrm"],
+            "",
+            "%files",
+            *file_lines,
         ]
         spec = "\n".join(header + body) + "\n"
         spec_path = top / f"{pkg.name}.spec"
         spec_path.write_text(spec)
-        run(["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {top}/rpmbuild",
-             "--define", "_build_id_links none", "--define", "__os_install_post %{nil}", spec_path])
+        run(
+            [
+                "rpmbuild",
+                "-bb",
+                "--nodeps",
+                "--define",
+                f"_topdir {top}/rpmbuild",
+                "--define",
+                "_build_id_links none",
+                "--define",
+                "__os_install_post %{nil}",
+                spec_path,
+            ]
+        )
         built = sorted((top / "rpmbuild" / "RPMS").rglob("*.rpm"))
         if not built:
             raise FileNotFoundError(f"rpmbuild produced no package for {pkg.name}")
@@ -438,8 +486,10 @@ def _mdatp() -> ReplacementFake:
         maintainer="Microsoft (ripreplace lab fake, no vendor code) <lab@ripreplace.invalid>",
         description="FAKE Microsoft Defender for Endpoint on Linux (lab test package)",
         service=Service("mdatp", daemon, "Microsoft Defender for Endpoint (fake)"),
-        files={"/opt/microsoft/mdatp/sbin/wdavdaemonclient": cli,
-               "/opt/microsoft/mdatp/share/README": "Fake mdatp tree for ripreplace lab tests.\n"},
+        files={
+            "/opt/microsoft/mdatp/sbin/wdavdaemonclient": cli,
+            "/opt/microsoft/mdatp/share/README": "Fake mdatp tree for ripreplace lab tests.\n",
+        },
         links={"/usr/bin/mdatp": "/opt/microsoft/mdatp/sbin/wdavdaemonclient"},
         state_dirs=("/etc/opt/microsoft/mdatp", "/var/opt/microsoft/mdatp"),
     )
@@ -488,8 +538,10 @@ def _falcon_sensor() -> ReplacementFake:
         maintainer="CrowdStrike (ripreplace lab fake, no vendor code) <lab@ripreplace.invalid>",
         description="FAKE CrowdStrike Falcon sensor (lab test package)",
         service=Service("falcon-sensor", daemon, "CrowdStrike Falcon Sensor (fake)"),
-        files={"/opt/CrowdStrike/falconctl": cli,
-               "/opt/CrowdStrike/README": "Fake Falcon sensor tree for ripreplace lab tests.\n"},
+        files={
+            "/opt/CrowdStrike/falconctl": cli,
+            "/opt/CrowdStrike/README": "Fake Falcon sensor tree for ripreplace lab tests.\n",
+        },
         start_on_install=False,
     )
 
@@ -521,8 +573,10 @@ def _sentinelagent() -> ReplacementFake:
         maintainer="SentinelOne (ripreplace lab fake, no vendor code) <lab@ripreplace.invalid>",
         description="FAKE SentinelOne agent (lab test package)",
         service=Service("sentinelone", daemon, "SentinelOne agent (fake)"),
-        files={"/opt/sentinelone/bin/sentinelctl": cli,
-               "/opt/sentinelone/README": "Fake SentinelOne tree for ripreplace lab tests.\n"},
+        files={
+            "/opt/sentinelone/bin/sentinelctl": cli,
+            "/opt/sentinelone/README": "Fake SentinelOne tree for ripreplace lab tests.\n",
+        },
         state_dirs=("/opt/sentinelone/configuration",),
     )
 
@@ -552,8 +606,10 @@ def _replacement_init(svc: Service, pkg: str) -> str:
 
 def replacement_maintainer_scripts(pkg: ReplacementFake) -> dict[str, list[str]]:
     name = pkg.service.name
-    log = [f'mkdir -p {REPLACEMENT_LOG_DIR} && echo "$(date -u +%FT%TZ) {pkg.name} $0 $*" '
-           f">> {REPLACEMENT_LOG_DIR}/{pkg.name}-maint.log"]
+    log = [
+        f'mkdir -p {REPLACEMENT_LOG_DIR} && echo "$(date -u +%FT%TZ) {pkg.name} $0 $*" '
+        f">> {REPLACEMENT_LOG_DIR}/{pkg.name}-maint.log"
+    ]
     state = [f"mkdir -p {d}" for d in pkg.state_dirs]
     enable = [
         "if [ -d /run/systemd/system ]; then",
@@ -567,11 +623,18 @@ def replacement_maintainer_scripts(pkg: ReplacementFake) -> dict[str, list[str]]
     ]
     return {
         "postinst": [*log, 'if [ "$1" = configure ]; then', *_indent(state + enable), "    :", "fi", "exit 0"],
-        "prerm": [*log, *_start_stop(FakePackage(pkg.name, pkg.version, pkg.maintainer, "", service=pkg.service),
-                                     "stop"), "exit 0"],
-        "postrm": [*log, 'if [ "$1" = purge ]; then',
-                   f"    if command -v update-rc.d >/dev/null; then update-rc.d {name} remove >/dev/null; fi",
-                   "fi", "exit 0"],
+        "prerm": [
+            *log,
+            *_start_stop(FakePackage(pkg.name, pkg.version, pkg.maintainer, "", service=pkg.service), "stop"),
+            "exit 0",
+        ],
+        "postrm": [
+            *log,
+            'if [ "$1" = purge ]; then',
+            f"    if command -v update-rc.d >/dev/null; then update-rc.d {name} remove >/dev/null; fi",
+            "fi",
+            "exit 0",
+        ],
     }
 
 
@@ -591,9 +654,15 @@ def build_replacement_deb(pkg: ReplacementFake, outdir: Path, daemon: Path) -> P
         init = f"/etc/init.d/{pkg.service.name}"
         _write(root / init.lstrip("/"), _replacement_init(pkg.service, pkg.name))
         arch = run(["dpkg", "--print-architecture"]).stdout.strip()
-        control = [f"Package: {pkg.name}", f"Version: {pkg.version}", f"Architecture: {arch}",
-                   f"Maintainer: {pkg.maintainer}", "Section: misc", "Priority: optional",
-                   f"Description: {pkg.description}\n ripreplace lab test package; contains no vendor code."]
+        control = [
+            f"Package: {pkg.name}",
+            f"Version: {pkg.version}",
+            f"Architecture: {arch}",
+            f"Maintainer: {pkg.maintainer}",
+            "Section: misc",
+            "Priority: optional",
+            f"Description: {pkg.description}\n ripreplace lab test package; contains no vendor code.",
+        ]
         _write(root / "DEBIAN/control", "\n".join(control) + "\n")
         _write(root / "DEBIAN/conffiles", init + "\n")
         for name, lines in replacement_maintainer_scripts(pkg).items():

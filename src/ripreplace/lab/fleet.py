@@ -42,8 +42,7 @@ _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 def _spawn(argv: list[str], log: Path) -> Proc:
     with log.open("ab") as handle:
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle,
-                                 start_new_session=True)
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, start_new_session=True)
     _STARTED[popen.pid] = popen
     return Proc.of(popen.pid)
 
@@ -252,8 +251,23 @@ class Lab:
         self._save()
 
     def _start_repo_server(self, slot: net.Slot) -> None:
-        proc = _spawn(["ip", "netns", "exec", slot.ctl_ns, sys.executable, "-m", "http.server", str(net.REPO_PORT),
-                       "--bind", slot.ctl_addr, "--directory", str(self.dir / "repo")], self.dir / "repo-server.log")
+        proc = _spawn(
+            [
+                "ip",
+                "netns",
+                "exec",
+                slot.ctl_ns,
+                sys.executable,
+                "-m",
+                "http.server",
+                str(net.REPO_PORT),
+                "--bind",
+                slot.ctl_addr,
+                "--directory",
+                str(self.dir / "repo"),
+            ],
+            self.dir / "repo-server.log",
+        )
         self.state["repo_server"] = dataclasses.asdict(proc)
         self.state["repo_url"] = f"http://{slot.ctl_addr}:{net.REPO_PORT}/"
         self._save()
@@ -269,15 +283,23 @@ class Lab:
 
     def _ssh_options(self) -> list[str]:
         return [
-            "-o", f"ProxyCommand={self._proxy_command()}",
-            "-o", f"UserKnownHostsFile={self.ssh_dir / 'known_hosts'}",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=5",
+            "-o",
+            f"ProxyCommand={self._proxy_command()}",
+            "-o",
+            f"UserKnownHostsFile={self.ssh_dir / 'known_hosts'}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
             # A cut link must end the session (unreachable) instead of hanging on TCP retransmits for ~15 min.
-            "-o", "ServerAliveInterval=5",
-            "-o", "ServerAliveCountMax=3",
-            "-o", "LogLevel=ERROR",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "LogLevel=ERROR",
         ]
 
     def _write_known_hosts_and_inventory(self) -> None:
@@ -343,8 +365,17 @@ class Lab:
         upper, work, root = hdir / "upper", hdir / "work", hdir / "root"
         for d in (upper, work, root):
             d.mkdir(parents=True, exist_ok=True)
-        run(["mount", "-t", "overlay", f"lab-{host.ns}", "-o",
-             f"lowerdir={img.lower(host.kind)},upperdir={upper},workdir={work}", root])
+        run(
+            [
+                "mount",
+                "-t",
+                "overlay",
+                f"lab-{host.ns}",
+                "-o",
+                f"lowerdir={img.lower(host.kind)},upperdir={upper},workdir={work}",
+                root,
+            ]
+        )
         host.mounted = True
         self._save_host(host)
         self._personalise(root, host)
@@ -362,9 +393,7 @@ class Lab:
             dest = root / "etc" / "ssh" / f"ssh_host_ed25519_key{suffix}"
             dest.write_bytes((keys / f"{host.name}{suffix}").read_bytes())
             dest.chmod(mode)
-        (root / "etc" / "ssh" / "sshd_config.d" / "hostkey.conf").write_text(
-            "HostKey /etc/ssh/ssh_host_ed25519_key\n"
-        )
+        (root / "etc" / "ssh" / "sshd_config.d" / "hostkey.conf").write_text("HostKey /etc/ssh/ssh_host_ed25519_key\n")
         auth = root / "root" / ".ssh" / "authorized_keys"
         auth.parent.mkdir(mode=0o700, exist_ok=True)
         auth.write_text((self.ssh_dir / "id_ed25519.pub").read_text())
@@ -374,12 +403,41 @@ class Lab:
     def _start_host(self, img: image.Image, host: Host) -> None:
         root = self._prepare_root(img, host)
         if host.kind == "light":
-            argv = ["ip", "netns", "exec", host.ns, "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork",
-                    "--", sys.executable, "-m", "ripreplace.lab.chrootrun", "light", str(root), host.name]
+            argv = [
+                "ip",
+                "netns",
+                "exec",
+                host.ns,
+                "unshare",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--pid",
+                "--fork",
+                "--",
+                sys.executable,
+                "-m",
+                "ripreplace.lab.chrootrun",
+                "light",
+                str(root),
+                host.name,
+            ]
         else:
-            argv = ["systemd-nspawn", "-q", "-D", str(root), "-b", "--register=no", "--keep-unit",
-                    "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
-                    f"--network-namespace-path={net.NETNS_DIR / host.ns}", f"--machine={host.name}"]
+            argv = [
+                "systemd-nspawn",
+                "-q",
+                "-D",
+                str(root),
+                "-b",
+                "--register=no",
+                "--keep-unit",
+                "--resolv-conf=off",
+                "--timezone=off",
+                "--link-journal=no",
+                "--console=passive",
+                f"--network-namespace-path={net.NETNS_DIR / host.ns}",
+                f"--machine={host.name}",
+            ]
         host.proc = _spawn(argv, self._host_dir(host.name) / "console.log")
         self._save_host(host)
 
@@ -407,8 +465,9 @@ class Lab:
         remote = " ".join(shlex.quote(a) for a in argv)
         return ["ssh", "-F", str(self.ssh_dir / "config"), f"root@{host.addr}", "--", remote]
 
-    def sh(self, name: str, *argv: str, check: bool = True, timeout: float = 300,
-           input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    def sh(
+        self, name: str, *argv: str, check: bool = True, timeout: float = 300, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run argv on a lab host over SSH (through the lab namespace); each word is quoted."""
         return run(self.ssh_argv(name, *argv), check=check, timeout=timeout, input_text=input_text)
 
@@ -455,8 +514,9 @@ class Lab:
         if rpms:
             self.sh(name, "apt-get", "install", "-y", "-q", "--no-install-recommends", "rpm", timeout=600)
             self.sh(name, "mkdir", "-p", "/etc/rpm")
-            self.sh(name, "sh", "-c",
-                    "grep -qs _dbpath /etc/rpm/macros || echo '%_dbpath /var/lib/rpm' >> /etc/rpm/macros")
+            self.sh(
+                name, "sh", "-c", "grep -qs _dbpath /etc/rpm/macros || echo '%_dbpath /var/lib/rpm' >> /etc/rpm/macros"
+            )
             for path in rpms:
                 remote = f"/root/{path.name}"
                 self.copy_to(name, path, remote)
@@ -499,8 +559,7 @@ class Lab:
                 run(["umount", root])
             host.mounted = False
             self._save_host(host)
-        run(["rm", "-rf", "--one-file-system", self._host_dir(host.name) / "upper",
-             self._host_dir(host.name) / "work"])
+        run(["rm", "-rf", "--one-file-system", self._host_dir(host.name) / "upper", self._host_dir(host.name) / "work"])
         if remove_ns:
             if self.state.get("ctl_ns"):
                 net.forget_neighbour(self.slot, host.addr)
@@ -557,9 +616,14 @@ class Lab:
         def probe(host: Host) -> dict[str, Any]:
             running = bool(host.proc and host.proc.alive())
             ssh_ok = running and self.sh(host.name, "true", check=False, timeout=10).returncode == 0
-            return {"host": host.name, "kind": host.kind, "address": host.addr, "namespace": host.ns,
-                    "pid": host.proc.pid if host.proc else None,
-                    "state": "up" if ssh_ok else ("no-ssh" if running else "stopped")}
+            return {
+                "host": host.name,
+                "kind": host.kind,
+                "address": host.addr,
+                "namespace": host.ns,
+                "pid": host.proc.pid if host.proc else None,
+                "state": "up" if ssh_ok else ("no-ssh" if running else "stopped"),
+            }
 
         with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
             return list(pool.map(probe, hosts))

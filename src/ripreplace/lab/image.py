@@ -103,8 +103,22 @@ def _log(msg: str) -> None:
 
 
 def _chroot(root: Path, *argv: str, timeout: float = 900) -> None:
-    run(["unshare", "--mount", "--fork", "--", sys.executable, "-m", "ripreplace.lab.chrootrun", "build", root, "--",
-         *argv], timeout=timeout)
+    run(
+        [
+            "unshare",
+            "--mount",
+            "--fork",
+            "--",
+            sys.executable,
+            "-m",
+            "ripreplace.lab.chrootrun",
+            "build",
+            root,
+            "--",
+            *argv,
+        ],
+        timeout=timeout,
+    )
 
 
 @contextlib.contextmanager
@@ -161,8 +175,7 @@ def _policy_rc(root: Path, deny: bool) -> None:
 
 def _build_base(dest: Path, mirror: str) -> None:
     _log(f"debootstrap {SUITE} from {mirror} (about 40 s)")
-    run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, dest, mirror],
-        timeout=1200)
+    run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, dest, mirror], timeout=1200)
     _finish_root(dest)
 
 
@@ -177,9 +190,16 @@ def _build_systemd(base: Path, dest: Path, mirror: str) -> None:
     _policy_rc(dest, deny=False)
     # Boot fast and quietly in a container: no gettys, no time sync, no apt timers.
     wants = dest / "etc" / "systemd" / "system"
-    for unit in ("getty@tty1.service", "console-getty.service", "systemd-timesyncd.service",
-                 "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer",
-                 "systemd-networkd-wait-online.service"):
+    for unit in (
+        "getty@tty1.service",
+        "console-getty.service",
+        "systemd-timesyncd.service",
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+        "e2scrub_all.timer",
+        "fstrim.timer",
+        "systemd-networkd-wait-online.service",
+    ):
         mask = wants / unit
         mask.unlink(missing_ok=True)
         mask.symlink_to("/dev/null")
@@ -199,8 +219,7 @@ def _build_pool(base: Path, work: Path, dest: Path, mirror: str) -> None:
     _sources(scratch, mirror)
     with _dns_for_build(scratch):
         _chroot(scratch, "apt-get", "update", "-q")
-        _chroot(scratch, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends",
-                *POOL_PACKAGES)
+        _chroot(scratch, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends", *POOL_PACKAGES)
     dest.mkdir()
     for deb in sorted((scratch / "var" / "cache" / "apt" / "archives").glob("*.deb")):
         shutil.move(str(deb), dest / deb.name)
