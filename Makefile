@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
-	@echo "make test-unit  unit tests only (no root needed)"
+	@echo "make test-unit  unit tests only: seconds, no playbook run, no root"
 	@echo "make test-lab   lab integration tests only"
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
 	@echo "make sanity     ansible-test sanity on the collection content"
@@ -50,8 +50,9 @@ mypy: venv
 
 lint: ruff ansible-lint mypy
 
+# Unit tests only: no ansible-runner run, no lab, no root; seconds.
 test-unit: venv
-	$(BIN)/pytest -m "not lab" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit -m "not lab and not e2e and not slow" $(PYTEST_ARGS)
 
 test-lab: deps
 	$(BIN)/pytest -m lab $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ import pytest
 from ripreplace import collection
 
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.e2e
 CALLBACK = "ripreplace.remediation.audit_log"
 chain = collection.load_plugin_util("audit_chain")
 
