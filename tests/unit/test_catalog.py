@@ -319,3 +319,77 @@ def test_example_files_validate(bundled):
     exc = root / "inventories" / "example" / "exceptions.yml"
     catalog = cat.load_catalogs([site])
     cat.load_exceptions([exc], known_ids=set(catalog.ids))
+
+
+# --------------------------------------------------------------------------- hostile files
+_LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"format: x\n\xff\xfe bad\n", "not UTF-8 text (byte 0xff at offset 10)"),
+        (bytes(range(256)), "not UTF-8 text (byte 0x80 at offset 128)"),
+        (b"format: \x00\n", "not valid YAML (offset 8): character U+0000: control characters are not allowed"),
+        (b"a: &a [*a]\n", "a YAML alias refers to a node that contains it"),
+        (b"a: &a {b: {c: *a}}\n", "a YAML alias refers to a node that contains it"),
+        (_LAUGHS.encode(), "more than 200000 YAML nodes once aliases are expanded"),
+        (("x: " + "[" * 70 + "]" * 70 + "\n").encode(), "nested more than 64 levels deep"),
+        (("x: " + "[" * 5000 + "]" * 5000 + "\n").encode(), "not valid YAML"),
+        (b"- a\n", "expected a YAML mapping at the top, got list"),
+        (b"", "expected a YAML mapping at the top, got NoneType"),
+        (b"a: !!python/object:os.system x\n", "not valid YAML (line 1, column 4)"),
+    ],
+)
+@pytest.mark.parametrize("loader", ["catalog", "exceptions"])
+def test_hostile_files_are_one_line_errors(tmp_path, content, expected, loader):
+    path = tmp_path / "hostile.yml"
+    path.write_bytes(content)
+    with pytest.raises(cat.CatalogError) as err:
+        if loader == "catalog":
+            cat.load_catalogs([path])
+        else:
+            cat.load_exceptions([path])
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and expected in message
+    assert message.isprintable()
+
+
+def test_shared_aliases_within_the_bound_load(tmp_path):
+    """Anchors and aliases are ordinary YAML: a catalog may share a block between entries."""
+    text = SITE_OK.replace("    removal:\n", "    removal: &removal\n")
+    second = SITE_OK.split("entries:\n", 1)[1].replace("site-legacy-av", "site-legacy-av2")
+    second = second.split("    removal:")[0] + "    removal: *removal\n"
+    path = write(tmp_path, "site.yml", text + second)
+    catalog = cat.load_catalogs([path])
+    assert catalog.get("site-legacy-av2")["removal"] == catalog.get("site-legacy-av")["removal"]
+
+
+def test_a_file_too_large_and_a_directory_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(cat, "MAX_FILE_BYTES", 1024)
+    path = write(tmp_path, "site.yml", SITE_OK + "# padding\n" * 200)
+    with pytest.raises(cat.CatalogError, match=r"site.yml: larger than 1024 bytes: not a catalog"):
+        cat.load_catalogs([path], bundled=False)
+    with pytest.raises(cat.CatalogError, match=r": is a directory, not a catalog"):
+        cat.load_catalogs([tmp_path], bundled=False)
+
+
+def test_messages_quoting_a_file_escape_terminal_controls(tmp_path):
+    path = write(tmp_path, "site.yml", SITE_OK.replace("/opt/kaspersky/kav4ws]", '"/srv/\\u202e\\e[2Jx"]'))
+    with pytest.raises(cat.CatalogError) as err:
+        cat.load_catalogs([path])
+    assert "not under any declared vendor root" in str(err.value)
+    assert "/srv/\\u202e\\x1b[2Jx" in str(err.value) and str(err.value).isprintable()
+
+
+def test_check_shape_counts_every_use_of_an_alias():
+    shared = ["x"] * 9  # 10 nodes
+    data = {"a": [shared, shared, shared]}  # 1 + (1 + 3 * 10) = 32 nodes expanded
+    cat.check_shape("x.yml", data, max_nodes=32)
+    with pytest.raises(cat.CatalogError, match=r"more than 31 YAML nodes"):
+        cat.check_shape("x.yml", data, max_nodes=31)
+    cat.check_shape("x.yml", {"a": [[[1]]]}, max_depth=4)
+    with pytest.raises(cat.CatalogError, match=r"nested more than 3 levels"):
+        cat.check_shape("x.yml", {"a": [[[1]]]}, max_depth=3)
