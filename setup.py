@@ -14,7 +14,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-COLLECTION_PARTS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "catalog", "README.md", "LICENSE")
+COLLECTION_PARTS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "catalog", "schemas", "README.md", "LICENSE")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "molecule")
 
 

@@ -2,8 +2,10 @@
 
 Flow: :func:`validate_inputs` (catalogs, exceptions, inventory, limit; one-line errors, exit 2)
 -> :func:`run_audit` (run directory, manifest, ``playbooks/audit.yml`` in check mode through
-ansible-runner, events collected by :class:`EventCollector`) -> :func:`build_summary`
-(``summary.json`` of DESIGN.md) -> :func:`exit_code_for` and a text or JSON report.
+ansible-runner, events collected by :class:`EventCollector`) -> :func:`build_summary` (one
+:data:`~ripreplace.records.HostOutcome` per host, through :func:`ripreplace.records.build_summary`:
+``summary.json`` of the record contract, findings exactly as the module returned them) -> the exit
+code of :func:`ripreplace.records.exit_code_for` and a text or JSON report.
 
 Exit code precedence (documented in docs/detection.md): covered software found -> 3, even when
 other hosts failed; otherwise any host failed or unreachable -> 4; otherwise 0. A definite finding
@@ -16,20 +18,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ripreplace import collection, rundir, runner
+from ripreplace import collection, records, rundir, runner
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import inventory_hosts
+from ripreplace.records import HostOutcome
 
-SUMMARY_FORMAT = "ripreplace-summary/1"
-DETECT_ACTION = f"{collection.FQCN}.covered_facts"
 LOCAL_INVENTORY_NAME = "localhost"
 
 
@@ -103,7 +104,9 @@ def validate_inputs(request: AuditRequest) -> ValidatedInputs:
 
 # --------------------------------------------------------------------------- events -> per-host state
 @dataclasses.dataclass
-class HostRecord:
+class HostScan:
+    """What the scan of one host gave: its covered_software facts, or why there are none."""
+
     facts: dict[str, Any] | None = None
     unreachable: str | None = None
     failed: str | None = None
@@ -114,10 +117,10 @@ _result_message = runner.result_message
 
 
 class EventCollector:
-    """Turns ansible-runner events into one :class:`HostRecord` per inventory host."""
+    """Turns ansible-runner events into one :class:`HostScan` per inventory host."""
 
     def __init__(self) -> None:
-        self.hosts: dict[str, HostRecord] = {}
+        self.hosts: dict[str, HostScan] = {}
         self.stats: dict[str, Any] = {}
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -129,7 +132,7 @@ class EventCollector:
         host = data.get("host")
         if not host or not kind.startswith("runner_on_"):
             return
-        record = self.hosts.setdefault(host, HostRecord())
+        record = self.hosts.setdefault(host, HostScan())
         res = data.get("res") or {}
         task = data.get("task") or data.get("task_action") or "a task"
         if kind == "runner_on_unreachable":
@@ -137,7 +140,7 @@ class EventCollector:
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             if record.failed is None:
                 record.failed = f"'{task}' failed: {_result_message(res)}"
-        elif kind == "runner_on_ok" and data.get("task_action") == DETECT_ACTION:
+        elif kind == "runner_on_ok" and data.get("task_action") == records.DETECT_ACTION:
             facts = (res.get("ansible_facts") or {}).get("covered_software")
             if isinstance(facts, dict):
                 record.facts = facts
@@ -145,111 +148,81 @@ class EventCollector:
 
 
 # --------------------------------------------------------------------------- summary
-def finding_for_summary(finding: Mapping[str, Any]) -> dict[str, Any]:
-    out = {
-        "catalog_id": finding["catalog_id"],
-        "vendor": finding["vendor"],
-        "product": finding["product"],
-        "covered_list": finding.get("covered_list", {}).get("entry"),
-        "state": finding["state"],
-        "confidence": finding["confidence"],
-        "review": bool(finding.get("review")),
-        "evidence": [
-            {**(e.get("details") or {}), "kind": e["kind"], "value": e["value"], "confidence": e.get("confidence")}
-            for e in finding.get("evidence", [])
-        ],
-    }
-    if "exception" in finding:
-        exc = finding["exception"]
-        out["exception"] = {k: exc.get(k) for k in ("id", "scope", "reason", "ticket", "expires")}
-    return out
-
-
-def host_summary(record: HostRecord | None) -> dict[str, Any]:
+def host_outcome(record: HostScan | None) -> HostOutcome:
     """One host of summary.json. Status precedence: unreachable > failed > covered > excepted > clean."""
     if record is None:
-        return {"status": "failed", "findings": [], "reason": "no result: the host was never scanned"}
+        return {"status": "failed", "reason": "no result: the host was never scanned", "findings": [], "excepted": []}
     if record.unreachable:
-        return {"status": "unreachable", "findings": [], "reason": record.unreachable}
+        return {"status": "unreachable", "reason": record.unreachable, "findings": [], "excepted": []}
     if record.facts is None:
-        reason = record.failed or "the scan returned no covered_software facts"
-        return {"status": "failed", "findings": [], "reason": reason}
+        why = record.failed or "the scan returned no covered_software facts"
+        return {"status": "failed", "reason": why, "findings": [], "excepted": []}
     facts = record.facts
-    findings = [finding_for_summary(f) for f in facts.get("findings", [])]
-    excepted = [finding_for_summary(f) for f in facts.get("excepted", [])]
-    actionable = [f for f in findings if not f["review"]]
+    findings = records.findings_of(facts)
+    excepted = records.findings_of(facts, "excepted")
     review = [f for f in findings if f["review"]]
-    expired = facts.get("exceptions_expired", [])
-    entry: dict[str, Any] = {"findings": findings, "excepted": excepted, "reason": None}
+    expired = list(facts.get("exceptions_expired") or [])
     notes = [e.get("message", f"exception {e.get('id')} expired") for e in expired]
     if review:
         notes.append(
             "low-confidence signal(s) to review, never removed automatically: "
             + ", ".join(f["catalog_id"] for f in review)
         )
+    reason: str | None
     if record.failed:
-        entry["status"] = "failed"
-        entry["reason"] = record.failed
-    elif actionable:
-        entry["status"] = "covered"
-        entry["reason"] = "; ".join(notes) or None
+        status, reason = "failed", record.failed
+    elif len(review) < len(findings):
+        status, reason = "covered", "; ".join(notes) or None
     elif excepted:
-        entry["status"] = "excepted"
-        reasons = [
-            f"{f['catalog_id']} excepted by {f['exception']['id']} ({f['exception']['ticket']}, "
-            f"until {f['exception']['expires']}): {f['exception']['reason']}"
-            for f in excepted
-        ]
-        entry["reason"] = "; ".join(reasons + notes)
+        status = "excepted"
+        reason = "; ".join([_excepted_reason(f) for f in excepted] + notes)
     else:
-        entry["status"] = "clean"
-        entry["reason"] = "; ".join(notes) or None
-    entry["exceptions_expired"] = expired
-    entry["removal_plan"] = facts.get("removal_plan", {})
-    entry["scanned"] = facts.get("scanned", {})
+        status, reason = "clean", "; ".join(notes) or None
+    entry: HostOutcome = {
+        "status": status,
+        "reason": reason,
+        "findings": findings,
+        "excepted": excepted,
+        "exceptions_expired": expired,
+        "removal_plan": facts.get("removal_plan", {}),
+        "scanned": facts.get("scanned", {}),
+    }
     if record.warnings:
         entry["warnings"] = record.warnings
     return entry
 
 
+def _excepted_reason(finding: records.Finding) -> str:
+    exc = finding.get("exception") or {}
+    return (
+        f"{finding['catalog_id']} excepted by {exc.get('id')} ({exc.get('ticket')}, "
+        f"until {exc.get('expires')}): {exc.get('reason')}"
+    )
+
+
 def build_summary(
     *, run_id: str, hosts: Sequence[str], collector: EventCollector, playbook_status: str, playbook_rc: int
-) -> dict[str, Any]:
-    per_host = {h: host_summary(collector.hosts.get(h)) for h in hosts}
-    counts: dict[str, int] = {}
-    for entry in per_host.values():
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+) -> records.Summary:
+    per_host = {h: host_outcome(collector.hosts.get(h)) for h in hosts}
     products: dict[str, list[str]] = {}
     for name, entry in per_host.items():
         for f in entry["findings"]:
             if not f["review"]:
                 products.setdefault(f["catalog_id"], []).append(name)
-    return {
-        "format": SUMMARY_FORMAT,
-        "run": run_id,
-        "mode": "audit",
-        "finished": rundir.isotime(rundir.utcnow()),
-        "playbook": {"status": playbook_status, "rc": playbook_rc},
-        "counts": dict(sorted(counts.items())),
-        "products": dict(sorted(products.items())),
-        "hosts": per_host,
-    }
-
-
-def exit_code_for(summary: Mapping[str, Any]) -> ExitCode:
-    statuses = {h["status"] for h in summary["hosts"].values()}
-    if "covered" in statuses:
-        return ExitCode.COVERED
-    if statuses & {"failed", "unreachable"}:
-        return ExitCode.HOSTS_FAILED
-    return ExitCode.OK
+    return records.build_summary(
+        run_id=run_id,
+        mode="audit",
+        hosts=per_host,
+        playbook={"status": playbook_status, "rc": playbook_rc},
+        products=dict(sorted(products.items())),
+    )
 
 
 # --------------------------------------------------------------------------- the run
 @dataclasses.dataclass(frozen=True)
 class AuditOutcome:
     run: rundir.RunDir
-    summary: dict[str, Any]
+    summary: records.Summary
     exit_code: ExitCode
 
 
@@ -308,7 +281,7 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
         run_id=run.run_id, hosts=inputs.hosts, collector=collector, playbook_status=result.status, playbook_rc=result.rc
     )
     run.write_summary(summary)
-    return AuditOutcome(run=run, summary=summary, exit_code=exit_code_for(summary))
+    return AuditOutcome(run=run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
 
 
 # --------------------------------------------------------------------------- reports
@@ -319,18 +292,19 @@ def envelope(command: str, exit_code: int, result: Any, **extra: Any) -> dict[st
     return out
 
 
-def _evidence_text(evidence: Sequence[Mapping[str, Any]], limit: int = 4) -> str:
+def _evidence_text(evidence: Sequence[records.Evidence], limit: int = 4) -> str:
     parts = []
-    for e in evidence[:limit]:
+    for item in evidence[:limit]:
+        e = item.get("details") or {}
         detail = ""
-        if e["kind"] in ("deb", "rpm") and e.get("version"):
+        if item["kind"] in ("deb", "rpm") and e.get("version"):
             detail = f" {e['version']}" + (" (config-files)" if e.get("residue") else "")
-        elif e["kind"] == "process":
+        elif item["kind"] == "process":
             detail = f" pid {e.get('pid')}"
-        elif e["kind"] == "service":
+        elif item["kind"] == "service":
             state = e.get("active") or ("enabled" if e.get("enabled") else "present")
             detail = f" ({e.get('manager')}, {state})"
-        parts.append(f"{e['kind']}:{e['value']}{detail}")
+        parts.append(f"{item['kind']}:{item['value']}{detail}")
     if len(evidence) > limit:
         parts.append(f"+{len(evidence) - limit} more")
     return ", ".join(parts)

@@ -25,22 +25,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ripreplace import collection, rundir, windows
-from ripreplace.constants import ExitCode
+from ripreplace import records, rundir, windows
 from ripreplace.exceptions import UsageError
+from ripreplace.records import DETECT_ACTION, REMOVE_ACTION, STATE_FORMAT, Finding, HostOutcome
 from ripreplace.runner import CancelCallback, EventHandler, PlaybookResult, result_message
 
-STATE_FORMAT = "ripreplace-state/1"
-STATE_FILE = "state.json"
-SUMMARY_FORMAT = "ripreplace-summary/1"
-REMOVE_ACTION = f"{collection.FQCN}.covered_remove"
-DETECT_ACTION = f"{collection.FQCN}.covered_facts"
 ASSERT_ACTIONS = ("assert", "ansible.builtin.assert", "ansible.legacy.assert")
 
 
@@ -169,14 +165,14 @@ class Estimator:
 
 # --------------------------------------------------------------------------- per-host state
 @dataclasses.dataclass
-class HostRecord:
+class HostProgress:
     state: HostState = HostState.PENDING
     reason: str | None = None
     batch: int | None = None
     task: str | None = None
     run: str | None = None
-    findings: list[dict[str, Any]] | None = None
-    excepted: list[dict[str, Any]] | None = None
+    findings: list[Finding] | None = None
+    excepted: list[Finding] | None = None
     replacement: dict[str, Any] | None = None
     removed: list[Any] | None = None
     verify: dict[str, Any] | None = None
@@ -200,7 +196,7 @@ class HostRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HostRecord:
+    def from_dict(cls, data: Mapping[str, Any]) -> HostProgress:
         return cls(
             state=HostState(data.get("state", "pending")),
             reason=data.get("reason"),
@@ -217,26 +213,20 @@ class HostRecord:
         )
 
 
-def _finding(finding: Mapping[str, Any]) -> dict[str, Any]:
-    from ripreplace.audit import finding_for_summary
-
-    return finding_for_summary(finding)
-
-
 class StateTracker:
     """Per-host state from ansible-runner events. ``persist`` is called after every state change."""
 
     def __init__(
         self,
         run_id: str,
-        hosts: Mapping[str, HostRecord],
+        hosts: Mapping[str, HostProgress],
         *,
         persist: Callable[[StateTracker], None] | None = None,
         clock: Callable[[], dt.datetime] = rundir.utcnow,
-        on_change: Callable[[str, HostRecord], None] | None = None,
+        on_change: Callable[[str, HostProgress], None] | None = None,
     ) -> None:
         self.run_id = run_id
-        self.hosts: dict[str, HostRecord] = dict(hosts)
+        self.hosts: dict[str, HostProgress] = dict(hosts)
         self._persist = persist
         self._clock = clock
         self._on_change = on_change
@@ -244,7 +234,7 @@ class StateTracker:
 
     # -- transitions -------------------------------------------------------------------
     def set(self, host: str, state: HostState, reason: str | None = None, *, save: bool = True) -> None:
-        record = self.hosts.setdefault(host, HostRecord())
+        record = self.hosts.setdefault(host, HostProgress())
         if record.state == state and record.reason == reason:
             return
         now = rundir.isotime(self._clock())
@@ -304,7 +294,9 @@ class StateTracker:
         if kind == "runner_on_ok":
             self._on_ok(host, record, data, res, task)
 
-    def _on_ok(self, host: str, record: HostRecord, data: Mapping[str, Any], res: Mapping[str, Any], task: str) -> None:
+    def _on_ok(
+        self, host: str, record: HostProgress, data: Mapping[str, Any], res: Mapping[str, Any], task: str
+    ) -> None:
         action = str(data.get("resolved_action") or data.get("task_action") or "")
         role = str(data.get("role") or "")
         facts = res.get("ansible_facts") or {}
@@ -313,8 +305,8 @@ class StateTracker:
         if action == DETECT_ACTION and record.findings is None:
             covered = facts.get("covered_software")
             if isinstance(covered, dict):
-                record.findings = [_finding(f) for f in covered.get("findings", [])]
-                record.excepted = [_finding(f) for f in covered.get("excepted", [])]
+                record.findings = records.findings_of(covered)
+                record.excepted = records.findings_of(covered, "excepted")
                 self.save()
         replacement = facts.get("ripreplace_replacement")
         if isinstance(replacement, dict) and "healthy" in replacement and not replacement.get("check_mode"):
@@ -366,16 +358,22 @@ class StateTracker:
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    import json
-
+    """A run's state.json, in the current format (a ripreplace-state/1 file's findings are re-nested)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path.parent.name}: no {STATE_FILE}: not a remediate run") from None
+        raise UsageError(f"{path.parent.name}: no {rundir.STATE}: not a remediate run") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: unreadable run state: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT or not isinstance(data.get("hosts"), dict):
-        raise UsageError(f"{path}: not a {STATE_FORMAT} state file")
+    formats = records.STATE_FORMATS_READ
+    if not isinstance(data, dict) or data.get("format") not in formats or not isinstance(data.get("hosts"), dict):
+        raise UsageError(f"{path}: not a state file of a format this version reads ({', '.join(formats)})")
+    if data["format"] != STATE_FORMAT:
+        for host in data["hosts"].values():
+            for key in ("findings", "excepted"):
+                if isinstance(host, dict) and isinstance(host.get(key), list):
+                    host[key] = [records.finding_from_v1(f) for f in host[key] if isinstance(f, Mapping)]
+        data["format"] = STATE_FORMAT
     return data
 
 
@@ -384,7 +382,7 @@ class Progress(Protocol):
     """What the campaign tells the display (rich, plain lines, or nothing)."""
 
     def batch_start(self, number: int, total: int, hosts: Sequence[str], window: windows.OpenWindow) -> None: ...
-    def host_changed(self, host: str, record: HostRecord) -> None: ...
+    def host_changed(self, host: str, record: HostProgress) -> None: ...
     def event(self, event: Mapping[str, Any]) -> None: ...
     def batch_end(self, number: int, counts: Mapping[str, int], seconds: float) -> None: ...
     def note(self, text: str) -> None: ...
@@ -650,7 +648,7 @@ def run_campaign(  # noqa: PLR0912, PLR0915 - the loop reads top to bottom, one 
 
 
 # --------------------------------------------------------------------------- summary and exit code
-def host_status(record: HostRecord) -> tuple[str, str | None]:
+def host_status(record: HostProgress) -> tuple[str, str | None]:
     """summary.json status and reason of one host (DESIGN.md statuses)."""
     state = record.state
     if state == HostState.VERIFIED:
@@ -668,6 +666,22 @@ def host_status(record: HostRecord) -> tuple[str, str | None]:
     return "deferred", record.reason or f"not finished (state {state})"
 
 
+def host_outcome(record: HostProgress, *, targeted: bool) -> HostOutcome:
+    status, reason = host_status(record)
+    return {
+        "status": status,
+        "state": str(record.state),
+        "reason": reason,
+        "findings": record.findings or [],
+        "excepted": record.excepted or [],
+        "batch": record.batch,
+        "targeted": targeted,
+        "run": record.run,
+        "replacement": record.replacement,
+        "verify": record.verify,
+    }
+
+
 def build_summary(
     *,
     run_id: str,
@@ -676,47 +690,14 @@ def build_summary(
     result: CampaignResult,
     window: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    hosts: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for host in sorted(tracker.hosts):
-        record = tracker.hosts[host]
-        status, reason = host_status(record)
-        entry = {
-            "status": status,
-            "state": str(record.state),
-            "reason": reason,
-            "findings": record.findings or [],
-            "excepted": record.excepted or [],
-            "batch": record.batch,
-            "targeted": host in targets,
-            "run": record.run,
-            "replacement": record.replacement,
-            "verify": record.verify,
-        }
-        hosts[host] = entry
-        counts[status] = counts.get(status, 0) + 1
-    return {
-        "format": SUMMARY_FORMAT,
-        "run": run_id,
-        "mode": "remediate",
-        "finished": rundir.isotime(rundir.utcnow()),
-        "window": dict(window),
-        "previous": dict(previous) if previous else None,
-        "batches": result.batches,
-        "stop": {"reason": result.stop_reason, "by": result.stopped_by} if result.stop_reason else None,
-        "counts": dict(sorted(counts.items())),
-        "hosts": hosts,
-    }
-
-
-def exit_code_for(summary: Mapping[str, Any], result: CampaignResult) -> ExitCode:
-    """4 when a targeted host failed or is unreachable; else 5 when stopped by the window or a targeted
-    host is not verified (deferred, interrupted); else 0."""
-    targeted = [h for h in summary["hosts"].values() if h["targeted"]]
-    statuses = {h["status"] for h in targeted}
-    if statuses & {"failed", "unreachable"}:
-        return ExitCode.HOSTS_FAILED
-    if result.outside_window or "deferred" in statuses:
-        return ExitCode.WINDOW
-    return ExitCode.OK
+) -> records.Summary:
+    hosts = {h: host_outcome(tracker.hosts[h], targeted=h in targets) for h in sorted(tracker.hosts)}
+    return records.build_summary(
+        run_id=run_id,
+        mode="remediate",
+        hosts=hosts,
+        window=dict(window),
+        previous=dict(previous) if previous else None,
+        batches=result.batches,
+        stop={"reason": result.stop_reason, "by": result.stopped_by} if result.stop_reason else None,
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from ripreplace import rundir, windows
-from ripreplace.campaign import HostRecord, HostState
+from ripreplace.campaign import HostProgress, HostState
 
 END_STATES = frozenset(
     {HostState.VERIFIED, HostState.FAILED, HostState.UNREACHABLE, HostState.DEFERRED, HostState.INTERRUPTED}
@@ -26,7 +26,7 @@ class _Counts:
         self.total = total
         self.states: dict[str, str] = {}
 
-    def update(self, host: str, record: HostRecord) -> None:
+    def update(self, host: str, record: HostProgress) -> None:
         self.states[host] = str(record.state)
 
     def count(self, *states: str) -> int:
@@ -65,7 +65,7 @@ class PlainProgress:
         shown = ", ".join(hosts[:8]) + (f" and {len(hosts) - 8} more" if len(hosts) > 8 else "")
         self._line(f"batch {number}/{total}: {len(hosts)} host(s): {shown} (window {window.name}: {left} left)")
 
-    def host_changed(self, host: str, record: HostRecord) -> None:
+    def host_changed(self, host: str, record: HostProgress) -> None:
         self.counts.update(host, record)
         if record.state in END_STATES:
             why = f": {record.reason}" if record.reason and record.state != HostState.VERIFIED else ""
@@ -133,7 +133,7 @@ class LiveProgress:
         self.batch_hosts = hosts
         self._refresh()
 
-    def host_changed(self, host: str, record: HostRecord) -> None:
+    def host_changed(self, host: str, record: HostProgress) -> None:
         self.counts.update(host, record)
         if record.state in END_STATES and record.state != HostState.VERIFIED:
             self.console.print(f"{host}: {record.state}: {record.reason}", markup=False)

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import campaign, collection, rundir, runner, windows
-from ripreplace.campaign import HostRecord, HostState
+from ripreplace import campaign, collection, records, rundir, runner, windows
+from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
 from ripreplace.inventory import load_inventory
@@ -76,7 +76,7 @@ class Previous:
 @dataclasses.dataclass(frozen=True)
 class ValidatedRemediate:
     request: RemediateRequest
-    plan_hosts: dict[str, HostRecord]  # every host of the campaign (carried ones included)
+    plan_hosts: dict[str, HostProgress]  # every host of the campaign (carried ones included)
     targets: tuple[str, ...]
     groups: Mapping[str, frozenset[str]]
     schedule: windows.Schedule
@@ -129,7 +129,7 @@ def _lock_held(path: Path) -> bool:
     return False
 
 
-def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, dict[str, HostRecord]]:
+def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, dict[str, HostProgress]]:
     assert request.resume is not None
     run_id = request.resume.strip().rstrip("/").split("/")[-1]
     path = request.runs_dir / run_id
@@ -143,7 +143,7 @@ def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, d
         raise UsageError(f"--resume {run_id}: not a remediate run (mode {manifest.get('mode')!r})")
     if _lock_held(path):
         raise UsageError(f"--resume {run_id}: that run is still going (its lock is held); wait for it or stop it")
-    state = campaign.load_state(path / campaign.STATE_FILE)
+    state = campaign.load_state(path / rundir.STATE)
     chain = _chain()
     log = path / rundir.AUDIT_LOG
     if not log.is_file():
@@ -161,10 +161,10 @@ def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, d
             "the previous log is incomplete (the run was killed: no run-end): linked to the hash of its last "
             f"complete record, seq {verdict.records - 1}"
         )
-    hosts: dict[str, HostRecord] = {}
+    hosts: dict[str, HostProgress] = {}
     carried = []
     for host, data in state["hosts"].items():
-        record = HostRecord.from_dict(data)
+        record = HostProgress.from_dict(data)
         if record.state == HostState.VERIFIED:
             carried.append(host)
         else:
@@ -233,7 +233,7 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
         if not targets:
             raise UsageError(f"--resume {previous.run}: every host of that campaign is already verified")
     else:
-        hosts = {h: HostRecord() for h in inventory.hosts}
+        hosts = {h: HostProgress() for h in inventory.hosts}
         targets = inventory.hosts
     return ValidatedRemediate(
         request=request,
@@ -279,7 +279,7 @@ def plan_batches_preview(inputs: ValidatedRemediate, now: dt.datetime) -> list[l
 @dataclasses.dataclass(frozen=True)
 class RemediateOutcome:
     run: rundir.RunDir
-    summary: dict[str, Any]
+    summary: records.Summary
     exit_code: ExitCode
     result: campaign.CampaignResult
     final_hash: str
@@ -386,7 +386,7 @@ def _execute(
     manifest = _manifest(inputs, run, started)
     run.write_manifest(manifest)
     previous = inputs.previous.as_dict() if inputs.previous else None
-    state_path = run.path / campaign.STATE_FILE
+    state_path = run.state_path
 
     def persist(tracker: campaign.StateTracker) -> None:
         rundir.write_json_atomic(state_path, tracker.as_dict(previous=previous, targets=list(inputs.targets)))
@@ -440,8 +440,7 @@ def _execute(
             window=inputs.schedule.as_dict(),
             previous=previous,
         )
-        code = campaign.exit_code_for(summary, result)
-        summary["exit_code"] = int(code)
+        code = ExitCode(summary["exit_code"])
         run.write_summary(summary)
         status = {ExitCode.OK: "successful", ExitCode.HOSTS_FAILED: "failed", ExitCode.WINDOW: "stopped"}.get(
             code, "failed"

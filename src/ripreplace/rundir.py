@@ -22,9 +22,8 @@ from ripreplace import __version__
 MANIFEST = "manifest.json"
 AUDIT_LOG = "audit.jsonl"
 SUMMARY = "summary.json"
+STATE = "state.json"  # remediate only: per-host campaign state, rewritten after every change
 ARTIFACTS = "artifacts"
-
-HOST_STATUSES = ("clean", "covered", "remediated", "failed", "unreachable", "deferred", "excepted")
 
 
 def utcnow() -> dt.datetime:
@@ -114,6 +113,10 @@ class RunDir:
     @property
     def summary_path(self) -> Path:
         return self.path / SUMMARY
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE
 
     @property
     def artifacts_path(self) -> Path:

@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from tests.integration.hoststate import listing
 
+from ripreplace import records
+
 pytestmark = pytest.mark.lab
 
 
@@ -79,7 +81,8 @@ def test_planted_products_found_on_light_and_systemd_hosts_and_hosts_unchanged(l
         ("path", "/opt/kaspersky/kesl/bin/kesl-setup.pl"),
         ("path", "/usr/bin/kesl-control"),
     } <= evidence(kesl)
-    services = {e["manager"]: e for e in kesl["evidence"] if e["kind"] == "service"}
+    # evidence keeps the module's nested shape (ripreplace-summary/2): kind-specific facts under details
+    services = {e["details"]["manager"]: e["details"] for e in kesl["evidence"] if e["kind"] == "service"}
     assert services["sysv"]["enabled"] is True  # rc links made by update-rc.d
     assert services["sysv"]["active"] is None  # no service manager: never run init scripts to ask
     assert services["systemd"]["path"] == "/lib/systemd/system/kesl.service"  # unit file shipped, no systemd
@@ -92,7 +95,11 @@ def test_planted_products_found_on_light_and_systemd_hosts_and_hosts_unchanged(l
     # systemd host: units with live state from systemctl
     sf = findings(env, sysd)
     assert set(sf) == {"kaspersky-kesl", "kaspersky-network-agent"}
-    systemd_kesl = [e for e in sf["kaspersky-kesl"]["evidence"] if e["kind"] == "service" and e["manager"] == "systemd"]
+    systemd_kesl = [
+        e["details"]
+        for e in sf["kaspersky-kesl"]["evidence"]
+        if e["kind"] == "service" and e["details"]["manager"] == "systemd"
+    ]
     assert systemd_kesl and systemd_kesl[0]["active"] == "active" and systemd_kesl[0]["enabled"] == "enabled"
     assert summary["hosts"][sysd]["scanned"]["service_manager"] == "systemd"
     # nothing anywhere else; the decoys never appear
@@ -107,6 +114,10 @@ def test_planted_products_found_on_light_and_systemd_hosts_and_hosts_unchanged(l
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "summary.json").read_text()) == summary
     assert json.loads((run_dir / "manifest.json").read_text())["check_mode"] is True
+    # the record contract: the file validates against the shipped schema, and a finding carries the
+    # Covered List facts the scan used (entry, date added, sources), not a pointer to today's catalog
+    assert records.validate_run_dir(run_dir) == {"summary.json": []}
+    assert kesl["covered_list"]["added"] == "2022-03-25" and kesl["covered_list"]["sources"]
 
 
 def test_text_report_names_every_planted_product(lab, workdir):
@@ -127,7 +138,7 @@ def test_rpm_kesl_on_a_host_with_rpm(lab, workdir):
     assert rc == 3 and list(env["result"]["hosts"]) == [host]
     kesl = findings(env, host)["kaspersky-kesl"]
     rpm = [e for e in kesl["evidence"] if e["kind"] == "rpm"]
-    assert rpm and rpm[0]["value"] == "kesl" and rpm[0]["version"] == "12.4.0-1225"
+    assert rpm and rpm[0]["value"] == "kesl" and rpm[0]["details"]["version"] == "12.4.0-1225"
     assert ("process", "/opt/kaspersky/kesl/libexec/kesl") in evidence(kesl)
     plan = env["result"]["hosts"][host]["removal_plan"]
     assert [(p["manager"], p["name"]) for p in plan["packages"]] == [("rpm", "kesl")]
@@ -144,7 +155,7 @@ def test_removed_not_purged_is_residue(lab, workdir):
     kesl = findings(env, host)["kaspersky-kesl"]
     assert kesl["state"] == "residue"
     deb = next(e for e in kesl["evidence"] if e["kind"] == "deb")
-    assert deb["status"] == "deinstall ok config-files" and deb["residue"] is True
+    assert deb["details"]["status"] == "deinstall ok config-files" and deb["details"]["residue"] is True
     assert ("path", "/var/opt/kaspersky/kesl") in evidence(kesl)
     assert not [e for e in kesl["evidence"] if e["kind"] == "process"]
     plan = env["result"]["hosts"][host]["removal_plan"]

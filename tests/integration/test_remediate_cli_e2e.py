@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.remediate_site import BIN, base, make_site, ripreplace, runs, touched, write_inventory
 
-from ripreplace import collection
+from ripreplace import collection, records
 from ripreplace.constants import ExitCode
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +76,7 @@ def test_campaign_json_envelope_contract_and_run_directory(site):
     assert set(envelope) == ENVELOPE_KEYS
     assert envelope["envelope_version"] == 1 and envelope["command"] == "remediate" and envelope["exit_code"] == 0
     summary = envelope["result"]
-    assert set(summary) == SUMMARY_KEYS and summary["format"] == "ripreplace-summary/1"
+    assert set(summary) == SUMMARY_KEYS and summary["format"] == "ripreplace-summary/2"
     assert summary["mode"] == "remediate" and summary["counts"] == {"clean": 4}
     assert all(set(h) == HOST_KEYS for h in summary["hosts"].values())
     assert [len(b["hosts"]) for b in summary["batches"]] == [1, 2, 1]
@@ -85,7 +85,8 @@ def test_campaign_json_envelope_contract_and_run_directory(site):
     run = Path(envelope["run_dir"])
     assert json.loads((run / "summary.json").read_text()) == summary
     state = json.loads((run / "state.json").read_text())
-    assert state["format"] == "ripreplace-state/1" and state["hosts"]["h1"]["state"] == "verified"
+    assert state["format"] == "ripreplace-state/2" and state["hosts"]["h1"]["state"] == "verified"
+    assert records.validate_run_dir(run) == {"summary.json": [], "state.json": []}
     assert [h["state"] for h in state["hosts"]["h1"]["history"]] == ["replaced", "removed", "verified"]
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["mode"] == "remediate" and manifest["ticket"] == "CHG-1"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ripreplace import audit, cli
+from ripreplace import audit, cli, records
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 
@@ -43,7 +43,9 @@ def _retarget(events, host):
 
 def _detect_ok(events):
     return next(
-        e for e in events if e["event"] == "runner_on_ok" and e["event_data"].get("task_action") == audit.DETECT_ACTION
+        e
+        for e in events
+        if e["event"] == "runner_on_ok" and e["event_data"].get("task_action") == records.DETECT_ACTION
     )
 
 
@@ -66,7 +68,7 @@ def test_real_event_stream_gives_covered_residue(events):
     assert summary["products"] == {"kaspersky-kesl": ["localhost"]}
     assert summary["counts"] == {"covered": 1}
     assert summary["mode"] == "audit" and summary["run"] == "r1"
-    assert audit.exit_code_for(summary) == ExitCode.COVERED
+    assert records.exit_code_for("audit", summary["hosts"]) == ExitCode.COVERED == summary["exit_code"]
 
 
 def _clean(events):
@@ -119,7 +121,7 @@ def _failed(events):
             "event_data": {
                 "host": "localhost",
                 "task": "DETECT | SCAN | Find covered software",
-                "task_action": audit.DETECT_ACTION,
+                "task_action": records.DETECT_ACTION,
                 "ignore_errors": None,
                 "res": {"msg": "rpm could not list installed packages", "rc": 1},
             },
@@ -174,7 +176,7 @@ def test_expired_exception_is_reported_on_the_host(events):
 )
 def test_exit_code_precedence(statuses, code):
     summary = {"hosts": {f"h{n}": {"status": s} for n, s in enumerate(statuses)}}
-    assert audit.exit_code_for(summary) == code
+    assert records.exit_code_for("audit", summary["hosts"]) == code
 
 
 def test_two_hosts_one_unreachable(events):

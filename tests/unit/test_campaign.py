@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ripreplace import campaign, windows
-from ripreplace.campaign import BatchSpec, HostRecord, HostState
+from ripreplace import campaign, records, windows
+from ripreplace.campaign import BatchSpec, HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
 from ripreplace.runner import PlaybookResult
@@ -105,8 +105,15 @@ FINDING = {
     "product": "KESL",
     "state": "installed",
     "confidence": "high",
-    "covered_list": {"entry": "Kaspersky"},
-    "evidence": [{"kind": "deb", "value": "kesl", "confidence": "high", "details": {"version": "12.4"}}],
+    "review": False,
+    "covered_list": {
+        "entry": "Kaspersky",
+        "added": "2022-03-25",
+        "sources": ["https://www.fcc.gov/supplychain/coveredlist"],
+    },
+    "evidence": [
+        {"kind": "deb", "value": "kesl", "confidence": "high", "source": "P: kit", "details": {"version": "12.4"}}
+    ],
 }
 
 
@@ -203,7 +210,7 @@ def host_events(host: str, *, healthy: bool = True, fail_at: str | None = None) 
 def tracker_for(hosts, saves=None):
     return campaign.StateTracker(
         "run-1",
-        {h: HostRecord() for h in hosts},
+        {h: HostProgress() for h in hosts},
         persist=(lambda t: saves.append(t.as_dict())) if saves is not None else None,
         clock=lambda: T0,
     )
@@ -226,7 +233,7 @@ def test_state_transitions_of_a_remediated_host():
     assert record.findings[0]["catalog_id"] == "kaspersky-kesl"
     assert record.replacement["product"] == "clamav" and record.removed == [{"action": "purge", "package": "kesl"}]
     assert [h["state"] for h in record.history] == ["replaced", "removed", "verified"]
-    assert saves and saves[-1]["hosts"]["web1"]["state"] == "verified" and saves[-1]["format"] == "ripreplace-state/1"
+    assert saves and saves[-1]["hosts"]["web1"]["state"] == "verified" and saves[-1]["format"] == "ripreplace-state/2"
     assert campaign.host_status(record) == ("remediated", "removed kaspersky-kesl; clamav healthy; verified clean")
 
 
@@ -262,14 +269,14 @@ def test_unreachable_ignored_errors_and_unknown_hosts():
 
 
 def test_clean_host_and_excepted_host_statuses():
-    clean = HostRecord(state=HostState.VERIFIED, findings=[], excepted=[])
+    clean = HostProgress(state=HostState.VERIFIED, findings=[], excepted=[])
     assert campaign.host_status(clean)[0] == "clean"
-    excepted = HostRecord(state=HostState.VERIFIED, findings=[], excepted=[{"catalog_id": "kaspersky-kesl"}])
+    excepted = HostProgress(state=HostState.VERIFIED, findings=[], excepted=[{"catalog_id": "kaspersky-kesl"}])
     assert campaign.host_status(excepted)[0] == "excepted"
-    review = HostRecord(state=HostState.VERIFIED, findings=[{"catalog_id": "x", "review": True}], excepted=[])
+    review = HostProgress(state=HostState.VERIFIED, findings=[{"catalog_id": "x", "review": True}], excepted=[])
     assert campaign.host_status(review)[0] == "clean"
     for state in (HostState.PENDING, HostState.INTERRUPTED, HostState.DEFERRED, HostState.REPLACED):
-        assert campaign.host_status(HostRecord(state=state))[0] == "deferred"
+        assert campaign.host_status(HostProgress(state=state))[0] == "deferred"
 
 
 def test_finish_batch_marks_unfinished_hosts():
@@ -403,9 +410,18 @@ def test_full_campaign_every_host_verified_exit_0():
     assert [len(b) for b in runner.batches] == [1, 3, 2]
     assert all(r.state == HostState.VERIFIED for r in tracker.hosts.values())
     assert summary["counts"] == {"remediated": 6} and result.stop_reason is None
-    assert campaign.exit_code_for(summary, result) == ExitCode.OK
+    assert summary["exit_code"] == ExitCode.OK
     assert log.kinds() == ["window-check"] + ["window-check", "batch-start", "batch-end"] * 3
     assert [b["counts"] for b in summary["batches"]] == [{"verified": 1}, {"verified": 3}, {"verified": 2}]
+
+
+def test_summary_and_state_validate_against_the_shipped_schemas():
+    clock = Clock(T0)
+    runner = FakeRunner(clock, unhealthy={"web2"}, unreachable={"web3"})
+    tracker, _log, _result, summary = run(make_plan(HOSTS, batches="100%", max_fail=100), runner, clock, HOSTS)
+    assert records.validate(summary, "summary") == []
+    assert records.validate(tracker.as_dict(previous=None, targets=HOSTS), "state") == []
+    assert summary["hosts"]["web1"]["findings"] == [FINDING]  # the module's finding, unchanged
 
 
 def test_outside_the_window_nothing_runs_exit_5():
@@ -416,7 +432,7 @@ def test_outside_the_window_nothing_runs_exit_5():
     assert runner.batches == [] and result.outside_window
     assert "opens 2026-12-06T01:00:00Z" in result.stop_reason
     assert {h["status"] for h in summary["hosts"].values()} == {"deferred"}
-    assert campaign.exit_code_for(summary, result) == ExitCode.WINDOW
+    assert summary["exit_code"] == ExitCode.WINDOW
     assert log.records[0][2]["ok"] is False and log.kinds()[-1] == "stop"
 
 
@@ -428,7 +444,7 @@ def test_short_window_defers_the_batches_that_would_not_finish():
     assert runner.batches == [["web1"]]  # 15 min left >= 8; then 5 min left < 10 (measured)
     assert result.stopped_by == "window" and "would not finish" in result.stop_reason
     assert [tracker.hosts[h].state for h in HOSTS[1:]] == [HostState.DEFERRED] * 5
-    assert campaign.exit_code_for(summary, result) == ExitCode.WINDOW
+    assert summary["exit_code"] == ExitCode.WINDOW
     refused = [d for t, k, d in log.records if t == "decision" and k == "window-check" and d.get("ok") is False]
     assert refused and refused[0]["estimate_s"] == 600.0
 
@@ -442,7 +458,7 @@ def test_failing_canary_stops_the_later_batches_exit_4():
     assert summary["hosts"]["web1"]["status"] == "failed" and "postrm" in summary["hosts"]["web1"]["reason"]
     assert all(summary["hosts"][h]["status"] == "deferred" for h in HOSTS[1:])
     assert "campaign stopped" in summary["hosts"]["web2"]["reason"]
-    assert campaign.exit_code_for(summary, result) == ExitCode.HOSTS_FAILED
+    assert summary["exit_code"] == ExitCode.HOSTS_FAILED
 
 
 def test_max_fail_holds():
@@ -464,10 +480,10 @@ def test_max_fail_holds():
 def test_unreachable_host_does_not_stop_the_others_in_its_batch():
     clock = Clock(T0)
     runner = FakeRunner(clock, unreachable={"web3"})
-    _tracker, _log, result, summary = run(make_plan(HOSTS, batches="100%", max_fail=50), runner, clock, HOSTS)
+    _tracker, _log, _result, summary = run(make_plan(HOSTS, batches="100%", max_fail=50), runner, clock, HOSTS)
     assert summary["hosts"]["web3"]["status"] == "unreachable"
     assert summary["counts"] == {"remediated": 5, "unreachable": 1}
-    assert campaign.exit_code_for(summary, result) == ExitCode.HOSTS_FAILED
+    assert summary["exit_code"] == ExitCode.HOSTS_FAILED
 
 
 def test_window_closing_during_a_batch_lets_it_finish_then_stops():
@@ -477,7 +493,7 @@ def test_window_closing_during_a_batch_lets_it_finish_then_stops():
     assert runner.batches == [["web1"]] and tracker.hosts["web1"].state == HostState.VERIFIED
     assert result.stopped_by == "window" and "window-close" in log.kinds()
     assert all(tracker.hosts[h].state == HostState.DEFERRED for h in HOSTS[1:])
-    assert campaign.exit_code_for(summary, result) == ExitCode.WINDOW
+    assert summary["exit_code"] == ExitCode.WINDOW
 
 
 def test_hard_stop_cancels_and_marks_hosts_interrupted():
@@ -490,7 +506,7 @@ def test_hard_stop_cancels_and_marks_hosts_interrupted():
     assert "cancelled (--hard-stop)" in result.stop_reason
     assert summary["hosts"]["web1"]["status"] == "deferred" and summary["hosts"]["web1"]["state"] == "interrupted"
     assert clock.now <= T0 + dt.timedelta(minutes=10, seconds=30)
-    assert campaign.exit_code_for(summary, result) == ExitCode.WINDOW
+    assert summary["exit_code"] == ExitCode.WINDOW
 
 
 def test_interrupt_before_a_batch_defers_the_rest():

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ripreplace import audit, campaign, collection, rundir
+from ripreplace import audit, collection, rundir
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError
 
@@ -62,7 +62,7 @@ def describe(path: Path) -> dict[str, Any]:
     manifest = manifest if isinstance(manifest, dict) else None
     summary = _read_json(path / rundir.SUMMARY)
     summary = summary if isinstance(summary, dict) else None
-    state = _read_json(path / campaign.STATE_FILE)
+    state = _read_json(path / rundir.STATE)
     state = state if isinstance(state, dict) else None
     if summary is not None:
         counts, outcome = summary.get("counts") or {}, "finished"
@@ -141,7 +141,7 @@ def handle_show(args: argparse.Namespace) -> ExitCode:
     path = _locate(args)
     info = describe(path)
     summary = _read_json(path / rundir.SUMMARY)
-    state = _read_json(path / campaign.STATE_FILE)
+    state = _read_json(path / rundir.STATE)
     hosts: dict[str, Any] = {}
     if isinstance(summary, dict):
         hosts = {

@@ -342,7 +342,7 @@ def _status_from_state(entry: Mapping[str, Any]) -> dict[str, Any]:
     from ripreplace import campaign
 
     try:
-        record = campaign.HostRecord.from_dict(entry)
+        record = campaign.HostProgress.from_dict(entry)
     except (ValueError, TypeError):
         return {"status": "failed", "reason": f"unknown state {entry.get('state')!r} in {STATE_FILE}"}
     status, reason = campaign.host_status(record)
