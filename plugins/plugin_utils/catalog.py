@@ -244,6 +244,16 @@ def _entry_label(data, list_key, error_path):
     return None
 
 
+#: Which rule fields each platform takes (the schema's allOf says the same; this names them in errors).
+_PLATFORM_FIELDS = {
+    "linux": ("signals", "removal"),
+    "windows": ("platform_signals",),
+    "macos": ("platform_signals",),
+    "network": ("equipment", "platform_signals"),
+    "service": (),
+}
+
+
 def _describe(error):
     """One readable line for a jsonschema error, naming the field it is about."""
     jsonschema = _jsonschema()
@@ -256,6 +266,14 @@ def _describe(error):
     message = best.message
     if best.validator == "const" and list(best.absolute_path)[-1:] == ["confidence"]:
         message = "an UNCONFIRMED source allows only confidence 'low' (got %r)" % best.instance
+        if "oui_organizations" in list(best.absolute_path):
+            message = "a MAC OUI is only ever a reason to review: confidence must be 'low' (got %r)" % best.instance
+    if best.validator == "not" and isinstance(best.instance, dict) and "platform" in best.instance:
+        platform = best.instance["platform"]
+        takes = _PLATFORM_FIELDS.get(platform, ())
+        fields = ("signals", "removal", "platform_signals", "equipment")
+        extra = [k for k in fields if k in best.instance and k not in takes]
+        message = "platform %s does not take %s" % (platform, ", ".join(extra) or "these fields")
     if best.validator in ("oneOf",) and list(best.absolute_path)[:1] == ["exceptions"]:
         message = "give exactly one of 'host' or 'group'"
     if len(message) > 300:
@@ -342,6 +360,7 @@ class Catalog:
             if eid in self.origin:
                 raise CatalogError(path, "duplicate id (already defined in %s)" % self.origin[eid], eid)
             _check_entry_semantics(path, entry)
+            _check_equipment_semantics(path, entry)
             self.origin[eid] = str(path)
             self.entries.append(entry)
             ids.append(eid)
@@ -544,8 +563,85 @@ def summarize_entry(entry):
             counts[kind] = n
     for kind, items in (entry.get("platform_signals") or {}).items():
         counts[kind] = len(items)
+    for kind in EQUIPMENT_RULE_KINDS:
+        n = len((entry.get("equipment") or {}).get(kind, []))
+        if n:
+            counts[kind] = n
     return counts
 
 
 def matches_glob(pattern, value):
     return fnmatch.fnmatchcase(value, pattern)
+
+
+# --------------------------------------------------------------------------- network equipment
+EQUIPMENT_RULES_FORMAT = "ripreplace-equipment-rules/1"
+EQUIPMENT_RULE_KINDS = ("sysobjectid_prefix", "sysdescr_regex", "probe", "entity_mfg_regex", "oui_organizations")
+
+
+def detection(entry):
+    """How ripreplace finds an entry: software (hosts), equipment (networks), service-only, or not at all."""
+    platform = entry["platform"]
+    if platform == "linux":
+        return "software"
+    if platform == "network" and any(entry.get("equipment", {}).get(k) for k in EQUIPMENT_RULE_KINDS):
+        return "equipment"
+    if platform == "service":
+        return "service-only"
+    if platform == "network":
+        return "not detectable"
+    return "data only"
+
+
+def _compile_equipment_rule(rule):
+    out = {k: v for k, v in rule.items() if k != "source"}
+    out["source"] = "%s: %s" % (rule["source"]["grade"], rule["source"]["ref"])
+    return out
+
+
+def compile_equipment_rules(catalog):
+    """The rules covered_equipment_facts takes: every network entry with equipment rules, in catalog order."""
+    entries = []
+    for entry in catalog.entries:
+        if detection(entry) != "equipment":
+            continue
+        equipment = entry["equipment"]
+        rules = {kind: [_compile_equipment_rule(r) for r in equipment.get(kind, [])] for kind in EQUIPMENT_RULE_KINDS}
+        rules["oui_exclude"] = [
+            {"organization": r["organization"], "reason": r["reason"]} for r in equipment.get("oui_exclude", [])
+        ]
+        entries.append(
+            {
+                "id": entry["id"],
+                "vendor": entry["vendor"],
+                "product": entry["product"],
+                "covered_list": {
+                    "entry": entry["covered_list"]["entry"],
+                    "added": entry["covered_list"]["added"],
+                    "sources": list(entry["covered_list"]["sources"]),
+                },
+                "purpose_limited": bool(equipment.get("purpose_limited", False)),
+                "rules": rules,
+            }
+        )
+    return {"format": EQUIPMENT_RULES_FORMAT, "entries": entries}
+
+
+def _check_equipment_semantics(path, entry):
+    """Regexes of network rules compile (the schema's format: regex is advisory in some validators)."""
+    equipment = entry.get("equipment") or {}
+    for kind, key in (
+        ("sysdescr_regex", "pattern"),
+        ("entity_mfg_regex", "pattern"),
+        ("probe", "value_regex"),
+        ("oui_organizations", "organization"),
+        ("oui_exclude", "organization"),
+    ):
+        for rule in equipment.get(kind, []):
+            if key in rule:
+                try:
+                    re.compile(rule[key])
+                except re.error as exc:
+                    raise CatalogError(
+                        path, "equipment.%s %s %r is not a valid regex: %s" % (kind, key, rule[key], exc), entry["id"]
+                    ) from None

@@ -75,14 +75,16 @@ def test_bundled_catalog_validates_and_ids_are_unique(bundled):
         ("kaspersky-kesl", {"kesl", "kesl-astra"}),
         ("kaspersky-kesl-gui", {"kesl-gui", "kesl-gui-astra"}),
         ("kaspersky-network-agent", {"klnagent", "klnagent64", "klnagent64-astra"}),
-        ("kaspersky-kics", {"kics"}),
-        ("kaspersky-kess", {"kess"}),
+        ("kaspersky-kics", {"kics", "kics-gui"}),
+        ("kaspersky-kess", {"kess", "kess-gui"}),
         ("kaspersky-klms", {"klms"}),
         ("kaspersky-security-center", {"ksc64", "ksc-web-console"}),
         ("kaspersky-endpoint-agent", {"epagent"}),
         ("kaspersky-kav4fs", {"kav4fs"}),
         ("kaspersky-kav4proxy", {"kav4proxy"}),
         ("kaspersky-kav4lms", {"kav4lms"}),
+        ("kaspersky-kwts", {"kwts", "kwts-worker"}),
+        ("kaspersky-kics-networks", {"kics4net"}),
     ],
 )
 def test_every_linux_product_of_the_issue_has_its_packages(bundled, entry_id, packages):
@@ -142,7 +144,7 @@ def test_leftovers_under_vendor_roots(bundled):
 
 def test_non_linux_platforms_recorded_as_data(bundled):
     platforms = {e["platform"] for e in bundled.entries}
-    assert platforms == {"linux", "windows", "macos", "network"}
+    assert platforms == {"linux", "windows", "macos", "network", "service"}
     rules = cat.compile_rules(bundled)
     assert all(not e["id"].startswith(("huawei", "zte", "hikvision")) for e in rules["entries"])
     assert "kaspersky-windows-endpoint" not in [e["id"] for e in rules["entries"]]

@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="one line per catalog entry",
         description="List the entries of the bundled catalog and any site catalogs.",
     )
-    p_list.add_argument("--platform", choices=("linux", "windows", "macos", "network"), help="only this platform")
+    p_list.add_argument(
+        "--platform", choices=("linux", "windows", "macos", "network", "service"), help="only this platform"
+    )
     p_list.set_defaults(handler=handle_list)
     p_show = sub.add_parser("show", parents=[common], help="one entry in full", description="Show one entry in full.")
     p_show.add_argument("id", metavar="ID")
@@ -92,15 +94,20 @@ def handle_list(args: argparse.Namespace) -> ExitCode:
             {
                 "id": entry["id"],
                 "platform": entry["platform"],
+                "detection": cat.detection(entry),
                 "vendor": entry["vendor"],
                 "product": entry["product"],
                 "covered_list_added": entry["covered_list"]["added"],
+                "detection_note": entry.get("detection_note"),
                 "signals": cat.summarize_entry(entry),
                 "file": catalog.origin[entry["id"]],
             }
         )
     width = max((len(r["id"]) for r in rows), default=2)
-    lines = [f"{r['id']:<{width}}  {r['platform']:<8}  {r['product']}" for r in rows]
+    lines = [
+        f"{r['id']:<{width}}  {r['platform']:<8}  {r['detection']:<14}  {r['covered_list_added']}  {r['product']}"
+        for r in rows
+    ]
     return _emit(args, "catalog list", rows, "\n".join(lines) or "(no entries)")
 
 
@@ -111,6 +118,13 @@ def handle_show(args: argparse.Namespace) -> ExitCode:
         raise UsageError(f"no catalog entry {args.id!r} (see `ripreplace catalog list`)")
     text = f"# from {catalog.origin[args.id]}\n" + yaml.safe_dump(entry, sort_keys=False, width=110)
     return _emit(args, "catalog show", dict(entry, file=catalog.origin[args.id]), text)
+
+
+def _is_bundled(cat: Any, path: Path) -> bool:
+    try:
+        return path.resolve() == Path(cat.BUNDLED_CATALOG).resolve()
+    except OSError:
+        return False
 
 
 def handle_validate(args: argparse.Namespace) -> ExitCode:
@@ -127,6 +141,12 @@ def handle_validate(args: argparse.Namespace) -> ExitCode:
             result = {"file": str(path), "kind": "exceptions", "exceptions": len(items), "expired": n_expired}
             note = f" ({n_expired} already expired)" if n_expired else ""
             text = f"{path}: valid exceptions file, {len(items)} exception(s){note}"
+        elif _is_bundled(cat, path):
+            # The bundled catalog itself (a maintainer's check): validated alone, not merged with itself.
+            catalog = cat.load_catalogs([str(path)], bundled=False)
+            result = {"file": str(path), "kind": "catalog", "entries": len(catalog.entries), "bundled": True}
+            n = len(catalog.entries)
+            text = f"{path}: valid bundled catalog, {n} entries, every fact sourced (the schema requires it)"
         else:
             catalog = cat.load_catalogs([str(p) for p in args.catalog] + [str(path)])
             n = sum(1 for e in catalog.entries if catalog.origin[e["id"]] == str(path))
