@@ -26,6 +26,7 @@ with ``fold=0``: to the instant the same offset as before the change would give 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import functools
@@ -37,7 +38,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ripreplace import collection
 from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.recurrence import RuleTooCostly, expand
 
 WINDOWS_FORMAT = "ripreplace-windows/1"
 #: How far ahead :func:`next_open` looks for the next window.
@@ -46,10 +49,23 @@ HORIZON = dt.timedelta(days=400)
 DEFAULT_FROM = dt.date(2024, 1, 1)
 UTC = dt.UTC
 ALL = "all"
+#: A recurring window lasts at most this long (a longer one is a fixed interval: --window START/END).
+MAX_RECURRING = dt.timedelta(days=366)
+#: The first and last instants a window can name (datetime's range, in UTC).
+EARLIEST = dt.datetime.min.replace(tzinfo=UTC)
+LATEST = dt.datetime.max.replace(tzinfo=UTC)
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
     return when.astimezone(UTC)
+
+
+def _shift(when: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """``when + delta``, held at the ends of datetime's range instead of overflowing."""
+    try:
+        return when + delta
+    except OverflowError:
+        return LATEST if delta > dt.timedelta(0) else EARLIEST
 
 
 def iso(when: dt.datetime) -> str:
@@ -79,6 +95,8 @@ def parse_duration(text: str, *, what: str = "duration") -> dt.timedelta:
 
     try:
         value = isodate.parse_duration(text.strip())
+    except OverflowError:
+        raise UsageError(f"{what} {text!r} is too long") from None
     except (isodate.ISO8601Error, ValueError, TypeError):
         raise UsageError(f"{what} {text!r} is not an ISO 8601 duration (e.g. PT3H, PT90M, P1DT2H)") from None
     if not isinstance(value, dt.timedelta):
@@ -101,6 +119,10 @@ def parse_datetime(text: str, *, what: str) -> dt.datetime:
             f"{what} {text!r} has no UTC offset: add one (e.g. {text.strip()}Z or {text.strip()}-05:00); "
             "a window is never read in this machine's local time"
         )
+    try:
+        _utc(value)
+    except OverflowError:
+        raise UsageError(f"{what} {text!r} lies outside the years 1 to 9999 in UTC") from None
     return value
 
 
@@ -183,7 +205,7 @@ def _subtract(pieces: Iterable[Piece], blackouts: Sequence[Blackout]) -> list[Pi
 def open_at(schedule: Schedule, groups: Iterable[str], when: dt.datetime) -> OpenWindow | None:
     """The window open at ``when`` for a host of ``groups`` (its close is the end of the merged piece)."""
     when = _utc(when)
-    for piece in schedule.pieces(frozenset(groups), when - dt.timedelta(days=2), when + HORIZON):
+    for piece in schedule.pieces(frozenset(groups), _shift(when, -dt.timedelta(days=2)), _shift(when, HORIZON)):
         if piece.start <= when < piece.end:
             return OpenWindow(piece.name, piece.start, piece.end)
     return None
@@ -192,10 +214,20 @@ def open_at(schedule: Schedule, groups: Iterable[str], when: dt.datetime) -> Ope
 def next_open(schedule: Schedule, groups: Iterable[str], when: dt.datetime) -> OpenWindow | None:
     """The next window that opens after ``when`` (strictly later), within :data:`HORIZON`; None if none."""
     when = _utc(when)
-    for piece in schedule.pieces(frozenset(groups), when, when + HORIZON):
+    for piece in schedule.pieces(frozenset(groups), when, _shift(when, HORIZON)):
         if piece.start > when:
             return OpenWindow(piece.name, piece.start, piece.end)
     return None
+
+
+def last_close(schedule: Schedule, groups: Iterable[str], when: dt.datetime) -> dt.datetime | None:
+    """When the host's last window before ``when`` closed (a fixed --window however long ago, a
+    window file's within :data:`HORIZON`); None if none did. For "the window ended at ..."."""
+    when = _utc(when)
+    if isinstance(schedule, IntervalSchedule):
+        return schedule.end if schedule.end <= when else None
+    ends = [p.end for p in schedule.pieces(frozenset(groups), _shift(when, -HORIZON), when) if p.end <= when]
+    return max(ends, default=None)
 
 
 def blackout_at(schedule: Schedule, groups: Iterable[str], when: dt.datetime) -> Blackout | None:
@@ -247,7 +279,11 @@ def parse_interval(text: str, *, now: dt.datetime) -> IntervalSchedule:
     else:
         start = parse_datetime(head, what="--window start")
     if tail.upper().startswith("P"):
-        end = start + parse_duration(tail, what="--window duration")
+        length = parse_duration(tail, what="--window duration")
+        try:
+            end = start + length
+        except OverflowError:
+            raise UsageError(f"--window {text!r} ends after the year 9999") from None
     else:
         end = parse_datetime(tail, what="--window end")
     if end <= start:
@@ -265,6 +301,8 @@ class RecurringWindow:
     duration: dt.timedelta
     tz: str
     first: dt.date
+    #: Occurrence starts expanded so far: {"until": datetime, "starts": [UTC datetimes], "ended": bool}.
+    _expanded: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def applies(self, groups: frozenset[str]) -> bool:
         return ALL in self.groups or bool(groups & set(self.groups))
@@ -274,17 +312,24 @@ class RecurringWindow:
         from dateutil import rrule
 
         dtstart = dt.datetime.combine(self.first, self.start, tzinfo=ZoneInfo(self.tz))
-        return rrule.rrulestr(self.rrule, dtstart=dtstart, cache=True)
+        return rrule.rrulestr(self.rrule, dtstart=dtstart)
+
+    def starts(self, until: dt.datetime) -> tuple[list[dt.datetime], bool]:
+        """Occurrence starts (UTC, sorted) from the first day to at least ``until``, and whether the rule
+        ends before it; expanded a horizon further than asked, so later queries reuse it. Bounded:
+        :class:`RuleTooCostly` beyond :data:`MAX_OCCURRENCES` or :data:`EXPANSION_SECONDS`."""
+        done = self._expanded
+        if not done or (done["until"] < until and not done["ended"]):
+            target = _shift(until, HORIZON)
+            starts, ended = expand(self._rule, target)
+            done.update(until=target, starts=starts, ended=ended)
+        return done["starts"], done["ended"]
 
     def occurrences(self, start: dt.datetime, end: dt.datetime) -> list[Piece]:
-        zone = ZoneInfo(self.tz)
-        lo = (start - self.duration).astimezone(zone)
-        hi = end.astimezone(zone)
-        out = []
-        for occ in self._rule.between(lo, hi, inc=True):
-            begin = _utc(occ)
-            out.append(Piece(begin, begin + self.duration, self.name))
-        return out
+        starts, _ended = self.starts(end)
+        first = bisect.bisect_left(starts, _shift(start, -self.duration))
+        last = bisect.bisect_right(starts, end)
+        return [Piece(begin, _shift(begin, self.duration), self.name) for begin in starts[first:last]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -340,7 +385,7 @@ def schema() -> dict[str, Any]:
 def _zone(name: str, where: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InputFileError(f"{where}: unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
     return name
 
@@ -355,8 +400,11 @@ def _local_bound(value: Any, zone: ZoneInfo, *, end: bool, where: str) -> dt.dat
             raise InputFileError(f"{where}: {value.isoformat()} has no UTC offset; add one or give a date")
         return _utc(value)
     if isinstance(value, dt.date):
-        day = value + dt.timedelta(days=1) if end else value
-        return _utc(dt.datetime.combine(day, dt.time(0), tzinfo=zone))
+        try:
+            day = value + dt.timedelta(days=1) if end else value
+            return _utc(dt.datetime.combine(day, dt.time(0), tzinfo=zone))
+        except OverflowError:  # a day at the end of the calendar: the bound is that end
+            return LATEST if end else EARLIEST
     text = str(value)
     if "T" in text or " " in text.strip():
         try:
@@ -370,7 +418,29 @@ def _local_bound(value: Any, zone: ZoneInfo, *, end: bool, where: str) -> dt.dat
     return _local_bound(day, zone, end=end, where=where)
 
 
-def _load_window(entry: Mapping[str, Any], default_tz: str, where: str) -> RecurringWindow:
+_SUBHOURLY = re.compile(r"FREQ\s*=\s*(SECONDLY|MINUTELY)\b", re.IGNORECASE)
+
+
+def _check_rule(window: RecurringWindow, where: str, now: dt.datetime) -> None:
+    """The rule parses, recurs at most hourly, expands within the bounds of :mod:`ripreplace.recurrence`
+    to a horizon past ``now``, and occurs at least once."""
+    text = window.rrule
+    sub = _SUBHOURLY.search(text)
+    if sub:
+        raise InputFileError(f"{where}/rrule: {text!r}: a change window recurs at most hourly, not {sub.group(1)}")
+    try:
+        _ = window._rule
+    except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
+        raise InputFileError(f"{where}/rrule: {text!r} is not an RFC 5545 RRULE: {exc}") from None
+    try:
+        starts, ended = window.starts(_shift(now, HORIZON))
+    except RuleTooCostly as exc:
+        raise InputFileError(f"{where}/rrule: {text!r} {exc}") from None
+    if ended and not starts:
+        raise InputFileError(f"{where}/rrule: {text!r} never occurs (from {window.first.isoformat()})")
+
+
+def _load_window(entry: Mapping[str, Any], default_tz: str, where: str, now: dt.datetime) -> RecurringWindow:
     tz = _zone(str(entry.get("timezone", default_tz)), f"{where}/timezone")
     start_text = str(entry["start"])
     match = _TIME.match(start_text)
@@ -381,6 +451,11 @@ def _load_window(entry: Mapping[str, Any], default_tz: str, where: str) -> Recur
         duration = parse_duration(str(entry["duration"]), what="duration")
     except UsageError as exc:
         raise InputFileError(f"{where}/duration: {exc}") from None
+    if duration > MAX_RECURRING:
+        raise InputFileError(
+            f"{where}/duration: {entry['duration']!r}: a recurring window lasts at most P{MAX_RECURRING.days}D "
+            "(for a longer one use --window START/END)"
+        )
     first_raw = entry.get("from", DEFAULT_FROM.isoformat())
     try:
         first = first_raw if isinstance(first_raw, dt.date) else dt.date.fromisoformat(str(first_raw))
@@ -400,10 +475,7 @@ def _load_window(entry: Mapping[str, Any], default_tz: str, where: str) -> Recur
         tz=tz,
         first=first,
     )
-    try:
-        _ = window._rule
-    except (ValueError, TypeError) as exc:
-        raise InputFileError(f"{where}/rrule: {rule_text!r} is not an RFC 5545 RRULE: {exc}") from None
+    _check_rule(window, where, now)
     return window
 
 
@@ -420,41 +492,63 @@ def _load_blackout(entry: Mapping[str, Any], default_tz: str, where: str) -> Bla
     return Blackout(lo, hi, str(entry["reason"]), tuple(str(g) for g in entry.get("groups", [ALL])))
 
 
-def load_window_file(path: Path) -> WindowFile:
-    """Read and validate a windows file; every problem is one :class:`InputFileError` line naming the place."""
+def _plain(value: Any) -> Any:
+    """YAML data as JSON types for the schema: dates as ISO strings, keys as strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _error_order(error: Any) -> list[tuple[int, int, str]]:
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path]
+
+
+def _read(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The file's YAML mapping and its bytes, through the catalog's bounded reader (size, UTF-8, aliases)."""
+    cat = collection.load_plugin_util("catalog")
+    try:
+        text = cat.read_text(path, "window file")
+        data = cat.parse_yaml(str(path), text)
+    except cat.CatalogError as exc:
+        if exc.problem == "no such file":
+            raise InputFileError(f"{path}: window file not found") from None
+        if exc.problem.startswith("expected a YAML mapping"):
+            raise InputFileError(f"{path}: a window file is a mapping with format: {WINDOWS_FORMAT}") from None
+        raise InputFileError(str(exc)) from None
+    return data, text.encode("utf-8")
+
+
+def load_window_file(path: Path, *, now: dt.datetime | None = None) -> WindowFile:
+    """Read and validate a windows file; every problem is one :class:`InputFileError` line naming the place.
+    Each window's RRULE is expanded (bounded) to a horizon past ``now`` (default: the current time)."""
     import hashlib
 
     import jsonschema
-    import yaml
 
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: window file not found") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read the window file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputFileError(f"{path}: not valid YAML{where}") from None
-    if not isinstance(data, Mapping):
-        raise InputFileError(f"{path}: a window file is a mapping with format: {WINDOWS_FORMAT}")
+    data, raw = _read(path)
     if data.get("format") != WINDOWS_FORMAT:
-        raise InputFileError(f"{path}: format must be {WINDOWS_FORMAT!r}, got {data.get('format')!r}")
-    # YAML reads bare dates as date objects: the schema sees them as ISO strings.
-    plain = json.loads(json.dumps(data, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
+        raise InputFileError(f"{path}: format must be {WINDOWS_FORMAT!r}, got {str(data.get('format'))[:80]!r}")
     validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(plain), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(_plain(data)), key=_error_order)
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        raise InputFileError(f"{path}: {where}: {err.message}")
+        message, shown = err.message, repr(err.instance)
+        if len(shown) > 60:  # the value quoted in the message: its head is enough
+            message = message.replace(shown, shown[:40] + "...")
+        message = message if len(message) <= 300 else message[:297] + "..."
+        raise InputFileError(f"{path}: {where}: {message}")
+    now = _utc(now or dt.datetime.now(UTC))
     default_tz = _zone(str(data.get("timezone", "UTC")), f"{path}: timezone")
     windows: list[RecurringWindow] = []
     for n, entry in enumerate(data["windows"]):
-        window = _load_window(entry, default_tz, f"{path}: windows/{n}")
+        window = _load_window(entry, default_tz, f"{path}: windows/{n}", now)
         if any(w.name == window.name for w in windows):
             raise InputFileError(f"{path}: windows/{n}: window name {window.name!r} is used twice")
         windows.append(window)

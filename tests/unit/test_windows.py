@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ripreplace import windows
+from ripreplace import recurrence, windows
 from ripreplace.exceptions import InputFileError, UsageError
 
 UTC = dt.UTC
@@ -50,6 +50,13 @@ def test_interval_forms(text, start, end):
         ("PT3H/2026-12-05T04:00:00Z", "not a duration"),
         ("2026-12-05T04:00:00Z/2026-12-05T01:00:00Z", "before it starts"),
         ("2026-13-05T01:00:00Z/PT1H", "not an ISO 8601 date-time"),
+        ("now/P99999999D", "ends after the year 9999"),
+        ("now/P9999999999D", "is too long"),
+        ("now/PT99999999999999999999H", "is too long"),
+        ("9999-12-31T23:00:00Z/PT2H", "ends after the year 9999"),
+        ("9999-12-31T23:00:00-05:00/PT1H", "outside the years 1 to 9999 in UTC"),
+        ("0001-01-01T00:00:00+01:00/PT1H", "outside the years 1 to 9999 in UTC"),
+        ("now/0001-01-01T00:00:00+01:00", "--window end"),
     ],
 )
 def test_bad_intervals_are_one_line_usage_errors(text, words):
@@ -269,3 +276,172 @@ def test_human_delta():
     assert windows.human_delta(dt.timedelta(minutes=4, seconds=10)) == "4m 10s"
     assert windows.human_delta(dt.timedelta(hours=1, minutes=5)) == "1h 05m"
     assert windows.human_delta(dt.timedelta(seconds=-5)) == "0s"
+
+
+# --------------------------------------------------------------------------- hostile window files
+def _one(rrule: str, extra: str = "", blackouts: str = "") -> str:
+    return (
+        "format: ripreplace-windows/1\nwindows:\n"
+        f"  - {{name: a, groups: [all], rrule: '{rrule}', start: '23:00', duration: PT2H{extra}}}\n" + blackouts
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (_one("FREQ=SECONDLY"), "windows/0/rrule: 'FREQ=SECONDLY': a change window recurs at most hourly"),
+        (_one("FREQ=MINUTELY;INTERVAL=90"), "recurs at most hourly, not MINUTELY"),
+        (_one("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"), "never occurs (from 2024-01-01)"),
+        (_one("FREQ=DAILY", ", from: 1800-01-01"), "has more than 50000 occurrences from its first day"),
+        (_one("FREQ=DAILY;BYSETPOS=400"), "is not an RFC 5545 RRULE"),
+        (_one("FREQ=DAILY").replace("PT2H", "P99999999D"), "windows/0/duration: 'P99999999D': a recurring window"),
+        (_one("FREQ=DAILY").replace("PT2H", "P367D"), "lasts at most P366D"),
+        (_one("FREQ=DAILY").replace("PT2H", "P9999999999D"), "is too long"),
+        (
+            _one(
+                "FREQ=DAILY",
+                blackouts="blackouts:\n  - {reason: x, start: '9999-12-31T23:00:00-05:00', end: 2027-01-01}\n",
+            ),
+            "blackouts/0/start '9999-12-31T23:00:00-05:00' lies outside the years 1 to 9999 in UTC",
+        ),
+        (_one("FREQ=DAILY", ", timezone: Europe"), "unknown time zone 'Europe'"),
+        (_one("FREQ=DAILY", ", timezone: " + "x" * 300), "is too long"),
+        ("format: ripreplace-windows/1\n\xff\n", "not UTF-8 text"),
+        ("a: &a [*a]\n", "a YAML alias refers to a node that contains it"),
+        (
+            "format: ripreplace-windows/1\n1: x\n2027-01-01: y\nwindows: 3\n",
+            "(top): Additional properties are not allowed ('1', '2027-01-01' were unexpected)",
+        ),
+    ],
+)
+def test_hostile_window_files_are_one_line_errors(tmp_path, content, words):
+    path = tmp_path / "w.yml"
+    path.write_bytes(content.encode("latin-1") if "\xff" in content else content.encode())
+    with pytest.raises(InputFileError) as info:
+        windows.load_window_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and words in message and "\n" not in message
+
+
+def test_an_alias_bomb_window_file_is_refused(tmp_path):
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]" for p, n in zip("abcdefg", "bcdefgh", strict=True)]
+    path = tmp_path / "w.yml"
+    path.write_text("format: ripreplace-windows/1\n" + "\n".join(lines) + "\n")
+    with pytest.raises(InputFileError, match="once aliases are expanded"):
+        windows.load_window_file(path)
+
+
+def test_a_rule_that_walks_without_yielding_is_stopped_by_the_time_bound(tmp_path, monkeypatch):
+    """dateutil walks FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 day by day to the year 9999 (seconds) without
+    yielding: the SIGALRM bound interrupts it."""
+    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 0.2)
+    path = tmp_path / "w.yml"
+    path.write_text(_one("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30"))
+    with pytest.raises(InputFileError, match=r"cannot be expanded to \d{4}-\d\d-\d\d within 0.2 s"):
+        windows.load_window_file(path)
+
+
+def _spin():
+    """A rule that walks for ever without yielding anything."""
+    while True:
+        pass
+    yield  # pragma: no cover
+
+
+def test_the_time_bound_interrupts_a_walk_and_puts_an_outer_alarm_back(monkeypatch):
+    import signal
+
+    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 0.05)
+    fired = []
+
+    def outer(*_):
+        fired.append(1)
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with pytest.raises(recurrence.RuleTooCostly, match=r"within 0.05 s"):
+            recurrence.expand(_spin(), z(2027, 1, 1))
+        left, _interval = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < left <= 30 and not fired
+        assert signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_outer_alarm_due_sooner_is_left_alone(monkeypatch):
+    import signal
+
+    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 5)
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("outer")))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(TimeoutError, match="outer"):
+            recurrence.expand(_spin(), z(2027, 1, 1))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_count_bound(monkeypatch):
+    monkeypatch.setattr(recurrence, "MAX_OCCURRENCES", 10)
+    hourly = (z(2026, 1, 1) + dt.timedelta(hours=n) for n in range(100))
+    with pytest.raises(recurrence.RuleTooCostly, match=r"more than 10 occurrences"):
+        recurrence.expand(hourly, z(2027, 1, 1))
+    assert recurrence.expand(iter([z(2026, 1, 1)]), z(2027, 1, 1)) == ([z(2026, 1, 1)], True)
+    assert recurrence.expand(iter([z(2026, 1, 1), z(2028, 1, 1)]), z(2027, 1, 1)) == ([z(2026, 1, 1)], False)
+
+
+def test_a_blackout_to_the_end_of_the_calendar_holds_there(tmp_path):
+    path = tmp_path / "w.yml"
+    path.write_text(
+        _one("FREQ=DAILY", blackouts="blackouts:\n  - {reason: forever, start: 2027-01-01, end: 9999-12-31}\n")
+    )
+    sched = windows.load_window_file(path)
+    assert sched.blackouts[0].end == windows.LATEST
+    assert windows.open_at(sched, {"all"}, z(2026, 12, 30, 23, 30)) is not None
+    assert windows.open_at(sched, {"all"}, z(2027, 6, 1, 23, 30)) is None
+    assert windows.next_open(sched, {"all"}, z(2027, 6, 1)) is None
+
+
+def test_a_window_at_the_end_of_the_calendar_is_never_open_now(tmp_path):
+    path = tmp_path / "w.yml"
+    path.write_text(_one("FREQ=DAILY", ", from: 9999-12-31"))
+    sched = windows.load_window_file(path, now=NOW)
+    assert windows.open_at(sched, {"all"}, NOW) is None and windows.next_open(sched, {"all"}, NOW) is None
+    assert windows.next_open(sched, {"all"}, dt.datetime(9999, 12, 1, tzinfo=UTC)).opens.year == 9999
+
+
+def test_occurrences_are_expanded_once_and_extended_when_asked_further(tmp_path):
+    path = tmp_path / "w.yml"
+    path.write_text(_one("FREQ=WEEKLY;BYDAY=SA", ", timezone: UTC, from: 2026-01-03"))
+    sched = windows.load_window_file(path, now=NOW)
+    window = sched.windows[0]
+    starts, ended = window.starts(NOW)
+    assert not ended and starts[0] == z(2026, 1, 3, 23) and starts[-1] >= NOW + windows.HORIZON
+    far = z(2031, 1, 1)
+    assert windows.open_at(sched, {"all"}, far + dt.timedelta(days=3, hours=23, minutes=30)) is not None  # a Saturday
+    assert window.starts(far)[0][-1] >= far
+
+
+# --------------------------------------------------------------------------- last_close
+def test_last_close_of_an_interval_however_long_ago():
+    sched = windows.parse_interval("2020-01-01T00:00:00Z/PT2H", now=NOW)
+    assert windows.last_close(sched, {"all"}, NOW) == z(2020, 1, 1, 2)
+    assert windows.last_close(sched, {"all"}, z(2020, 1, 1, 1)) is None  # still open
+
+
+def test_last_close_of_a_window_file(wfile):
+    # web-saturday closes at 09:00Z each Saturday; at Monday 7 Dec the last close is Saturday 5 Dec
+    assert windows.last_close(wfile, {"web"}, z(2026, 12, 7, 12)) == z(2026, 12, 5, 9)
+    assert windows.last_close(wfile, {"nobody"}, z(2026, 12, 7, 12)) is None
+
+
+def test_last_close_of_a_rule_that_ended(tmp_path):
+    path = tmp_path / "w.yml"
+    path.write_text(_one("FREQ=DAILY;UNTIL=20261130T000000Z", ", timezone: UTC, from: 2026-11-25"))
+    sched = windows.load_window_file(path, now=NOW)
+    assert windows.next_open(sched, {"all"}, NOW) is None
+    assert windows.last_close(sched, {"all"}, NOW) == z(2026, 11, 30, 1)
