@@ -189,148 +189,53 @@ notes:
 """
 
 import contextlib
-import datetime
-import getpass
-import hashlib
 import json
 import os
-import re
 import secrets
-import sys
 import threading
 
 from ansible import context
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
-from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_chain import (
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_events import (
+    TaskContext,
+    host_name,
+    result_data,
+    task_of,
+    task_record,
+)
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_record import (
     FORMAT,
     HOST_STATE,
     ITEM,
     PLAY_START,
     PLAYBOOK_END,
     PLAYBOOK_START,
-    REDACTED_NO_LOG,
     RETRY,
     RUN_END,
     RUN_START,
     TASK,
     AuditChainError,
-    AuditWriter,
-    Redactor,
-    isotime,
     load_key,
+)
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_redact import Redactor
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_writer import (
+    AuditWriter,
     record_final_hash,
+)
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.run_files import (
+    COLLECTION_ROOT,
+    build_manifest,
+    isotime,
+    sha256_file,
+    utcnow,
     write_json_atomic,
 )
 
-_COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_MAX_HASHED_FILES = 2000
-
-
-# ---------------------------------------------------------------------------------------------
-# small accessors (result / host / task), tolerant of ansible-core versions
-
-
-def _result_data(result):
-    data = getattr(result, "result", None)
-    if data is None:
-        data = getattr(result, "_result", None)
-    return data if isinstance(data, dict) else {}
-
-
-def _host_name(result):
-    host = getattr(result, "host", None) or getattr(result, "_host", None)
-    return host.get_name() if host is not None else None
-
-
-def _task(result):
-    return getattr(result, "task", None) or getattr(result, "_task", None)
-
-
-def _task_name(result, task):
-    name = getattr(result, "task_name", None)
-    if name:
-        return to_text(name)
-    return to_text(task.get_name()) if task is not None else ""
-
-
-def _role_name(task):
-    role = getattr(task, "_role", None)
-    return to_text(role.get_name()) if role is not None else None
-
-
-def _is_no_log(task, data):
-    if data.get("_ansible_no_log") or "censored" in data:
-        return True
-    no_log = getattr(task, "no_log", None)
-    return isinstance(no_log, bool) and no_log
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _sha256_tree(paths):
-    out = {}
-    for given in paths:
-        path = os.path.abspath(given)
-        if os.path.isfile(path):
-            out[path] = _sha256_file(path)
-        elif os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-                for name in sorted(files):
-                    if len(out) >= _MAX_HASHED_FILES:
-                        out["<truncated>"] = f"more than {_MAX_HASHED_FILES} files"
-                        return out
-                    full = os.path.join(root, name)
-                    try:
-                        out[full] = _sha256_file(full)
-                    except OSError as exc:
-                        out[full] = f"<unreadable: {exc.strerror}>"
-    return out
-
-
-def _operator():
-    for var in ("RIPREPLACE_OPERATOR", "SUDO_USER"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
-
-
-def _collection_version():
-    for name in ("MANIFEST.json", "galaxy.yml"):
-        path = os.path.join(_COLLECTION_ROOT, name)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        if name == "MANIFEST.json":
-            try:
-                return json.loads(text)["collection_info"]["version"]
-            except (ValueError, KeyError, TypeError):
-                continue
-        match = re.search(r"^version:\s*['\"]?([^'\"\s]+)", text, re.MULTILINE)
-        if match:
-            return match.group(1)
-    return None
-
 
 def _new_run_id():
-    return f"{_now().strftime('%Y%m%dT%H%M%SZ')}-playbook-{secrets.token_hex(3)}"
+    return f"{utcnow().strftime('%Y%m%dT%H%M%SZ')}-playbook-{secrets.token_hex(3)}"
 
 
 class CallbackModule(CallbackBase):
@@ -425,30 +330,17 @@ class CallbackModule(CallbackBase):
         return f"<redacted: extra vars not recorded ({len(sources)} -e option(s))>"
 
     def _build_manifest(self):
-        playbooks = [os.path.abspath(p) for p in (context.CLIARGS.get("args") or ())]
-        inventory = [i for i in (context.CLIARGS.get("inventory") or ()) if os.path.exists(i)]
-        manifest = {
-            "format": "ripreplace-manifest/1",
-            "run": self._run_id,
-            "mode": "playbook",
-            "check_mode": self._check_mode(),
-            "operator": _operator(),
-            "ticket": self.get_option("ticket") or None,
-            "window": None,
-            "started": isotime(_now()),
-            "versions": {
-                "ansible-core": ansible_version,
-                "ripreplace.remediation": _collection_version(),
-                "python": sys.version.split()[0],
-            },
-            "sha256": {
-                "playbooks": _sha256_tree(playbooks),
-                "inventory": _sha256_tree(inventory),
-                "catalogs": _sha256_tree([os.path.join(_COLLECTION_ROOT, "catalog")]),
-            },
-            "written_by": "ripreplace.remediation.audit_log",
-        }
-        return manifest
+        return build_manifest(
+            run_id=self._run_id,
+            mode="playbook",
+            started=utcnow(),
+            check_mode=self._check_mode(),
+            playbooks=context.CLIARGS.get("args") or (),
+            inventory=[i for i in (context.CLIARGS.get("inventory") or ()) if os.path.exists(i)],
+            catalogs=[os.path.join(COLLECTION_ROOT, "catalog")],
+            ticket=self.get_option("ticket") or None,
+            written_by=self.CALLBACK_NAME,
+        )
 
     def _load_or_write_manifest(self):
         try:
@@ -503,73 +395,23 @@ class CallbackModule(CallbackBase):
         if self._write(RUN_START, data) is None:
             self._owner = False
 
-    def _task_record(self, result, status, rtype=TASK):
-        task = _task(result)
-        data = _result_data(result)
-        host = _host_name(result)
+    def _task_record(self, result, status, rtype):
+        task = task_of(result)
+        host = host_name(result)
         uuid = getattr(task, "_uuid", None)
-        end = isotime(_now())
-        record = {
-            "host": host,
-            "task": _task_name(result, task),
-            "action": to_text(getattr(task, "action", "") or ""),
-            "status": status,
-            "end": end,
-        }
         with self._lock:
             if rtype == TASK:
                 start = self._host_started.pop((host, uuid), None) or self._task_started.get(uuid)
             else:
                 start = self._host_started.get((host, uuid)) or self._task_started.get(uuid)
-        if start:
-            record["start"] = start
-        if uuid:
-            record["task_uuid"] = uuid
-        role = _role_name(task)
-        if role:
-            record["role"] = role
-        if self._play is not None:
-            record["play"] = self._play
-        if getattr(task, "check_mode", None) is True or self._check_mode():
-            record["check_mode"] = True
-        if status == "failed" and result.task_fields.get("ignore_errors"):
-            record["ignore_errors"] = True
-        if data.get("changed") and status != "changed":
-            record["changed"] = True
-        if _is_no_log(task, data):
-            record["args"] = REDACTED_NO_LOG
-            record["result"] = REDACTED_NO_LOG
-            if rtype == ITEM:
-                record["item"] = REDACTED_NO_LOG
-            record["redacted"] = ["args, result: no_log task"]
-            return record
-        if rtype == TASK:
-            args = getattr(task, "args", None)
-            if args:
-                record["args"] = {k: v for k, v in args.items() if not str(k).startswith("_ansible_")}
-        for key in self._result_keys:
-            if key in data:
-                record[key] = data[key]
-        if self._include_diff and data.get("diff"):
-            record["diff"] = data["diff"]
-        if rtype == ITEM:
-            label = data.get("_ansible_item_label", data.get("item"))
-            record["item"] = label
-        if rtype == RETRY:
-            record["attempts"] = data.get("attempts")
-            record["retries"] = data.get("retries")
-        elif "attempts" in data:
-            record["attempts"] = data.get("attempts")
-        loop = data.get("results")
-        if rtype == TASK and isinstance(loop, list):
-            summary = {"count": len(loop), "changed": 0, "failed": 0, "skipped": 0}
-            for item in loop:
-                if isinstance(item, dict):
-                    summary["changed"] += bool(item.get("changed"))
-                    summary["failed"] += bool(item.get("failed"))
-                    summary["skipped"] += bool(item.get("skipped"))
-            record["items"] = summary
-        return record
+        ctx = TaskContext(
+            start=start,
+            play=self._play,
+            check_mode=self._check_mode(),
+            result_keys=self._result_keys,
+            include_diff=self._include_diff,
+        )
+        return task_record(result, status, rtype, isotime(utcnow()), ctx)
 
     def _host_transition(self, host, state, **data):
         with self._lock:
@@ -586,10 +428,10 @@ class CallbackModule(CallbackBase):
         try:
             record = self._task_record(result, status, rtype)
         except Exception as exc:  # never lose the result because one attribute is odd
-            record = {"host": _host_name(result), "status": status, "error": f"cannot describe the result: {exc!r}"}
+            record = {"host": host_name(result), "status": status, "error": f"cannot describe the result: {exc!r}"}
         self._write(rtype, record)
         host = record.get("host")
-        data = _result_data(result)
+        data = result_data(result)
         if rtype == TASK and status == "unreachable":
             self._host_transition(host, "unreachable", task=record.get("task"), reason=record.get("msg"))
         elif rtype == TASK and status == "failed" and not record.get("ignore_errors"):
@@ -622,7 +464,7 @@ class CallbackModule(CallbackBase):
         }
         if path and os.path.isfile(path):
             try:
-                data["sha256"] = _sha256_file(path)
+                data["sha256"] = sha256_file(path)
             except OSError as exc:
                 data["sha256"] = f"<unreadable: {exc.strerror}>"
         marker = self._extra_vars_marker()
@@ -640,19 +482,19 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         with self._lock:
-            self._task_started[task._uuid] = isotime(_now())
+            self._task_started[task._uuid] = isotime(utcnow())
 
     def v2_playbook_on_handler_task_start(self, task):
         with self._lock:
-            self._task_started[task._uuid] = isotime(_now())
+            self._task_started[task._uuid] = isotime(utcnow())
 
     def v2_runner_on_start(self, host, task):
         with self._lock:
-            self._host_started[(host.get_name(), task._uuid)] = isotime(_now())
+            self._host_started[(host.get_name(), task._uuid)] = isotime(utcnow())
 
     # -- results --------------------------------------------------------------------------
     def v2_runner_on_ok(self, result):
-        self._result(result, "changed" if _result_data(result).get("changed") else "ok")
+        self._result(result, "changed" if result_data(result).get("changed") else "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._result(result, "failed")
@@ -664,7 +506,7 @@ class CallbackModule(CallbackBase):
         self._result(result, "unreachable")
 
     def v2_runner_item_on_ok(self, result):
-        self._result(result, "changed" if _result_data(result).get("changed") else "ok", ITEM)
+        self._result(result, "changed" if result_data(result).get("changed") else "ok", ITEM)
 
     def v2_runner_item_on_failed(self, result):
         self._result(result, "failed", ITEM)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -71,20 +73,26 @@ def catalog_dir() -> Path:
     return collection_root() / "catalog"
 
 
+def plugin_utils_dir() -> Path:
+    """``plugins/plugin_utils`` of the collection this package runs (no cache link needed)."""
+    checkout = _source_checkout_root()
+    root = checkout if checkout is not None else _EMBEDDED / "ansible_collections" / NAMESPACE / NAME
+    return root / "plugins" / "plugin_utils"
+
+
+_PLUGIN_UTILS = "ripreplace._plugin_utils"
+
+
 def load_plugin_util(name: str) -> ModuleType:
-    """Import ``plugins/plugin_utils/<name>.py`` of the collection as a plain module.
+    """Import ``plugins/plugin_utils/<name>.py`` of the collection, as ``ripreplace._plugin_utils.<name>``.
 
     Controller-side logic shared by the plugins (which ansible loads) and by this package lives
-    there once; this loads it without ansible's collection loader.
+    there once; this loads it without ansible's collection loader. The directory is a package here
+    (as it is under ansible's loader), so its modules import each other relatively. The package's
+    own code reaches them typed through ``ripreplace.auditlog`` and ``ripreplace.catalogs``.
     """
-    modname = f"ripreplace._plugin_utils.{name}"
-    if modname in sys.modules:
-        return sys.modules[modname]
-    path = collection_root() / "plugins" / "plugin_utils" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    spec.loader.exec_module(module)
-    return module
+    if _PLUGIN_UTILS not in sys.modules:
+        spec = importlib.machinery.ModuleSpec(_PLUGIN_UTILS, None, is_package=True)
+        spec.submodule_search_locations = [str(plugin_utils_dir())]
+        sys.modules[_PLUGIN_UTILS] = importlib.util.module_from_spec(spec)
+    return importlib.import_module(f"{_PLUGIN_UTILS}.{name}")

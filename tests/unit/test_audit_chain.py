@@ -186,7 +186,7 @@ def test_fsync_in_groups_by_the_injected_monotonic_clock(tmp_path: Path, monkeyp
         real_fsync(fd)
         done.set()
 
-    monkeypatch.setattr(chain.os, "fsync", fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
     clock = FakeClock()
     writer = chain.AuditWriter(
         tmp_path / "a.jsonl", run_id="r", clock=clock.wall, monotonic=clock.monotonic, fsync_interval=30
@@ -215,7 +215,7 @@ def test_fsync_in_groups_by_the_injected_monotonic_clock(tmp_path: Path, monkeyp
 def test_a_quiet_log_is_synced_by_the_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced = threading.Event()
     real_fsync = os.fsync
-    monkeypatch.setattr(chain.os, "fsync", lambda fd: (synced.set(), real_fsync(fd)))
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.set(), real_fsync(fd)))
     writer = chain.AuditWriter(tmp_path / "a.jsonl", run_id="r", fsync_interval=0.05)
     writer.append(chain.RUN_START, {})
     writer.append(chain.TASK, {"host": "h"})
@@ -226,7 +226,7 @@ def test_a_quiet_log_is_synced_by_the_timer(tmp_path: Path, monkeypatch: pytest.
 def test_fsync_interval_zero_syncs_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(chain.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
     with chain.AuditWriter(tmp_path / "a.jsonl", run_id="r", fsync_interval=0) as writer:
         writer.append(chain.RUN_START, {})
         writer.append(chain.TASK, {})
@@ -503,9 +503,9 @@ def test_empty_log_is_incomplete(tmp_path: Path) -> None:
 
 _CHILD = r"""
 import sys
-sys.path.insert(0, sys.argv[1])
-import audit_chain as chain
-path, worker, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
+from ripreplace import collection
+chain = collection.load_plugin_util("audit_chain")
+path, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with chain.AuditWriter(path, run_id="run-1", source=f"w{worker}", fsync_interval=0.2) as writer:
     for i in range(count):
         writer.append(chain.TASK, {"worker": worker, "i": i, "pad": worker * 3000})
@@ -516,11 +516,8 @@ def test_concurrent_processes_never_interleave(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     with chain.AuditWriter(path, run_id="run-1") as writer:
         writer.append(chain.RUN_START, {})
-    utils = str(collection.collection_root() / "plugins" / "plugin_utils")
     workers, count = 6, 150
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _CHILD, utils, str(path), str(w), str(count)]) for w in range(workers)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(w), str(count)]) for w in range(workers)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
     with chain.AuditWriter(path, run_id="run-1") as writer:
         writer.append(chain.RUN_END, {"status": "ok"})

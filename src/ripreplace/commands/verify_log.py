@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ripreplace import collection
+from ripreplace import auditlog
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.rundir import AUDIT_LOG, MANIFEST
@@ -74,11 +74,10 @@ def _expected_from_manifest(manifest: Path | None, log: Path) -> tuple[str | Non
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    chain = collection.load_plugin_util("audit_chain")
     log, manifest = _locate(args.path)
     try:
-        key = chain.load_key(key_file=args.key_file, key_env=args.key_env)
-    except chain.AuditChainError as exc:
+        key = auditlog.load_key(key_file=args.key_file, key_env=args.key_env)
+    except auditlog.AuditChainError as exc:
         raise UsageError(str(exc)) from exc
     if args.key_env and key is None:
         raise UsageError(f"--key-env {args.key_env}: the variable is not set or empty")
@@ -86,8 +85,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         raise InputFileError(f"{log}: permission denied")
     expected_hash, expected_records, note = _expected_from_manifest(manifest, log)
     try:
-        verdict = chain.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
-    except chain.AuditChainError as exc:
+        verdict = auditlog.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
+    except auditlog.AuditChainError as exc:
         raise InputFileError(str(exc)) from exc
     if note:
         verdict.notes.append(note)

@@ -1,0 +1,143 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""What the ``audit_log`` callback records of ansible's events: small accessors and the task record.
+
+Only the callback imports this file (inside ``ansible-playbook``); it reads ansible's result, host
+and task objects through accessors that tolerate the differences between ansible-core versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .audit_record import ITEM, RETRY, TASK
+from .audit_redact import REDACTED_NO_LOG
+
+try:
+    from ansible.module_utils.common.text.converters import to_text
+except ImportError:  # pragma: no cover - only outside ansible (documentation builds)
+    to_text = str  # type: ignore[assignment]
+
+
+def result_data(result: Any) -> dict[str, Any]:
+    data = getattr(result, "result", None)
+    if data is None:
+        data = getattr(result, "_result", None)
+    return data if isinstance(data, dict) else {}
+
+
+def host_name(result: Any) -> str | None:
+    host = getattr(result, "host", None) or getattr(result, "_host", None)
+    return host.get_name() if host is not None else None
+
+
+def task_of(result: Any) -> Any:
+    return getattr(result, "task", None) or getattr(result, "_task", None)
+
+
+def task_name(result: Any, task: Any) -> str:
+    name = getattr(result, "task_name", None)
+    if name:
+        return str(to_text(name))
+    return str(to_text(task.get_name())) if task is not None else ""
+
+
+def role_name(task: Any) -> str | None:
+    role = getattr(task, "_role", None)
+    return str(to_text(role.get_name())) if role is not None else None
+
+
+def is_no_log(task: Any, data: Mapping[str, Any]) -> bool:
+    if data.get("_ansible_no_log") or "censored" in data:
+        return True
+    no_log = getattr(task, "no_log", None)
+    return isinstance(no_log, bool) and no_log
+
+
+def loop_summary(loop: Iterable[Any]) -> dict[str, int]:
+    """count, changed, failed and skipped of a loop's item results."""
+    summary = {"count": 0, "changed": 0, "failed": 0, "skipped": 0}
+    for item in loop:
+        summary["count"] += 1
+        if isinstance(item, dict):
+            summary["changed"] += bool(item.get("changed"))
+            summary["failed"] += bool(item.get("failed"))
+            summary["skipped"] += bool(item.get("skipped"))
+    return summary
+
+
+class TaskContext:
+    """What the callback knows around one result: start time, play, check mode, what to keep."""
+
+    __slots__ = ("check_mode", "include_diff", "play", "result_keys", "start")
+
+    def __init__(
+        self, *, start: str | None, play: str | None, check_mode: bool, result_keys: Iterable[str], include_diff: bool
+    ) -> None:
+        self.start = start
+        self.play = play
+        self.check_mode = check_mode
+        self.result_keys = tuple(result_keys)
+        self.include_diff = include_diff
+
+
+def task_record(result: Any, status: str, rtype: str, end: str, ctx: TaskContext) -> dict[str, Any]:
+    """The ``data`` of a task, item or retry record (before redaction; see docs/audit-log.md)."""
+    task = task_of(result)
+    data = result_data(result)
+    record: dict[str, Any] = {
+        "host": host_name(result),
+        "task": task_name(result, task),
+        "action": str(to_text(getattr(task, "action", "") or "")),
+        "status": status,
+        "end": end,
+    }
+    uuid = getattr(task, "_uuid", None)
+    if ctx.start:
+        record["start"] = ctx.start
+    if uuid:
+        record["task_uuid"] = uuid
+    role = role_name(task)
+    if role:
+        record["role"] = role
+    if ctx.play is not None:
+        record["play"] = ctx.play
+    if getattr(task, "check_mode", None) is True or ctx.check_mode:
+        record["check_mode"] = True
+    if status == "failed" and result.task_fields.get("ignore_errors"):
+        record["ignore_errors"] = True
+    if data.get("changed") and status != "changed":
+        record["changed"] = True
+    if is_no_log(task, data):
+        record["args"] = REDACTED_NO_LOG
+        record["result"] = REDACTED_NO_LOG
+        if rtype == ITEM:
+            record["item"] = REDACTED_NO_LOG
+        record["redacted"] = ["args, result: no_log task"]
+        return record
+    _result_fields(record, task, data, rtype, ctx)
+    return record
+
+
+def _result_fields(record: dict[str, Any], task: Any, data: Mapping[str, Any], rtype: str, ctx: TaskContext) -> None:
+    """Arguments, the kept result keys, diff, item label, attempts and loop summary."""
+    if rtype == TASK:
+        args = getattr(task, "args", None)
+        if args:
+            record["args"] = {k: v for k, v in args.items() if not str(k).startswith("_ansible_")}
+    for key in ctx.result_keys:
+        if key in data:
+            record[key] = data[key]
+    if ctx.include_diff and data.get("diff"):
+        record["diff"] = data["diff"]
+    if rtype == ITEM:
+        record["item"] = data.get("_ansible_item_label", data.get("item"))
+    if rtype == RETRY:
+        record["attempts"] = data.get("attempts")
+        record["retries"] = data.get("retries")
+    elif "attempts" in data:
+        record["attempts"] = data.get("attempts")
+    loop = data.get("results")
+    if rtype == TASK and isinstance(loop, list):
+        record["items"] = loop_summary(loop)

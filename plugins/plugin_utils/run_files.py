@@ -1,0 +1,204 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""The files of a run, written once for the controller side: clock, hashes, atomic JSON, the manifest.
+
+The ``audit_log`` callback (inside ``ansible-playbook``, where the ``ripreplace`` package may not be
+installed: plain ansible-playbook, ansible-runner, AWX) and the ``ripreplace`` wrapper both write a
+run's ``manifest.json``; both use :func:`build_manifest` here, so a manifest has one shape whoever
+wrote it. The wrapper imports this file through ``ripreplace.collection.load_plugin_util``; it
+imports only the standard library (ansible lazily, for its version).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import getpass
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+MANIFEST_FORMAT = "ripreplace-manifest/1"
+#: More files than this under one hashed directory are not hashed one by one (a marker says so).
+MAX_HASHED_FILES = 2000
+
+#: The collection's root: plugins/plugin_utils/ -> plugins/ -> the collection.
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def utcnow() -> datetime.datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def isotime(when: datetime.datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z``: ``2026-12-05T06:00:00.000Z``."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: PathLike) -> str:
+    """sha256 (hex) of a file's content, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tree(paths: Iterable[PathLike], limit: int = MAX_HASHED_FILES) -> dict[str, str]:
+    """sha256 of every file under the given files and directories, keyed by absolute path.
+
+    Directories are walked in sorted order, skipping ``__pycache__`` and hidden directories; an
+    unreadable file gets an ``<unreadable: ...>`` marker instead of a hash; past ``limit`` files a
+    ``<truncated>`` key says so (a manifest stays bounded).
+    """
+    out: dict[str, str] = {}
+    for given in paths:
+        path = os.path.abspath(os.fspath(given))
+        if os.path.isfile(path):
+            out[path] = _hash_or_marker(path)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            for name in sorted(files):
+                if len(out) >= limit:
+                    out["<truncated>"] = f"more than {limit} files"
+                    return out
+                full = os.path.join(root, name)
+                out[full] = _hash_or_marker(full)
+    return out
+
+
+def _hash_or_marker(path: str) -> str:
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        return f"<unreadable: {exc.strerror or exc}>"
+
+
+def operator(environ: Mapping[str, str] | None = None) -> str:
+    """Who runs this: ``RIPREPLACE_OPERATOR``, else the sudo caller, else the login name."""
+    environ = os.environ if environ is None else environ
+    for var in ("RIPREPLACE_OPERATOR", "SUDO_USER"):
+        if environ.get(var):
+            return environ[var]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def write_json_atomic(path: PathLike, data: Any) -> None:
+    """Write JSON to a temporary file beside ``path`` (mode 0600), fsync, rename, fsync the directory.
+
+    On any error the temporary file is removed and the error raised: ``path`` is either the old
+    content or the new, never a part, and nothing is left behind.
+    """
+    target = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(target))
+    tmp = os.path.join(parent, f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dirfd = os.open(parent, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def collection_version(root: str = COLLECTION_ROOT) -> str | None:
+    """The collection's version, from MANIFEST.json (an installed collection) or galaxy.yml (a checkout)."""
+    for name in ("MANIFEST.json", "galaxy.yml"):
+        try:
+            with open(os.path.join(root, name), encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        if name == "MANIFEST.json":
+            try:
+                return str(json.loads(text)["collection_info"]["version"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        match = re.search(r"^version:\s*['\"]?([^'\"\s]+)", text, re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
+def ansible_core_version() -> str | None:
+    try:
+        from ansible.release import __version__ as version
+    except ImportError:
+        return None
+    return str(version)
+
+
+def versions(extra: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
+    """The ``versions`` of a manifest: ansible-core, the collection, Python (and the wrapper's own)."""
+    out: dict[str, str | None] = {
+        "ansible-core": ansible_core_version(),
+        "ripreplace.remediation": collection_version(),
+        "python": sys.version.split()[0],
+    }
+    out.update(extra or {})
+    return out
+
+
+def build_manifest(
+    *,
+    run_id: str,
+    mode: str,
+    started: datetime.datetime,
+    check_mode: bool,
+    playbooks: Iterable[PathLike] = (),
+    inventory: Iterable[PathLike] = (),
+    catalogs: Iterable[PathLike] = (),
+    ticket: str | None = None,
+    window: str | None = None,
+    written_by: str,
+    extra_versions: Mapping[str, str | None] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The content of ``manifest.json``: one shape for the wrapper and the callback (docs/audit-log.md)."""
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "run": run_id,
+        "mode": mode,
+        "check_mode": bool(check_mode),
+        "operator": operator(),
+        "ticket": ticket,
+        "window": window,
+        "started": isotime(started),
+        "versions": versions(extra_versions),
+        "sha256": {
+            "playbooks": sha256_tree(playbooks),
+            "inventory": sha256_tree(inventory),
+            "catalogs": sha256_tree(catalogs),
+        },
+        "written_by": written_by,
+    }
+    if extra:
+        manifest.update(extra)
+    return manifest
