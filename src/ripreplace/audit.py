@@ -25,7 +25,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ripreplace import collection, records, rundir, runner
+from ripreplace import catalogs, collection, records, rundir, runner
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import inventory_hosts
@@ -65,15 +65,11 @@ def local_inventory() -> dict[str, Any]:
     }
 
 
-def _catalog_util() -> Any:
-    return collection.load_plugin_util("catalog")
-
-
 def validate_inputs(request: AuditRequest) -> ValidatedInputs:
     """Everything that can be checked without touching a host. Raises UsageError/InputFileError."""
     if request.forks < 1:
         raise UsageError(f"--forks must be a positive number, got {request.forks}")
-    cat = _catalog_util()
+    cat = catalogs
     try:
         catalog = cat.load_catalogs([str(p) for p in request.catalogs])
         _items, _files = cat.load_exceptions([str(p) for p in request.exceptions], known_ids=set(catalog.ids))

@@ -19,6 +19,7 @@ _cat: Any = collection.load_plugin_util("catalog")
 CatalogError: type[Exception] = _cat.CatalogError
 CATALOG_FORMAT: str = _cat.CATALOG_FORMAT
 EXCEPTIONS_FORMAT: str = _cat.EXCEPTIONS_FORMAT
+BUNDLED_CATALOG: str = _cat.BUNDLED_CATALOG
 
 
 class Catalog(Protocol):
@@ -74,3 +75,9 @@ def summarize_entry(entry: Mapping[str, Any]) -> dict[str, int]:
     """Signal counts by kind, for ``ripreplace catalog list``."""
     counts: dict[str, int] = _cat.summarize_entry(entry)
     return counts
+
+
+def detection(entry: Mapping[str, Any]) -> str:
+    """How ripreplace finds an entry: software, equipment, service-only, not detectable, data only."""
+    how: str = _cat.detection(entry)
+    return how

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import campaign, collection, records, rundir, runner, windows
+from ripreplace import auditlog, campaign, collection, records, rundir, runner, windows
 from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
@@ -89,10 +89,6 @@ class ValidatedRemediate:
     key: bytes | None
 
 
-def _chain() -> Any:
-    return collection.load_plugin_util("audit_chain")
-
-
 def _approved_products() -> tuple[str | None, dict[str, str]]:
     import yaml
 
@@ -144,17 +140,16 @@ def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, d
     if _lock_held(path):
         raise UsageError(f"--resume {run_id}: that run is still going (its lock is held); wait for it or stop it")
     state = campaign.load_state(path / rundir.STATE)
-    chain = _chain()
     log = path / rundir.AUDIT_LOG
     if not log.is_file():
         raise AuditLogInvalid(f"--resume {run_id}: the run has no audit log: nothing to link the new run to")
     entry = manifest.get("audit_log") if isinstance(manifest.get("audit_log"), dict) else {}
-    verdict = chain.verify(
+    verdict = auditlog.verify(
         log, key=key, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records")
     )
-    if verdict.status == chain.TAMPERED:
+    if verdict.status == auditlog.TAMPERED:
         raise AuditLogInvalid(f"--resume {run_id}: its audit log does not verify: {verdict.one_line()}")
-    if verdict.status == chain.OK:
+    if verdict.status == auditlog.OK:
         note = "the previous log is complete: linked to its final hash (its run-end)"
     else:
         note = (
@@ -216,8 +211,8 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
     if not playbook.is_file():
         raise InputFileError(f"{playbook}: playbook not found")
     try:
-        key = _chain().load_key(key_file=os.environ.get(KEY_FILE_ENV) or None, key_env=KEY_ENV)
-    except _chain().AuditChainError as exc:
+        key = auditlog.load_key(key_file=os.environ.get(KEY_FILE_ENV) or None, key_env=KEY_ENV)
+    except auditlog.AuditChainError as exc:
         raise UsageError(str(exc)) from None
     inventory = load_inventory(request.inventory, request.limit)
     previous = None
@@ -382,7 +377,6 @@ def _execute(
     clock: Callable[[], dt.datetime],
     run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None,
 ) -> RemediateOutcome:
-    chain = _chain()
     manifest = _manifest(inputs, run, started)
     run.write_manifest(manifest)
     previous = inputs.previous.as_dict() if inputs.previous else None
@@ -399,7 +393,7 @@ def _execute(
         on_change=progress.host_changed,
     )
     factory = run_batch_factory or _default_run_batch(inputs)
-    with chain.AuditLog(run.audit_log_path, run_id=run.run_id, key=inputs.key) as log:
+    with auditlog.AuditLog(run.audit_log_path, run_id=run.run_id, key=inputs.key) as log:
         log.run_start(manifest, previous=previous)
         if inputs.previous is not None:
             log.decision(

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from ripreplace import collection
+from ripreplace import catalogs
 from ripreplace.audit import envelope
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
@@ -67,11 +67,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_val.set_defaults(handler=handle_validate)
 
 
-def _load(site: list[Path]) -> Any:
-    cat = collection.load_plugin_util("catalog")
+def _load(site: list[Path]) -> catalogs.Catalog:
     try:
-        return cat, cat.load_catalogs([str(p) for p in site])
-    except cat.CatalogError as exc:
+        return catalogs.load_catalogs([str(p) for p in site])
+    except catalogs.CatalogError as exc:
         raise InputFileError(str(exc)) from None
 
 
@@ -85,7 +84,7 @@ def _emit(args: argparse.Namespace, command: str, result: Any, text: str) -> Exi
 
 
 def handle_list(args: argparse.Namespace) -> ExitCode:
-    cat, catalog = _load(args.catalog)
+    catalog = _load(args.catalog)
     rows = []
     for entry in catalog.entries:
         if args.platform and entry["platform"] != args.platform:
@@ -94,12 +93,12 @@ def handle_list(args: argparse.Namespace) -> ExitCode:
             {
                 "id": entry["id"],
                 "platform": entry["platform"],
-                "detection": cat.detection(entry),
+                "detection": catalogs.detection(entry),
                 "vendor": entry["vendor"],
                 "product": entry["product"],
                 "covered_list_added": entry["covered_list"]["added"],
                 "detection_note": entry.get("detection_note"),
-                "signals": cat.summarize_entry(entry),
+                "signals": catalogs.summarize_entry(entry),
                 "file": catalog.origin[entry["id"]],
             }
         )
@@ -112,7 +111,7 @@ def handle_list(args: argparse.Namespace) -> ExitCode:
 
 
 def handle_show(args: argparse.Namespace) -> ExitCode:
-    _cat, catalog = _load(args.catalog)
+    catalog = _load(args.catalog)
     entry = catalog.get(args.id)
     if entry is None:
         raise UsageError(f"no catalog entry {args.id!r} (see `ripreplace catalog list`)")
@@ -120,15 +119,15 @@ def handle_show(args: argparse.Namespace) -> ExitCode:
     return _emit(args, "catalog show", dict(entry, file=catalog.origin[args.id]), text)
 
 
-def _is_bundled(cat: Any, path: Path) -> bool:
+def _is_bundled(path: Path) -> bool:
     try:
-        return path.resolve() == Path(cat.BUNDLED_CATALOG).resolve()
+        return path.resolve() == Path(catalogs.BUNDLED_CATALOG).resolve()
     except OSError:
         return False
 
 
 def handle_validate(args: argparse.Namespace) -> ExitCode:
-    cat = collection.load_plugin_util("catalog")
+    cat = catalogs
     path: Path = args.file
     try:
         data = cat.load_yaml(str(path))
@@ -141,7 +140,7 @@ def handle_validate(args: argparse.Namespace) -> ExitCode:
             result = {"file": str(path), "kind": "exceptions", "exceptions": len(items), "expired": n_expired}
             note = f" ({n_expired} already expired)" if n_expired else ""
             text = f"{path}: valid exceptions file, {len(items)} exception(s){note}"
-        elif _is_bundled(cat, path):
+        elif _is_bundled(path):
             # The bundled catalog itself (a maintainer's check): validated alone, not merged with itself.
             catalog = cat.load_catalogs([str(path)], bundled=False)
             result = {"file": str(path), "kind": "catalog", "entries": len(catalog.entries), "bundled": True}

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ripreplace import collection, report
+from ripreplace import auditlog, report
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 
@@ -50,10 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
-    chain = collection.load_plugin_util("audit_chain")
     try:
-        key = chain.load_key(key_file=args.key_file, key_env=args.key_env)
-    except chain.AuditChainError as exc:
+        key = auditlog.load_key(key_file=args.key_file, key_env=args.key_env)
+    except auditlog.AuditChainError as exc:
         raise UsageError(str(exc)) from exc
     if args.key_env and key is None:
         raise UsageError(f"--key-env {args.key_env}: the variable is not set or empty")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ripreplace import audit, collection, rundir
+from ripreplace import audit, auditlog, rundir
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError
 
@@ -46,12 +46,13 @@ def _log_verdict(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     log = path / rundir.AUDIT_LOG
     if not log.is_file():
         return {"status": "missing", "message": "no audit.jsonl"}
-    chain = collection.load_plugin_util("audit_chain")
     entry = (manifest or {}).get("audit_log")
     entry = entry if isinstance(entry, dict) else {}
     try:
-        verdict = chain.verify(log, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records"))
-    except chain.AuditChainError as exc:
+        verdict = auditlog.verify(
+            log, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records")
+        )
+    except auditlog.AuditChainError as exc:
         return {"status": "unreadable", "message": str(exc)}
     return {"status": verdict.status, "message": verdict.one_line(), "final_hash": verdict.final_hash}
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import collection, rundir
+from ripreplace import auditlog, collection, rundir
 from ripreplace.exceptions import InputFileError
 from ripreplace.report.model import (
     Batch,
@@ -46,10 +46,6 @@ STATE_FILE = "state.json"
 _WANTED = (b'"type":"decision"', b'"type":"playbook-end"', b'"type":"host-state"', b'"type":"run-start"')
 _TASK = b'"type":"task"'
 _FAILED = b'"status":"failed"'
-
-
-def _chain() -> Any:
-    return collection.load_plugin_util("audit_chain")
 
 
 def _read_json(path: Path) -> Any:
@@ -175,10 +171,9 @@ def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) ->
         return LogVerdict(
             "missing", f"no {rundir.AUDIT_LOG} in the run directory: nothing to verify", None, 0, expected_hash
         )
-    chain = _chain()
     try:
-        verdict = chain.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
-    except chain.AuditChainError as exc:
+        verdict = auditlog.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
+    except auditlog.AuditChainError as exc:
         return LogVerdict("unreadable", str(exc), None, 0, expected_hash)
     if verdict.ok and expected_hash is not None:
         verdict.notes.append(f"final hash matches {rundir.MANIFEST}")
@@ -213,7 +208,7 @@ def scan_log(path: Path) -> LogFacts:
     facts = LogFacts()
     if not path.is_file():
         return facts
-    parse = _chain().parse_line
+    parse = auditlog.parse_line
     wanted = _WANTED
     task, failed = _TASK, _FAILED
     with path.open("rb") as handle:
