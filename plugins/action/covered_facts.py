@@ -14,6 +14,10 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_spec import (
+    action_argument_spec,
+    host_options,
+)
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils import catalog as catalog_utils
 
 MODULE = "ripreplace.remediation.covered_facts"
@@ -48,27 +52,13 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    _VALID_ARGS = frozenset(("catalogs", "bundled_catalog", "exceptions", "today", "scan", "root"))
+    _VALID_ARGS = frozenset(action_argument_spec())
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(
-            argument_spec=dict(
-                catalogs=dict(type="list", elements="path", default=[]),
-                bundled_catalog=dict(type="bool", default=True),
-                exceptions=dict(type="list", elements="path", default=[]),
-                today=dict(type="str"),
-                scan=dict(
-                    type="list",
-                    elements="str",
-                    default=["deb", "rpm", "service", "path", "process", "kernel_module"],
-                    choices=["deb", "rpm", "service", "path", "process", "kernel_module"],
-                ),
-                root=dict(type="path", default="/"),
-            )
-        )
+        _validation, args = self.validate_argument_spec(argument_spec=action_argument_spec())
         host = task_vars.get("inventory_hostname")
         groups = list(task_vars.get("group_names") or [])
         try:
@@ -79,12 +69,7 @@ class ActionModule(ActionBase):
         except catalog_utils.CatalogError as exc:
             raise AnsibleActionFail("catalog error: %s" % exc) from None
         rules = catalog_utils.compile_rules(catalog, host=host, groups=groups)
-        module_args = {
-            "compiled_rules": rules,
-            "active_exceptions": active,
-            "scan": args["scan"],
-            "root": args["root"],
-        }
+        module_args = dict(host_options(args), compiled_rules=rules, active_exceptions=active)
         module_result = self._execute_module(
             module_name=MODULE, module_args=module_args, task_vars=task_vars, wrap_async=False
         )

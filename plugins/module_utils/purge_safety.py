@@ -1,12 +1,19 @@
 # Copyright: ripreplace developers
 # Apache License 2.0 (see LICENSE)
 """Which paths remediation may delete: only under a declared vendor root, never through a symlink
-out of it, never a system directory itself. Shared by the modules; standard library only, and
-compatible with the targets' Python (3.9 and later)."""
+out of it, never a system directory itself.
+
+One set of rules for every place that decides: covered_facts' removal plan and covered_remove on
+the host, and the catalog's validation on the controller (``plugin_utils/catalog.py`` loads this
+file outside ansible's collection loader, hence the relative import). Standard library only, and
+compatible with the targets' Python (3.9 and later).
+"""
 
 from __future__ import annotations
 
 import os
+
+from .fs_paths import is_under, join, real
 
 #: Directories that are never a vendor root and never purged themselves.
 FORBIDDEN = frozenset(
@@ -66,82 +73,78 @@ REPO_DIRS = (
 )
 
 
-def is_under(path, root):
-    root = root.rstrip("/") or "/"
-    return path == root or path.startswith(root + "/")
-
-
 def _normal(path):
     return isinstance(path, str) and path.startswith("/") and os.path.normpath(path) == path and "//" not in path
 
 
-def check_root(root):
-    """Return why ``root`` cannot be a vendor root, or None when it can."""
+def root_problem(root):
+    """Why ``root`` cannot be a vendor root whatever the host holds ("is ..."), or None."""
     if not _normal(root):
-        return "vendor root %r is not a normalised absolute path" % (root,)
+        return "is not a normalised absolute path"
     if ".." in root.split("/"):
-        return "vendor root %r contains '..'" % (root,)
+        return "contains '..'"
     if root in FORBIDDEN:
-        return "vendor root %r is a system directory" % (root,)
+        return "is a system directory"
     if len([p for p in root.split("/") if p]) < 2:
-        return "vendor root %r is too shallow (needs at least two levels, as /opt/vendor)" % (root,)
+        return "is too shallow (needs at least two levels, as /opt/vendor)"
     return None
 
 
-def check_path(path, root, fs_root="/"):  # noqa: PLR0911 - one return per refusal reason
-    """Return why ``path`` must not be purged under ``root``, or None when it may be.
+def leftover_problem(path, root):
+    """Why ``path`` cannot be purged under the vendor root ``root`` whatever the host holds, or None."""
+    if not _normal(path):
+        return "is not a normalised absolute path"
+    if ".." in path.split("/"):
+        return "contains '..'"
+    if path in FORBIDDEN:
+        return "is a system directory"
+    if not is_under(path, root):
+        return "is not under its vendor root %s" % root
+    return None
 
-    ``fs_root`` is where the host's filesystem is mounted (``/`` on a live host).
-    """
+
+def check_root(root):
+    """Return why ``root`` cannot be a vendor root, or None when it can."""
+    problem = root_problem(root)
+    return "vendor root %r %s" % (root, problem) if problem else None
+
+
+def check_leftover(path, root):
+    """Return why ``path`` cannot be purged under ``root`` whatever the host holds, or None."""
     problem = check_root(root)
     if problem:
         return problem
-    if not _normal(path):
-        return "%r is not a normalised absolute path" % (path,)
-    if ".." in path.split("/"):
-        return "%r contains '..'" % (path,)
-    if path in FORBIDDEN:
-        return "%r is a system directory" % (path,)
-    if not is_under(path, root):
-        return "%r is not under its vendor root %s" % (path, root)
-    real_root = os.path.realpath(_join(fs_root, root))
-    if real_root != os.path.normpath(_join(fs_root, root)):
-        return "vendor root %s is itself a symlink (to %s)" % (root, _unjoin(fs_root, real_root))
-    if path == root:
-        return None  # the root itself, checked above not to be a symlink
-    # The path's parent must resolve inside the root; the path itself may be a symlink (it is
-    # unlinked, never followed).
-    parent = os.path.dirname(path)
-    real_parent = os.path.realpath(_join(fs_root, parent))
-    if not is_under(_unjoin(fs_root, real_parent), _unjoin(fs_root, real_root)):
-        return "%r resolves to %s, outside its vendor root %s" % (path, _unjoin(fs_root, real_parent), root)
-    full = _join(fs_root, path)
-    if os.path.isdir(full) and not os.path.islink(full):
-        real = os.path.realpath(full)
-        if not is_under(_unjoin(fs_root, real), _unjoin(fs_root, real_root)):
-            return "%r resolves to %s, outside its vendor root %s" % (path, _unjoin(fs_root, real), root)
+    problem = leftover_problem(path, root)
+    return "%r %s" % (path, problem) if problem else None
+
+
+def check_path(path, root, fs_root="/"):
+    """Return why ``path`` must not be purged under ``root`` on this host, or None when it may be.
+
+    On top of :func:`check_leftover`: the vendor root is a real directory (not a symlink), and the
+    path resolves inside it, every symlink on the way followed, its own last component included
+    (a symlink out of the root is refused, not unlinked: something unexpected is there).
+    ``fs_root`` is where the host's filesystem is mounted (``/`` on a live host).
+    """
+    problem = check_leftover(path, root)
+    if problem:
+        return problem
+    real_root = real(fs_root, root)
+    if real_root != root:
+        return "vendor root %s is itself a symlink (to %s)" % (root, real_root)
+    resolved = real(fs_root, path)
+    if not is_under(resolved, real_root):
+        return "%r resolves to %s, outside its vendor root %s" % (path, resolved, root)
     return None
 
 
 def check_repo_file(path, fs_root="/"):
+    """Return why ``path`` cannot be deleted as a vendor repository file or key, or None."""
     if not _normal(path) or ".." in path.split("/"):
         return "%r is not a normalised absolute path" % (path,)
     if not any(os.path.dirname(path) == d for d in REPO_DIRS):
         return "%r is not in a package-manager repository directory (%s)" % (path, ", ".join(REPO_DIRS))
-    full = _join(fs_root, path)
+    full = join(fs_root, path)
     if os.path.islink(full) or (os.path.exists(full) and not os.path.isfile(full)):
         return "%r is not a regular file" % (path,)
     return None
-
-
-def _join(fs_root, path):
-    if fs_root in ("", "/"):
-        return path
-    return os.path.join(fs_root, path.lstrip("/"))
-
-
-def _unjoin(fs_root, path):
-    if fs_root in ("", "/"):
-        return path
-    rel = os.path.relpath(path, fs_root)
-    return "/" if rel == "." else "/" + rel

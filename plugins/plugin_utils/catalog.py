@@ -20,9 +20,12 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import hashlib
+import importlib
 import json
 import os
 import re
+import sys
+import types
 
 import yaml
 
@@ -310,13 +313,21 @@ def validate(data, schema_path, path, list_key):
     _remember_valid(path, schema_path)
 
 
-def _under(path, root):
-    root = root.rstrip("/") or "/"
-    return path == root or path.startswith(root + "/")
+def _purge_safety():
+    """``plugins/module_utils/purge_safety.py``: the rules the hosts apply before deleting anything.
+
+    Loaded by path as a package of its own, the same way whether ansible's collection loader or
+    ``ripreplace.collection.load_plugin_util`` imported this file.
+    """
+    name = "_ripreplace_module_utils"
+    if name not in sys.modules:
+        package = types.ModuleType(name)
+        package.__path__ = [os.path.join(_COLLECTION_ROOT, "plugins", "module_utils")]
+        sys.modules[name] = package
+    return importlib.import_module(name + ".purge_safety")
 
 
-def _check_entry_semantics(path, entry):
-    """What the JSON Schema cannot say: regexes compile, leftovers sit under declared vendor roots."""
+def _check_regexes(path, entry):
     eid = entry["id"]
     for kind in ("packages", "kernel_modules"):
         for signal in entry.get("signals", {}).get(kind, []):
@@ -328,21 +339,37 @@ def _check_entry_semantics(path, entry):
                         raise CatalogError(
                             path, "%s %s %r is not a valid regex: %s" % (kind, key, signal[key], exc), eid
                         ) from None
+
+
+def _check_removal_paths(path, entry):
+    """Vendor roots and leftover paths a host would accept: the catalog is refused otherwise."""
+    eid = entry["id"]
+    safety = _purge_safety()
     removal = entry.get("removal") or {}
     roots = removal.get("vendor_roots", [])
-    for key in ("leftover_paths",):
-        for leftover in removal.get(key, []):
-            if not any(_under(leftover, root) for root in roots):
-                raise CatalogError(
-                    path, "removal.%s %s is not under any declared vendor root %s" % (key, leftover, roots or "[]"), eid
-                )
     for root in roots:
-        if root.rstrip("/") in ("", "/opt", "/var", "/etc", "/usr", "/usr/local", "/var/opt", "/etc/opt", "/var/log"):
-            raise CatalogError(path, "removal.vendor_roots %s is a system directory, not a vendor root" % root, eid)
+        problem = safety.root_problem(root)
+        if problem:
+            raise CatalogError(path, "removal.vendor_roots %s %s, not a vendor root" % (root, problem), eid)
+    for leftover in removal.get("leftover_paths", []):
+        root = next((r for r in roots if safety.is_under(leftover, r)), None)
+        if root is None:
+            problem = "is not under any declared vendor root %s" % (roots or "[]")
+        else:
+            problem = safety.leftover_problem(leftover, root)
+        if problem:
+            raise CatalogError(path, "removal.leftover_paths %s %s" % (leftover, problem), eid)
+
+
+def _check_entry_semantics(path, entry):
+    """What the JSON Schema cannot say: regexes compile, removal paths are ones a host would purge."""
+    _check_regexes(path, entry)
+    _check_removal_paths(path, entry)
+    removal = entry.get("removal") or {}
     names = {s["name"] for s in entry.get("signals", {}).get("packages", [])}
     for pkg in removal.get("packages", []):
         if pkg not in names:
-            raise CatalogError(path, "removal.packages %s has no package signal in this entry" % pkg, eid)
+            raise CatalogError(path, "removal.packages %s has no package signal in this entry" % pkg, entry["id"])
 
 
 class Catalog:

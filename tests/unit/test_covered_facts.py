@@ -11,7 +11,6 @@ Fixtures (tests/unit/fixtures/):
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -19,22 +18,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.collection_code import load
 
 from ripreplace import collection
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MODULE_PATH = collection.collection_root() / "plugins" / "modules" / "covered_facts.py"
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("ripreplace_test_covered_facts", MODULE_PATH)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-cf = _load_module()
+cf = load("plugins.modules.covered_facts")
+parsers = load("plugins.module_utils.covered_parsers")
+backends = load("plugins.module_utils.covered_backends")
+scanning = load("plugins.module_utils.covered_scan")
+planning = load("plugins.module_utils.covered_plan")
 catalog_utils = collection.load_plugin_util("catalog")
 
 
@@ -68,13 +62,13 @@ class FakeModule:
 # --------------------------------------------------------------------------- parsers
 def test_parse_dpkg_status_real_debian_stanzas():
     text = (FIXTURES / "dpkg-status-debian12-real.txt").read_text()
-    stanzas = cf.parse_dpkg_status(text)
+    stanzas = parsers.parse_dpkg_status(text)
     names = [s["Package"] for s in stanzas]
     assert names == ["bash", "libc6", "python3-yaml", "dpkg", "coreutils"]
     bash = stanzas[0]
     assert bash["Status"] == "install ok installed"
     assert bash["Maintainer"] == "Matthias Klose <doko@debian.org>"
-    assert cf.dpkg_relation_names(bash["Pre-Depends"]) == ["libc6", "libtinfo6"]
+    assert parsers.dpkg_relation_names(bash["Pre-Depends"]) == ["libc6", "libtinfo6"]
     # Description continuation lines and Conffiles do not leak into other fields
     assert "Conffiles" not in bash and "Description" not in bash
 
@@ -91,21 +85,21 @@ def test_parse_dpkg_status_real_debian_stanzas():
     ],
 )
 def test_dpkg_relation_names(field, names):
-    assert cf.dpkg_relation_names(field) == names
+    assert parsers.dpkg_relation_names(field) == names
 
 
 def test_parse_dpkg_status_wanted_filter_and_states():
     text = (FIXTURES / "dpkg-status-kesl-removed.txt").read_text()
-    stanzas = cf.parse_dpkg_status(text, wanted={"kesl", "kesl-gui"})
+    stanzas = parsers.parse_dpkg_status(text, wanted={"kesl", "kesl-gui"})
     assert [(s["Package"], s["Status"]) for s in stanzas] == [
         ("kesl", "deinstall ok config-files"),
         ("kesl-gui", "unknown ok not-installed"),
     ]
-    assert cf.parse_dpkg_status(text, wanted={"bash"}) == []
+    assert parsers.parse_dpkg_status(text, wanted={"bash"}) == []
 
 
 def test_parse_rpm_qa_real_output():
-    pkgs = cf.parse_rpm_qa((FIXTURES / "rpm-qa-lab-kesl-kics.txt").read_text())
+    pkgs = parsers.parse_rpm_qa((FIXTURES / "rpm-qa-lab-kesl-kics.txt").read_text())
     by_name = {p["name"]: p for p in pkgs}
     assert sorted(by_name) == ["kesl", "kesl-gui", "kics"]
     assert by_name["kesl"]["version"] == "12.4.0" and by_name["kesl"]["release"] == "1225"
@@ -113,18 +107,18 @@ def test_parse_rpm_qa_real_output():
     assert by_name["kics"]["vendor"].startswith("Checkmarx")
     assert "/bin/sh" in by_name["kesl"]["requires"]
     assert not any(r.startswith("rpmlib(") for r in by_name["kesl"]["requires"])
-    assert cf.parse_rpm_qa((FIXTURES / "rpm-qa-empty-debian.txt").read_text()) == []
+    assert parsers.parse_rpm_qa((FIXTURES / "rpm-qa-empty-debian.txt").read_text()) == []
 
 
 def test_parse_systemctl_show_blocks():
-    units = cf.parse_systemctl_show((FIXTURES / "systemctl-show-kesl-klnagent64.txt").read_text())
+    units = parsers.parse_systemctl_show((FIXTURES / "systemctl-show-kesl-klnagent64.txt").read_text())
     assert units["kesl.service"]["ActiveState"] == "active"
     assert units["kesl.service"]["MainPID"] == "412"
     assert units["klnagent64.service"]["UnitFileState"] == "disabled"
 
 
 def test_parse_proc_modules():
-    mods = cf.parse_proc_modules((FIXTURES / "proc-modules-sample.txt").read_text())
+    mods = parsers.parse_proc_modules((FIXTURES / "proc-modules-sample.txt").read_text())
     assert [m["name"] for m in mods][:2] == ["redirfs", "tls"]
     assert mods[0]["size"] == 61440 and mods[0]["refcount"] == "1"
 
@@ -175,10 +169,10 @@ def plant_kesl_files(root: Path, with_services=True) -> None:
 
 def scan(rules, root, module=None, exceptions=()):
     module = module or FakeModule()
-    scanner = cf.Scanner(module, rules, root=str(root)).run()
-    findings = cf.build_findings(rules, scanner)
-    kept, excepted = cf.split_exceptions(findings, list(exceptions))
-    plan = cf.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
+    scanner = scanning.Scanner(module, rules, root=str(root)).run()
+    findings = planning.build_findings(rules, scanner)
+    kept, excepted = planning.split_exceptions(findings, list(exceptions))
+    plan = planning.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
     return {f["catalog_id"]: f for _, f in kept}, {f["catalog_id"]: f for _, f in excepted}, plan, scanner
 
 
@@ -335,7 +329,7 @@ def test_systemctl_live_state_used_only_when_systemd_runs(tmp_path, rules, monke
     # Offline root: never ask systemctl (it would describe the controller, not the image).
     scan(rules, root, module=module)
     assert module.calls == []
-    monkeypatch.setattr(cf.ServiceBackend, "systemd_running", lambda self: True)
+    monkeypatch.setattr(backends.ServiceBackend, "systemd_running", lambda self: True)
     findings, _, plan, _ = scan(rules, root, module=module)
     assert module.calls[0][:4] == [
         "/usr/bin/systemctl",
@@ -452,7 +446,7 @@ def test_deleted_exe_and_script_launcher(tmp_path, rules):
 def test_scan_kinds_can_be_limited(tmp_path, rules):
     root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
     plant_kesl_files(root)
-    scanner = cf.Scanner(FakeModule(), rules, root=str(root), scan=["path"]).run()
+    scanner = scanning.Scanner(FakeModule(), rules, root=str(root), scan=["path"]).run()
     kinds = {e["kind"] for ev in scanner.evidence.values() for e in ev}
     assert kinds == {"path"}
     assert scanner.scanned["deb"] == {"available": False, "skipped": True}
@@ -474,7 +468,7 @@ def test_scan_kinds_can_be_limited(tmp_path, rules):
 def test_order_packages(items, after, expected):
     objs = [{"name": n, "manager": "deb", "catalog_id": c, "depends": d, "hint": h} for n, c, d, h in items]
     order = ["a", "b", "kesl", "agent", "ksc"]
-    assert [i["name"] for i in cf.order_packages(objs, order, after)] == expected
+    assert [i["name"] for i in planning.order_packages(objs, order, after)] == expected
 
 
 def test_main_end_to_end_offline_root(tmp_path, rules, monkeypatch, capsys):

@@ -1,0 +1,51 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""The options of ripreplace.remediation.covered_facts, declared once.
+
+The task's options are split by where they are read: the action plugin reads the controller's
+options (catalog and exceptions files, the day) and sends the module the host's options (what to
+scan, where, and the rules it compiled). The module declares only what it reads; the action plugin
+validates what the task gave it. Standard library only (runs on targets, Python 3.9 and later).
+"""
+
+from __future__ import annotations
+
+import copy
+
+FACTS_FORMAT = "ripreplace-covered-facts/1"
+SCAN_KINDS = ("deb", "rpm", "service", "path", "process", "kernel_module")
+
+#: Options the task gives and the module reads (the action plugin passes them through).
+_SHARED = {
+    "scan": {"type": "list", "elements": "str", "default": list(SCAN_KINDS), "choices": list(SCAN_KINDS)},
+    "root": {"type": "path", "default": "/"},
+}
+
+#: Options read on the controller by the action plugin only; never sent to the host.
+_CONTROLLER = {
+    "catalogs": {"type": "list", "elements": "path", "default": []},
+    "bundled_catalog": {"type": "bool", "default": True},
+    "exceptions": {"type": "list", "elements": "path", "default": []},
+    "today": {"type": "str"},
+}
+
+#: Options the action plugin computes and the module reads.
+_COMPILED = {
+    "compiled_rules": {"type": "dict"},
+    "active_exceptions": {"type": "list", "elements": "dict", "default": []},
+}
+
+
+def module_argument_spec():
+    """What the module on the host takes (a fresh copy: AnsibleModule may annotate it)."""
+    return copy.deepcopy(dict(_SHARED, **_COMPILED))
+
+
+def action_argument_spec():
+    """What a task may give: validated by the action plugin on the controller."""
+    return copy.deepcopy(dict(_SHARED, **_CONTROLLER))
+
+
+def host_options(args):
+    """The task's options that travel to the module unchanged."""
+    return {name: args[name] for name in _SHARED}
