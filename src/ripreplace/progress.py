@@ -98,6 +98,11 @@ def elapsed(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def window_label(window: windows.OpenWindow) -> str:
+    """``window night`` for a named window of a window file; ``window`` for the one of ``--window``."""
+    return "window" if window.name.startswith("-") else f"window {textout.printable(window.name)}"
+
+
 def batch_start_line(
     number: int, total: int, hosts: Sequence[str], window: windows.OpenWindow, now: dt.datetime
 ) -> str:
@@ -105,7 +110,7 @@ def batch_start_line(
     shown = ", ".join(hosts[:SHOWN_HOSTS]) + (
         f" and {len(hosts) - SHOWN_HOSTS} more" if len(hosts) > SHOWN_HOSTS else ""
     )
-    return f"batch {number}/{total}: {len(hosts)} host(s): {shown} (window {window.name}: {left} left)"
+    return f"batch {number}/{total}: {len(hosts)} host(s): {shown} ({window_label(window)}: {left} left)"
 
 
 def host_line(host: str, record: HostProgress) -> str:
@@ -322,7 +327,7 @@ def _header(snap: _Snapshot) -> list[Any]:
             batch.append(f" · running {elapsed((snap.now - snap.batch_started).total_seconds())}")
     clock = Text(stamp(snap.now), style="bold")
     if snap.window is not None:
-        clock.append(f" · window {textout.printable(snap.window.name)} closes {windows.iso(snap.window.closes)} · ")
+        clock.append(f" · {window_label(snap.window)} closes {windows.iso(snap.window.closes)} · ")
         clock.append(f"{countdown(snap.window.closes - snap.now)} left", style="bold")
     hosts = Text("hosts ")
     hosts.append(f"{snap.done} verified", style="green")

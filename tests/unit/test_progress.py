@@ -156,6 +156,12 @@ def test_host_names_and_tasks_with_controls_are_escaped(live):
     assert "\x1b[2J" not in text and "\\x1b[2J" in text
 
 
+def test_the_command_line_window_is_not_named_by_its_option():
+    window = windows.OpenWindow(name="--window", opens=T0, closes=T0 + dt.timedelta(minutes=5))
+    assert progress.batch_start_line(1, 1, ["h1"], window, T0).endswith("(window: 5m 00s left)")
+    assert progress.window_label(WINDOW) == "window night"
+
+
 def test_plain_lines_with_clock_times():
     buf = io.StringIO()
     clock = Clock()
