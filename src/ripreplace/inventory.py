@@ -35,6 +35,7 @@ from typing import Any
 
 from ripreplace import collection
 from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.safetext import invisible
 
 #: Ansible's ``:``-separated form: runs of anything but whitespace, ``:`` and brackets, or whole
 #: bracketed expressions (ansible.inventory.manager.split_host_pattern).
@@ -70,13 +71,6 @@ class LimitPart:
 
 def _shown(text: str) -> str:
     return repr(text if len(text) <= 120 else text[:117] + "...")
-
-
-def _first_invisible(text: str) -> str | None:
-    for n, char in enumerate(text):
-        if not char.isprintable() and char != " ":
-            return f"U+{ord(char):04X} at position {n + 1}"
-    return None
 
 
 def _is_address(text: str) -> bool:
@@ -207,9 +201,9 @@ def limit_parts(text: str) -> tuple[LimitPart, ...]:
 
     if not text.strip():
         raise bad("is empty: give a host pattern (e.g. web,db1) or leave --limit out")
-    invisible = _first_invisible(text)
-    if invisible:
-        raise bad(f"contains a control or invisible character ({invisible})")
+    hidden = invisible(text)
+    if hidden:
+        raise bad(f"contains a control or invisible character ({hidden})")
     parts: list[LimitPart] = []
     for piece in _split(text, bad):
         if piece.startswith("@"):
@@ -217,9 +211,9 @@ def limit_parts(text: str) -> tuple[LimitPart, ...]:
         else:
             parts.append(LimitPart(piece))
     for part in parts:
-        invisible = _first_invisible(part.text)
-        if invisible:
-            raise UsageError(f"--limit part {part.label} contains a control or invisible character ({invisible})")
+        hidden = invisible(part.text)
+        if hidden:
+            raise UsageError(f"--limit part {part.label} contains a control or invisible character ({hidden})")
         _check_pattern(part)
     return tuple(parts)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, campaign, collection, records, rundir, runner, windows
+from ripreplace import auditlog, campaign, collection, records, rundir, runner, safetext, windows
 from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
@@ -102,12 +102,9 @@ def _approved_products() -> tuple[str | None, dict[str, str]]:
 
 
 def _validate_ticket(ticket: str) -> str:
-    text = ticket.strip()
-    if not text:
+    if not ticket.strip():
         raise UsageError("--ticket is required and must not be empty (the change ticket this campaign runs under)")
-    if len(text) > _TICKET_MAX or any(ord(c) < 32 for c in text):
-        raise UsageError(f"--ticket must be one line of at most {_TICKET_MAX} characters")
-    return text
+    return safetext.one_line(ticket, what="--ticket", max_chars=_TICKET_MAX)  # no controls, no bidi overrides
 
 
 def _lock_held(path: Path) -> bool:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+from pathlib import Path
+
+from ripreplace.exceptions import UsageError
+from ripreplace.safetext import invisible, one_line, printable
+
+#: More parallel hosts than this is a typo, not a controller (ansible runs one process per fork).
+MAX_FORKS = 10_000
+_WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
 
 
 def positive_int(text: str) -> int:
-    """A whole number of at least 1 (``--forks``)."""
+    """A whole number of at least 1 (``--forks``), at most :data:`MAX_FORKS`."""
     value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    if value > MAX_FORKS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_FORKS}, got {value}")
     return value
 
 
@@ -22,7 +34,41 @@ def count(text: str) -> int:
 
 
 def _whole(text: str) -> int:
+    """Decimal ASCII digits, an optional sign, surrounding blanks allowed; nothing else (no ``1_000``,
+    no other scripts' digits, no 5000-digit numbers)."""
+    if not _WHOLE.fullmatch(text.strip()):
+        if re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+            raise argparse.ArgumentTypeError(f"too large: {text.strip()[:40]}")
+        raise argparse.ArgumentTypeError(f"not a whole number: '{printable(text[:40])}'")
+    return int(text.strip())
+
+
+def ticket(text: str) -> str:
+    """``--ticket``: one line of printable characters (no control characters, no bidi overrides)."""
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        return one_line(text, what="--ticket", max_chars=128)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--ticket ")) from None
+
+
+def runs_dir(text: str) -> Path:
+    """``--runs-dir`` of a command that writes a run: a directory, or one that can be made there."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    hidden = invisible(text)
+    if hidden:
+        raise argparse.ArgumentTypeError(f"'{printable(text)}' has a control or invisible character ({hidden})")
+    path = Path(text)
+    try:
+        if path.exists() and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text[:200]} exists and is not a directory")
+        existing = path.absolute()
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text[:200]}: {exc.strerror or exc}") from None
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot write in {existing} (permission denied)")
+    return path

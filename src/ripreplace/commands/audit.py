@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ripreplace import audit
-from ripreplace.commands._args import positive_int
+from ripreplace.commands._args import positive_int, runs_dir
 from ripreplace.constants import ExitCode
 
 
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--exceptions", metavar="FILE", type=Path, action="append", default=[], help="an exceptions file (repeatable)"
     )
     parser.add_argument(
-        "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
     parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help="parallel hosts (default: 5)")
     parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ripreplace import audit, campaign, progress, remediate, rundir, windows
-from ripreplace.commands._args import positive_int
+from ripreplace.commands._args import positive_int, runs_dir, ticket
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
 
@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("-i", "--inventory", type=Path, required=True, help="Ansible inventory")
-    parser.add_argument("--ticket", required=True, metavar="ID", help="the change ticket (recorded in the audit log)")
+    parser.add_argument(
+        "--ticket", required=True, metavar="ID", type=ticket, help="the change ticket (recorded in the audit log)"
+    )
     window = parser.add_mutually_exclusive_group(required=True)
     window.add_argument(
         "--window", metavar="INTERVAL", help="ISO 8601 interval: START/END, START/PT3H or now/PT2H (with UTC offsets)"
@@ -64,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--hard-stop", action="store_true", help="cancel a batch still running when the window closes")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue the hosts of RUN_ID not yet verified")
     parser.add_argument(
-        "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation of the plan")
     parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
