@@ -36,6 +36,14 @@ def task_of(result: Any) -> Any:
     return getattr(result, "task", None) or getattr(result, "_task", None)
 
 
+def task_fields(result: Any) -> Mapping[str, Any]:
+    """``task_fields`` from ansible-core 2.19 on, ``_task_fields`` before (2.16)."""
+    fields = getattr(result, "task_fields", None)
+    if fields is None:
+        fields = getattr(result, "_task_fields", None)
+    return fields if isinstance(fields, Mapping) else {}
+
+
 def task_name(result: Any, task: Any) -> str:
     name = getattr(result, "task_name", None)
     if name:
@@ -105,7 +113,7 @@ def task_record(result: Any, status: str, rtype: str, end: str, ctx: TaskContext
         record["play"] = ctx.play
     if getattr(task, "check_mode", None) is True or ctx.check_mode:
         record["check_mode"] = True
-    if status == "failed" and result.task_fields.get("ignore_errors"):
+    if status == "failed" and task_fields(result).get("ignore_errors"):
         record["ignore_errors"] = True
     if data.get("changed") and status != "changed":
         record["changed"] = True
