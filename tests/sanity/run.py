@@ -31,6 +31,7 @@ CONTENT = (
     "changelogs",
     "README.md",
     "LICENSE",
+    "tests/config.yml",
     "tests/sanity",
 )
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", ".pytest_cache")
@@ -62,6 +63,7 @@ def main(argv: list[str]) -> int:
         if src.is_dir():
             shutil.copytree(src, dest / part, ignore=IGNORE, dirs_exist_ok=True)
         elif src.is_file():
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / part)
     cache = Path.home() / ".ansible" / "test" / "cache" / f"get_pip_{_pip_version().replace('.', '_')}.py"
     cache.parent.mkdir(parents=True, exist_ok=True)

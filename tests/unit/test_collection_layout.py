@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import yaml
 
 from ripreplace import __version__, collection
@@ -22,16 +20,33 @@ def test_versions_agree(repo_root):
     assert galaxy["version"] == __version__
 
 
-def test_requires_ansible_covers_2_19_to_2_21(repo_root):
+def test_requires_ansible_admits_every_tested_core(repo_root):
+    """2.16 (AAP's execution environments), 2.19 (the lab tests) and the running release; not 2.15."""
+    from ansible.release import __version__ as running
+    from packaging.specifiers import SpecifierSet
+
     runtime = yaml.safe_load((repo_root / "meta" / "runtime.yml").read_text())
-    spec = runtime["requires_ansible"]
-    assert re.fullmatch(r">=2\.19\.0,<2\.22", spec)
+    spec = SpecifierSet(runtime["requires_ansible"])
+    for version in ("2.16.0", "2.19.0", "2.21.0", running):
+        assert version in spec, version
+    assert "2.15.13" not in spec
+
+
+def test_sanity_ignores_exist_for_every_supported_minor(repo_root):
+    """ansible-test reads tests/sanity/ignore-<major.minor>.txt; a supported release without one fails sanity."""
+    names = {p.name for p in (repo_root / "tests" / "sanity").glob("ignore-*.txt")}
+    assert {f"ignore-2.{minor}.txt" for minor in range(16, 22)} <= names
+    for name in sorted(names):
+        for line in (repo_root / "tests" / "sanity" / name).read_text().splitlines():
+            assert " # " in line and line.split(" # ", 1)[1].strip(), f"{name}: no reason given: {line}"
 
 
 def test_galaxy_build_ignores_python_side(repo_root):
     galaxy = yaml.safe_load((repo_root / "galaxy.yml").read_text())
-    for part in ("src", "tests", ".venv", "runs", ".git"):
+    for part in ("src", "tests/unit", "tests/integration", "tests/*.py", ".venv", "runs", ".git"):
         assert part in galaxy["build_ignore"]
+    # The sanity ignore files and tests/config.yml ship: ansible-test reads them from an installed copy.
+    assert not {"tests", "tests/sanity", "tests/config.yml"} & set(galaxy["build_ignore"])
 
 
 def test_load_plugin_util_is_cached(tmp_path, monkeypatch):
