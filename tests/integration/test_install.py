@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,7 +88,15 @@ def test_galaxy_tarball_installs_offline_and_documents_itself(fresh_venv):
     with tarfile.open(tarballs[0]) as tar:
         names = tar.getnames()
     assert "galaxy.yml" not in names and "MANIFEST.json" in names
-    assert not any(n.startswith(("src/", "tests/", ".venv")) for n in names)
+    assert not any(n.startswith(("src/", ".venv")) for n in names)
+    # Of tests/ only what ansible-test reads from an installed copy: its config and the sanity ignores.
+    shipped_tests = {n for n in names if n.startswith("tests/")}
+    assert "tests/config.yml" in shipped_tests and "tests/sanity/ignore-2.16.txt" in shipped_tests
+    allowed = re.compile(r"tests/(config\.yml|sanity(/ignore-2\.\d+\.txt)?)?")
+    assert all(allowed.fullmatch(n) for n in shipped_tests), shipped_tests
+    # What ansible-builder introspect reads, and the full license text.
+    for name in ("meta/execution-environment.yml", "requirements.txt", "bindep.txt", "LICENSE"):
+        assert name in names, name
     target = work / "collections"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["ANSIBLE_GALAXY_SERVER_LIST"] = ""  # no server: install must not need one
