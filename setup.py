@@ -14,7 +14,19 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-COLLECTION_PARTS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "catalog", "schemas", "README.md", "LICENSE")
+COLLECTION_PARTS = (
+    "galaxy.yml",
+    "meta",
+    "plugins",
+    "roles",
+    "playbooks",
+    "catalog",
+    "schemas",
+    "README.md",
+    "LICENSE",
+    "requirements.txt",  # meta/execution-environment.yml names these two (ansible-builder introspect)
+    "bindep.txt",
+)
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "molecule")
 
 
