@@ -1,40 +1,33 @@
 """Run ``ansible-test sanity`` on the collection content, offline-safe.
 
 ansible-test needs the collection under ``ansible_collections/ripreplace/remediation``. This
-copies the content that ``ansible-galaxy collection build`` ships (not the Python package,
-its tests or benchmarks, which ruff and mypy check) into a persistent work tree, keeps that
-tree's ``tests/output`` (ansible-test's cached virtualenvs) between runs, installs the offline
-get-pip stand-in (see get_pip_offline.py), and runs sanity in ``--venv`` mode.
+builds the collection tarball (``ansible-galaxy collection build``: exactly what ships, not the
+Python package, its tests or benchmarks, which ruff and mypy check) and unpacks it with
+galaxy.yml into a persistent work tree, one per ansible-core minor release, keeps that tree's
+``tests/output`` (ansible-test's cached virtualenvs) between runs, installs the offline get-pip
+stand-in (see get_pip_offline.py), and runs sanity in ``--venv`` mode with the ansible-test of
+the interpreter running this script. A lock file makes concurrent runs on one tree wait.
 
 Usage: python tests/sanity/run.py [ansible-test sanity options...]
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
+from ansible.release import __version__ as CORE_VERSION
+
 ROOT = Path(__file__).resolve().parents[2]
-WORK = Path(os.environ.get("RIPREPLACE_SANITY_DIR", "/var/tmp/ripreplace-sanity"))
-CONTENT = (
-    "galaxy.yml",
-    "meta",
-    "plugins",
-    "roles",
-    "playbooks",
-    "catalog",
-    "docs",
-    "inventories",
-    "changelogs",
-    "README.md",
-    "LICENSE",
-    "tests/config.yml",
-    "tests/sanity",
-)
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", ".pytest_cache")
+CORE_MINOR = ".".join(CORE_VERSION.split(".")[:2])
+WORK = Path(os.environ.get("RIPREPLACE_SANITY_DIR") or f"/var/tmp/ripreplace-sanity/core-{CORE_MINOR}")
+BIN = Path(sys.executable).parent
 
 
 def _pip_version() -> str:
@@ -46,8 +39,8 @@ def _pip_version() -> str:
     return get_venv_packages(_Python())["pip"]  # type: ignore[arg-type]
 
 
-def main(argv: list[str]) -> int:
-    dest = WORK / "ansible_collections" / "ripreplace" / "remediation"
+def _refresh(dest: Path) -> None:
+    """Replace the work tree's content by the collection tarball's, keeping tests/output."""
     dest.mkdir(parents=True, exist_ok=True)
     for child in dest.iterdir():
         if child.name == "tests":
@@ -58,28 +51,32 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(child)
         else:
             child.unlink()
-    for part in CONTENT:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=IGNORE, dirs_exist_ok=True)
-        elif src.is_file():
-            (dest / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / part)
-    cache = Path.home() / ".ansible" / "test" / "cache" / f"get_pip_{_pip_version().replace('.', '_')}.py"
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "tests" / "sanity" / "get_pip_offline.py", cache)
-    py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-test"),
-        "sanity",
-        "--venv",
-        "--python",
-        py,
-        "--color",
-        "no",
-        *argv,
-    ]
-    return subprocess.call(cmd, cwd=dest)
+    with tempfile.TemporaryDirectory(prefix="ripreplace-sanity-build-") as out:
+        build = [str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", out]
+        subprocess.run(build, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        (tarball,) = Path(out).glob("ripreplace-remediation-*.tar.gz")
+        with tarfile.open(tarball) as tar:
+            tar.extractall(dest, filter="data")
+    shutil.copy2(ROOT / "galaxy.yml", dest / "galaxy.yml")
+
+
+def main(argv: list[str]) -> int:
+    dest = WORK / "ansible_collections" / "ripreplace" / "remediation"
+    WORK.mkdir(parents=True, exist_ok=True)
+    with open(WORK / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another sanity run on {WORK}", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        _refresh(dest)
+        cache = Path.home() / ".ansible" / "test" / "cache" / f"get_pip_{_pip_version().replace('.', '_')}.py"
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "tests" / "sanity" / "get_pip_offline.py", cache)
+        py = f"{sys.version_info.major}.{sys.version_info.minor}"
+        print(f"ansible-test sanity: ansible-core {CORE_VERSION}, Python {py}, in {dest}", flush=True)
+        cmd = [str(BIN / "ansible-test"), "sanity", "--venv", "--python", py, "--color", "no", *argv]
+        return subprocess.call(cmd, cwd=dest)
 
 
 if __name__ == "__main__":
