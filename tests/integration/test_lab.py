@@ -205,3 +205,16 @@ def test_lab_up_and_down_leaves_nothing_behind():
     finally:
         fleet.down(quiet=True)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_plant_says_what_it_installed(lab):
+    host = lab.light_hosts[0]
+    lab.reset(host)
+    first = lab.ripreplace("lab", "plant", host, "kesl-gui", "--dir", str(lab.dir))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == f"installed on {host}: kesl 12.4.0-1225 (deb), kesl-gui 12.4.0-1225 (deb)\n"
+    again = lab.ripreplace("lab", "plant", host, "kesl-gui", "--dir", str(lab.dir))
+    assert again.returncode == 0 and again.stdout == f"nothing new on {host}: kesl-gui already installed\n"
+    rpm = lab.ripreplace("lab", "plant", host, "rpm:kesl", "--dir", str(lab.dir))
+    assert rpm.returncode == 0 and "kesl 12.4.0-1225 (rpm)" in rpm.stdout and " rpm " in rpm.stdout
+    lab.reset(host)

@@ -50,7 +50,11 @@ def _status(args: argparse.Namespace) -> ExitCode:
 
 
 def _plant(args: argparse.Namespace) -> ExitCode:
-    Lab(args.dir).plant(args.host, args.packages)
+    new = Lab(args.dir).plant(args.host, args.packages)
+    if new:
+        print(f"installed on {args.host}: " + ", ".join(new))
+    else:
+        print(f"nothing new on {args.host}: {' '.join(args.packages)} already installed")
     return ExitCode.OK
 
 
@@ -89,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "plant",
         help="install fake covered (or decoy) packages on a lab host",
         description="PACKAGE is a name from the lab repository (kesl, kesl-gui, klnagent64, "
-        "kics, clamav, ...), rpm:NAME for a fake rpm (kesl), or a path to a .deb/.rpm file.",
+        "kics, clamav, ...), rpm:NAME for a fake rpm (kesl), or a path to a .deb/.rpm file. "
+        "Prints every package the host did not have before (dependencies included) with its version.",
     )
     plant.add_argument("host")
     plant.add_argument("packages", metavar="PACKAGE", nargs="+")

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from ripreplace.exceptions import LabError, UsageError
-from ripreplace.lab import fakepkgs, image, net, prereq
+from ripreplace.lab import fakepkgs, image, net, planted, prereq
 from ripreplace.lab.proc import run
 
 STATE = "lab.json"
@@ -496,12 +496,16 @@ class Lab:
                 names.append(spec)
         return names, debs, rpms
 
-    def plant(self, name: str, packages: Sequence[str]) -> None:
-        """Install covered (or decoy) packages on a host: lab repository names, rpm:NAME, or .deb/.rpm paths."""
+    def plant(self, name: str, packages: Sequence[str]) -> list[str]:
+        """Install covered (or decoy) packages on a host: lab repository names, rpm:NAME, or .deb/.rpm paths.
+
+        Returns what the host did not have before, ``"NAME VERSION (deb|rpm)"``, dependencies included.
+        """
         self.host(name)
         if not packages:
             raise UsageError("plant needs at least one package")
         names, deb_files, rpms = self._plant_specs(packages)
+        before = planted.installed(self, name)
         debs = list(names)
         for path in deb_files:
             remote = f"/root/{path.name}"
@@ -521,6 +525,7 @@ class Lab:
                 remote = f"/root/{path.name}"
                 self.copy_to(name, path, remote)
                 self.sh(name, "rpm", "-i", "--nodeps", remote)
+        return planted.new_since(before, planted.installed(self, name))
 
     # ---------------------------------------------------------------- reset, link
     def reset(self, names: Sequence[str]) -> None:
