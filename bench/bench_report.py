@@ -6,8 +6,9 @@ a two-product finding) and an ``audit.jsonl`` of valid chained records shaped li
 and the wrapper's (run-start, batch decisions, a playbook per batch of 500 hosts with play-start,
 one task record per host per task, host-state per host, playbook-end with per-host stats,
 run-end), with the final hash repeated in the manifest; the generator uses the writer's own
-canonical serialisation and hashing (``audit_chain.canonical``), and the log is checked with
-``verify()`` once before timing.
+canonical serialisation and hashing (``auditlog.canonical``), and the log is checked with
+``verify()`` once before timing. ``summary.json`` is ``ripreplace-summary/2`` (findings nested, as the
+record contract writes them).
 
 Then, alternately (A B A B ...) ``--reps`` times, each in a fresh subprocess:
 - A, the baseline: a bare ``json.loads`` of every line of the same audit.jsonl;
@@ -34,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ripreplace import collection
+from ripreplace import auditlog
 
 RUN_ID = "20261205T060000Z-remediate-be0c4e"
 BATCH = 500
@@ -111,22 +112,93 @@ def finding(catalog_id: str, product: str, package: str) -> dict:
         "catalog_id": catalog_id,
         "vendor": "AO Kaspersky Lab",
         "product": product,
-        "covered_list": "AO Kaspersky Lab: Information security products",
+        "covered_list": {
+            "entry": "AO Kaspersky Lab: Information security products",
+            "added": "2022-03-25",
+            "sources": ["https://www.fcc.gov/supplychain/coveredlist"],
+        },
         "state": "installed",
         "confidence": "high",
         "review": False,
         "evidence": [
-            {"kind": "deb", "value": package, "confidence": "high", "version": "12.4.0-1225", "status": "installed"},
-            {"kind": "service", "value": package, "confidence": "high", "manager": "systemd", "active": "active"},
-            {"kind": "path", "value": f"/opt/kaspersky/{package}", "confidence": "high"},
+            {
+                "kind": "deb",
+                "value": package,
+                "confidence": "high",
+                "details": {"version": "12.4.0-1225", "status": "installed"},
+            },
+            {"kind": "service", "value": package, "confidence": "high", "details": {"manager": "systemd"}},
+            {"kind": "path", "value": f"/opt/kaspersky/{package}", "confidence": "high", "details": {}},
         ],
     }
 
 
+def summary_host(covered: bool, batch: int) -> dict:
+    return {
+        "status": "remediated" if covered else "clean",
+        "state": "verified",
+        "reason": None,
+        "findings": [
+            finding("kaspersky-kesl", "Kaspersky Endpoint Security for Linux", "kesl"),
+            finding("kaspersky-network-agent", "Kaspersky Network Agent", "klnagent64"),
+        ]
+        if covered
+        else [],
+        "excepted": [],
+        "batch": batch,
+        "targeted": True,
+        "run": RUN_ID,
+        "replacement": {"product": "clamav", "name": "ClamAV", "version": "1.0.7", "healthy": True, "reason": ""},
+        "verify": {"outcome": "verified", "reason": "", "protection_gap_seconds": 0.8},
+    }
+
+
+def task_record(log: Chain, t: int, name: str) -> dict:
+    return {
+        "action": "ansible.builtin.command",
+        "args": {"_raw_params": f"/usr/bin/true {t}"},
+        "end": stamp(log.ms + 3),
+        "host": name,
+        "play": "Remediate",
+        "role": "remove",
+        "start": stamp(log.ms),
+        "status": "changed" if t % 5 == 0 else "ok",
+        "task": f"ROLE | STEP {t:02d} | Do the thing number {t} on the host",
+        "task_uuid": f"02fc0000-0001-17dd-90ed-{t:012d}",
+        "rc": 0,
+    }
+
+
+def write_batch(log: Chain, b: int, group: list[str], tasks: int) -> dict:
+    """One batch's records, as the wrapper and the callback write them; its summary batch entry."""
+    began = log.ms
+    log.add("decision", {"kind": "window-check", "batch": b, "ok": True, "closes": "2026-12-05T14:00:00Z"}, "wrapper")
+    log.add("decision", {"kind": "batch-start", "batch": b, "hosts": len(group)}, "wrapper")
+    log.add("playbook-start", {"playbook": "playbooks/remediate.yml", "check_mode": False, "forks": 50})
+    log.add("play-start", {"play": "Remediate", "hosts": "all", "uuid": f"uuid-{b}"})
+    for t in range(tasks):
+        for name in group:
+            log.add("task", task_record(log, t, name))
+    stat = {"changed": tasks // 5, "failures": 0, "ignored": 0, "ok": tasks, "rescued": 0, "skipped": 0}
+    stats = {n: dict(stat, unreachable=0) for n in group[:100]}  # the callback caps a dict at 100
+    log.add("playbook-end", {"status": "successful", "stats": stats, "hosts_failed": [], "hosts_unreachable": []})
+    for name in group:
+        log.add("host-state", {"host": name, "state": "verified", "batch": b}, "wrapper")
+    seconds = (log.ms - began) / 1000
+    log.add("decision", {"kind": "batch-end", "batch": b, "seconds": seconds}, "wrapper")
+    counts = {"verified": len(group)}
+    return {"batch": b, "hosts": group, "started": stamp(began), "seconds": seconds, "counts": counts}
+
+
 def generate(run_dir: Path, hosts: int, tasks: int) -> int:
-    chain = collection.load_plugin_util("audit_chain")
     run_dir.mkdir(parents=True)
     names = [f"host{n:05d}.example.net" for n in range(hosts)]
+    window = {
+        "kind": "interval",
+        "text": "2026-12-05T06:00:00Z/PT8H",
+        "start": "2026-12-05T06:00:00Z",
+        "end": "2026-12-05T14:00:00Z",
+    }
     manifest = {
         "format": "ripreplace-manifest/1",
         "run": RUN_ID,
@@ -134,121 +206,41 @@ def generate(run_dir: Path, hosts: int, tasks: int) -> int:
         "operator": "bench",
         "ticket": "CHG-BENCH",
         "started": "2026-12-05T06:00:00.000Z",
-        "window": {
-            "kind": "interval",
-            "text": "2026-12-05T06:00:00Z/PT8H",
-            "start": "2026-12-05T06:00:00Z",
-            "end": "2026-12-05T14:00:00Z",
-        },
+        "window": window,
     }
     summary_hosts: dict[str, dict] = {}
     batches = []
     with (run_dir / "audit.jsonl").open("wb") as handle:
-        log = Chain(handle, chain.canonical)
+        log = Chain(handle, auditlog.canonical)
         log.add("run-start", {"format": "ripreplace-audit/1", "manifest": manifest, "wrapped": True}, "wrapper")
         for b, start in enumerate(range(0, hosts, BATCH), 1):
             group = names[start : start + BATCH]
-            began = log.ms
-            log.add(
-                "decision",
-                {"kind": "window-check", "batch": b, "ok": True, "closes": "2026-12-05T14:00:00Z"},
-                "wrapper",
-            )
-            log.add("decision", {"kind": "batch-start", "batch": b, "hosts": len(group)}, "wrapper")
-            log.add("playbook-start", {"playbook": "playbooks/remediate.yml", "check_mode": False, "forks": 50})
-            log.add("play-start", {"play": "Remediate", "hosts": "all", "uuid": f"uuid-{b}"})
-            for t in range(tasks):
-                task = f"ROLE | STEP {t:02d} | Do the thing number {t} on the host"
-                for name in group:
-                    data = {
-                        "action": "ansible.builtin.command",
-                        "args": {"_raw_params": f"/usr/bin/true {t}"},
-                        "end": stamp(log.ms + 3),
-                        "host": name,
-                        "play": "Remediate",
-                        "role": "remove",
-                        "start": stamp(log.ms),
-                        "status": "changed" if t % 5 == 0 else "ok",
-                        "task": task,
-                        "task_uuid": f"02fc0000-0001-17dd-90ed-{t:012d}",
-                        "rc": 0,
-                    }
-                    log.add("task", data)
-            stats = {
-                n: {
-                    "changed": tasks // 5,
-                    "failures": 0,
-                    "ignored": 0,
-                    "ok": tasks,
-                    "rescued": 0,
-                    "skipped": 0,
-                    "unreachable": 0,
-                }
-                for n in group[:100]
-            }  # the callback caps a dict at 100
-            log.add(
-                "playbook-end", {"status": "successful", "stats": stats, "hosts_failed": [], "hosts_unreachable": []}
-            )
-            for name in group:
-                log.add("host-state", {"host": name, "state": "verified", "batch": b}, "wrapper")
-            seconds = (log.ms - began) / 1000
-            log.add("decision", {"kind": "batch-end", "batch": b, "seconds": seconds}, "wrapper")
-            batches.append(
-                {
-                    "batch": b,
-                    "hosts": group,
-                    "started": stamp(began),
-                    "seconds": seconds,
-                    "counts": {"verified": len(group)},
-                    "failed_pct": 0.0,
-                    "canceled": False,
-                }
-            )
+            batches.append(write_batch(log, b, group, tasks) | {"failed_pct": 0.0, "canceled": False})
             for i, name in enumerate(group):
-                covered = (start + i) % 10 == 0
-                summary_hosts[name] = {
-                    "status": "remediated" if covered else "clean",
-                    "state": "verified",
-                    "reason": None,
-                    "findings": [
-                        finding("kaspersky-kesl", "Kaspersky Endpoint Security for Linux", "kesl"),
-                        finding("kaspersky-network-agent", "Kaspersky Network Agent", "klnagent64"),
-                    ]
-                    if covered
-                    else [],
-                    "excepted": [],
-                    "batch": b,
-                    "targeted": True,
-                    "run": RUN_ID,
-                    "replacement": {
-                        "product": "clamav",
-                        "name": "ClamAV",
-                        "version": "1.0.7",
-                        "healthy": True,
-                        "reason": "",
-                    },
-                    "verify": {"outcome": "verified", "reason": "", "protection_gap_seconds": 0.8},
-                }
+                summary_hosts[name] = summary_host((start + i) % 10 == 0, b)
         log.add("run-end", {"status": "successful"}, "wrapper")
     records = log.seq + 1
-    manifest["audit_log"] = {
-        "format": "ripreplace-audit/1",
-        "file": "audit.jsonl",
-        "final_hash": log.prev,
-        "records": records,
-    }
+    manifest["audit_log"] = {"format": "ripreplace-audit/1", "file": "audit.jsonl", "final_hash": log.prev}
+    manifest["audit_log"]["records"] = records
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    counts: dict[str, int] = {}
+    for entry in summary_hosts.values():
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     summary = {
-        "format": "ripreplace-summary/1",
+        "format": "ripreplace-summary/2",
         "run": RUN_ID,
         "mode": "remediate",
-        "window": manifest["window"],
+        "finished": stamp(log.ms),
+        "exit_code": 0,
+        "counts": counts,
+        "hosts": summary_hosts,
+        "window": window,
+        "previous": None,
         "batches": batches,
         "stop": None,
-        "hosts": summary_hosts,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary))
-    verdict = chain.verify(run_dir / "audit.jsonl", expected_final_hash=log.prev, expected_records=records)
+    verdict = auditlog.verify(run_dir / "audit.jsonl", expected_final_hash=log.prev, expected_records=records)
     assert verdict.ok, verdict.one_line()
     return records
 

@@ -1,4 +1,4 @@
-"""Run directories for report tests, written with the real audit-log writer API (``audit_chain.AuditLog``).
+"""Run directories for report tests, written with the real audit-log writer API (``auditlog.AuditLog``).
 
 Importable from any test (``tests/`` is on sys.path through tests/conftest.py): ``import report_runs``.
 """
@@ -9,28 +9,59 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ripreplace import collection
+from ripreplace import auditlog
 
-chain = collection.load_plugin_util("audit_chain")
+chain = auditlog  # the writer and the verifier, through the typed facade
 
 EVIL = "<script>alert(1)</script>\"onerror=alert(2) x='<img src=x onerror=alert(3)>"
 EVIL_HOST = 'web<script>alert(1)</script>"onerror=alert(1)javascript:alert(1)'
 
 
+KASPERSKY_AO = {
+    "entry": 'AO Kaspersky Lab: "Information security products, solutions, and services supplied, directly or '
+    'indirectly, by AO Kaspersky Lab or any of its predecessors, successors, parents, subsidiaries, or affiliates"',
+    "added": "2022-03-25",
+    "sources": [
+        "https://docs.fcc.gov/public/attachments/DA-22-320A1.txt",
+        "https://www.fcc.gov/supplychain/coveredlist",
+    ],
+}
+
+
 def finding(catalog_id: str = "kaspersky-kesl", **over: Any) -> dict[str, Any]:
+    """A finding as covered_facts returns it and ripreplace-summary/2 records it (nested)."""
     out = {
         "catalog_id": catalog_id,
         "vendor": "AO Kaspersky Lab",
         "product": "Kaspersky Endpoint Security for Linux",
-        "covered_list": "AO Kaspersky Lab: ...",
+        "covered_list": dict(KASPERSKY_AO),
         "state": "installed",
         "confidence": "high",
         "review": False,
         "evidence": [
-            {"kind": "deb", "value": "kesl", "confidence": "high", "version": "12.0.0.6672", "status": "installed"},
-            {"kind": "service", "value": "kesl", "confidence": "high", "manager": "systemd", "active": "active"},
+            {
+                "kind": "deb",
+                "value": "kesl",
+                "confidence": "high",
+                "details": {"version": "12.0.0.6672", "status": "installed"},
+            },
+            {
+                "kind": "service",
+                "value": "kesl",
+                "confidence": "high",
+                "details": {"manager": "systemd", "active": "active"},
+            },
         ],
     }
+    out.update(over)
+    return out
+
+
+def finding_v1(catalog_id: str = "kaspersky-kesl", **over: Any) -> dict[str, Any]:
+    """The same finding as ripreplace-summary/1 recorded it: evidence details flattened, the entry's text only."""
+    out = finding(catalog_id)
+    out["covered_list"] = out["covered_list"]["entry"]
+    out["evidence"] = [{k: v for k, v in e.items() if k != "details"} | e["details"] for e in out["evidence"]]
     out.update(over)
     return out
 
@@ -46,6 +77,7 @@ def make_run(
     decisions: list[dict[str, Any]] = (),  # type: ignore[assignment]
     end: bool = True,
     resumes: dict[str, Any] | None = None,
+    summary_format: str = "ripreplace-summary/2",
 ) -> Path:
     path = runs / run_id
     path.mkdir(parents=True)
@@ -67,7 +99,7 @@ def make_run(
     counts: dict[str, int] = {}
     for entry in hosts.values():
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    summary = {"format": "ripreplace-summary/1", "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
+    summary = {"format": summary_format, "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
     summary.update(extra_summary or {})
     (path / "summary.json").write_text(json.dumps(summary))
     return path

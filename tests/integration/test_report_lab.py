@@ -146,6 +146,57 @@ def test_every_format_from_a_real_audit_run(lab, workdir):
         lab.reset(covered, excepted, clean, sysd)
 
 
+SITE_CATALOG = """\
+format: ripreplace-covered-catalog/1
+catalog_version: "site-report-test"
+entries:
+  - id: site-report-agent
+    vendor: AO Kaspersky Lab
+    product: Report test agent
+    platform: linux
+    covered_list:
+      entry: {entry}
+      added: "{added}"
+      sources: [{source}]
+    signals:
+      paths:
+        - {{path: /opt/rr-report-agent, confidence: high, source: {{grade: site, ref: "report test"}}}}
+"""
+
+
+def test_report_shows_the_catalog_facts_the_run_used(lab, workdir):
+    """Issue 10: a report rebuilt after the catalog file changed shows the facts the run used."""
+    host = lab.light_hosts[0]
+    lab.reset(host)
+    try:
+        lab.sh(host, "mkdir", "-p", "/opt/rr-report-agent")
+        site = workdir / "site.yml"
+        used = {"entry": "Entry text as the audit used it", "added": "2021-01-01"}
+        site.write_text(SITE_CATALOG.format(**used, source="https://www.fcc.gov/supplychain/coveredlist"))
+        run = audit(lab, workdir, "--limit", host, "--catalog", str(site))["run"]
+        runs = str(workdir / "runs")
+
+        def finding() -> dict[str, Any]:
+            target = workdir / "r.json"
+            result = lab.ripreplace("report", run, "--runs-dir", runs, "--format", "json", "-o", str(target))
+            assert result.returncode == 0, result.stderr
+            (host_entry,) = json.loads(target.read_text())["hosts"]
+            return next(f for f in host_entry["findings"] if f["catalog_id"] == "site-report-agent")
+
+        before = finding()
+        assert before["covered_list"]["entry"] == used["entry"] and before["covered_list"]["added"] == used["added"]
+        # the site catalog is edited after the run: other entry text, other date, other source
+        site.write_text(
+            SITE_CATALOG.format(entry="Edited later", added="2099-01-01", source="https://example.org/later")
+        )
+        after = finding()
+        assert after["covered_list"] == before["covered_list"]
+        site.unlink()  # and removed: the report does not need it
+        assert finding()["covered_list"] == before["covered_list"]
+    finally:
+        lab.reset(host)
+
+
 def site_inventory(lab: Any, workdir: Path) -> Path:
     """The lab inventory plus the site settings remediate needs (lab repository, EICAR-only ClamAV db)."""
     data = yaml.safe_load((lab.dir / "inventory.yml").read_text())

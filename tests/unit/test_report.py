@@ -1,6 +1,6 @@
 """ripreplace report: the five formats, escaping, exit codes, and the campaign merge.
 
-Run directories are built with the real audit-log writer API (``audit_chain.AuditLog``), so every
+Run directories are built with the real audit-log writer API (``auditlog.AuditLog``), so every
 log here is a valid hash chain that the verifier checks while rendering.
 """
 
@@ -10,6 +10,7 @@ import csv
 import html.parser
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -253,9 +254,19 @@ def test_hostile_strings_render_inert(tmp_path: Path) -> None:
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
             if name in ("href", "src", "action", "xlink:href", "formaction"):
-                assert value is not None and value.startswith("https://"), (tag, name, value)
-    hrefs = [a.get("href") for t, a in scan.tags if t == "a"]
+                # an http(s) link, or a link to one of the page's own Covered List entries or runs
+                assert value is not None and (
+                    value.startswith("https://") or re.fullmatch(r"#(cl|run)-[0-9]+", value)
+                ), (
+                    tag,
+                    name,
+                    value,
+                )
+    hrefs = [a.get("href") for t, a in scan.tags if t == "a" and not (a.get("href") or "").startswith("#")]
     assert hrefs == ["https://www.fcc.gov/supplychain/coveredlist"]
+    ids = {a.get("id") for _t, a in scan.tags if a.get("id")}
+    fragments = [a["href"] for t, a in scan.tags if t == "a" and (a.get("href") or "").startswith("#")]
+    assert fragments and all(f[1:] in ids for f in fragments)
     # the hostile text is there, as text
     body = "".join(scan.text)
     assert "<script>alert(1)</script>" in body and "javascript:alert(1)" in body
@@ -275,7 +286,11 @@ def test_html_has_summary_findings_timeline_verdict_and_exceptions(audit_run: Pa
     assert "EXC-7" in body and "2027-01-31" in body and "EXC-1 expired" in body
     assert "(added 2022-03-25)" in body
     assert [a.get("href") for t, a in scan.tags if t == "a"].count("https://www.fcc.gov/supplychain/coveredlist") >= 1
-    assert sum(1 for t, _a in scan.tags if t == "svg") == 1  # the status chart; an audit has no batches
+    # the status chart (one bar per status, each its own row) and no batch timeline: an audit has no batches
+    bars = [a.get("data-key") for t, a in scan.tags if t == "div" and (a.get("data-key") or "").startswith("status-")]
+    assert bars == ["status-covered", "status-unreachable", "status-excepted", "status-clean"]
+    assert sum(1 for t, _a in scan.tags if t == "svg") == len(bars)
+    assert not [a for t, a in scan.tags if t == "section" and a.get("class") == "timeline"]
     assert sum(1 for t, a in scan.tags if t == "tr" and a.get("class") == "host") == 4
     for t, a in scan.tags:
         assert t not in ("link", "script", "iframe", "img", "object", "embed"), t
@@ -368,7 +383,7 @@ def test_killed_run_reports_from_state_json(tmp_path: Path) -> None:
     assert report.runs[0].source == "state.json"
     hosts = {h.name: h for h in report.hosts}
     assert hosts["web1"].status == "deferred" and hosts["web1"].covered_remains
-    assert hosts["web2"].status == "remediated" and hosts["web2"].removal_actions[0]["result"] == "purged"
+    assert hosts["web2"].status == "remediated" and hosts["web2"].removal_actions[0].result == "purged"
 
 
 # --------------------------------------------------------------------------- campaign
@@ -474,3 +489,115 @@ def test_safe_url() -> None:
         3,
     ):
         assert render.safe_url(bad) is None, bad
+
+
+# --------------------------------------------------------------------------- the HTML page, read in a minute
+@pytest.mark.parametrize(
+    ("start", "end", "labels"),
+    [
+        # the lab's window: an hour, ticks every 15 minutes on the quarter hours
+        ("2026-12-05T06:00:00Z", "2026-12-05T07:00:00Z", ["06:00", "06:15", "06:30", "06:45", "07:00"]),
+        # odd start and end (seen: 12:57:36, 13:22:34 before): whole 5 minutes
+        ("2026-12-05T12:55:12Z", "2026-12-05T13:21:40Z", ["13:00", "13:05", "13:10", "13:15", "13:20"]),
+        # a 3-minute zoom: half minutes
+        (
+            "2026-12-05T06:00:05Z",
+            "2026-12-05T06:03:01Z",
+            ["06:00:30", "06:01:00", "06:01:30", "06:02:00", "06:02:30", "06:03:00"],
+        ),
+        # 40 seconds: every 10 s
+        ("2026-12-05T06:00:03Z", "2026-12-05T06:00:44Z", ["06:00:10", "06:00:20", "06:00:30", "06:00:40"]),
+        # a night across midnight: hours, the day named once it changes
+        ("2026-12-05T22:10:00Z", "2026-12-06T05:50:00Z", None),
+    ],
+)
+def test_time_ticks_fall_on_round_times(start: str, end: str, labels: list[str] | None) -> None:
+    from ripreplace.report import charts
+
+    t0, t1 = charts.parse_time(start), charts.parse_time(end)
+    assert t0 is not None and t1 is not None
+    ticks = charts.ticks(t0, t1)
+    if labels is None:  # the night: 2-hour ticks from 00:00 of the next day, dated
+        assert [t.label for t in ticks] == ["12-06 00:00", "12-06 02:00", "12-06 04:00"]
+    else:
+        assert [t.label for t in ticks] == labels
+    assert 2 <= len(ticks) <= charts.MAX_TICKS
+    assert all(0 <= t.pct <= 100 for t in ticks)
+    assert [t.pct for t in ticks] == sorted(t.pct for t in ticks)
+    # on a narrow page every other tick keeps its label: never fewer than two
+    assert sum(t.major for t in ticks) >= 2
+    # a label at either end is anchored inward, so it stays inside the chart
+    for t in ticks:
+        assert t.anchor == ("start" if t.pct < 7 else "end" if t.pct > 93 else "middle")
+
+
+def _remediation(tmp_path: Path, hosts: int = 12) -> Path:
+    names = {f"web{n:02d}": {"status": "remediated", "findings": [finding()], "batch": 1} for n in range(1, hosts + 1)}
+    extra = {
+        "window": {
+            "kind": "interval",
+            "text": "now/PT1H",
+            "start": "2026-12-05T06:00:00Z",
+            "end": "2026-12-05T07:00:00Z",
+        },
+        "batches": [{"batch": 1, "hosts": sorted(names), "started": "2026-12-05T06:00:05Z", "seconds": 300.0}],
+        "stop": {"reason": "the window closed at 2026-12-05T07:00:00Z during batch 1", "by": "window"},
+    }
+    return make_run(
+        tmp_path / "runs", "20261205T060000Z-remediate-abcdef", mode="remediate", hosts=names, extra_summary=extra
+    )
+
+
+def test_html_banner_final_hash_once_and_covered_list_quoted_once(tmp_path: Path) -> None:
+    report = load.run_report(_remediation(tmp_path))
+    text = render_to_text(report, "html")
+    final = report.runs[0].audit_log.final_hash
+    assert final is not None
+    banner = text[text.index('<section id="audit-log">') : text.index("</section>")]
+    assert banner.count(final) == 1 and text.count(final) == 1
+    # twelve hosts, one Covered List entry: quoted once, every finding points at it
+    assert text.count("Information security products, solutions, and services supplied") == 1
+    scan = _scan(text)
+    refs = [a["href"] for t, a in scan.tags if t == "a" and a.get("class") == "ref"]
+    assert refs == ["#cl-1"] * 12
+    assert [a.get("id") for t, a in scan.tags if a.get("class") == "cl-entry"] == ["cl-1"]
+
+
+def test_html_tiles_do_not_repeat_the_chart(audit_run: Path) -> None:
+    scan = _scan(render_to_text(load.run_report(audit_run), "html"))
+    tiles = [a["data-key"] for t, a in scan.tags if (a.get("class") or "").startswith("tile") and a.get("data-key")]
+    assert tiles == ["hosts", "covered_remaining", "exceptions"]  # the status counts are the chart's rows
+    text = " ".join(scan.text)
+    assert "covered software remains" in text and "hosts: 1 covered" in text
+
+
+def test_html_identifiers_are_never_broken(tmp_path: Path) -> None:
+    from ripreplace.report import htmlpage
+
+    assert "break-all" not in htmlpage.CSS and "break-word" not in htmlpage.CSS.split(".id{")[1].split("}")[0]
+    assert ".id{white-space:nowrap;" in htmlpage.CSS
+    # identifiers inside prose (a stop reason, a merged host's reason) are kept whole as well
+    text = render_to_text(load.run_report(_remediation(tmp_path)), "html")
+    assert 'the window closed at <span class="id">2026-12-05T07:00:00Z</span> during batch 1' in text
+    mark = htmlpage.prose({"20261205T060000Z-remediate-abcdef": 2})
+    assert str(
+        mark("remediated in run 20261205T060000Z-remediate-abcdef; clean in run 20261206T010000Z-audit-000003")
+    ) == (
+        'remediated in run <a class="runref" href="#run-2" title="run 20261205T060000Z-remediate-abcdef">#2</a>; '
+        'clean in run <span class="id">20261206T010000Z-audit-000003</span>'
+    )
+    assert str(mark("<b>a5fa7f5e7375a45158159a40a659</b>")) == (
+        '&lt;b&gt;<span class="id">a5fa7f5e7375a45158159a40a659</span>&lt;/b&gt;'
+    )
+
+
+def test_html_campaign_leads_with_content(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for n in range(1, 6):
+        make_run(runs, f"2026120{n}T060000Z-audit-00000{n}", hosts=audit_hosts(), started=f"2026-12-0{n}T06:00:00Z")
+    text = render_to_text(load.campaign_report(runs), "html")
+    scan = _scan(text)
+    assert sum(1 for _t, a in scan.tags if (a.get("class") or "").startswith("verdict")) == 1
+    sections = [a.get("id") or a.get("class") for t, a in scan.tags if t == "section"]
+    assert sections[:3] == ["audit-log", "summary", "runs"]
+    assert "Audit log verified for all 5 runs" in " ".join(" ".join(scan.text).split())

@@ -1,18 +1,29 @@
-"""``ripreplace runs list | show RUN``: past runs, their outcome and whether their audit log verifies."""
+"""``ripreplace runs list | show RUN``: past runs, their outcome and whether their audit log verifies.
+
+Run directories are read by :mod:`ripreplace.report.documents` (every value type-checked) and the
+audit log is verified now by the report's verifier call (never a stored verdict). ``runs show`` of a
+run whose files are malformed says so in one line and exits 2; ``runs list`` lists such a run as
+``unreadable`` and goes on with the others. ``show`` prints only what the run recorded: a key with
+no value is left out, never printed as ``None``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ripreplace import audit, auditlog, rundir
+from ripreplace import audit, rundir
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError
+from ripreplace.report import load
+from ripreplace.report.documents import RunDocuments, read_run
 
 RUNS_FORMAT = "ripreplace-runs/1"
+SHOW_KEYS = ("run", "mode", "started", "operator", "ticket", "window", "resumes", "outcome", "exit_code")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,59 +46,62 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     shower.set_defaults(handler=handle_show)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _log_verdict(docs: RunDocuments) -> dict[str, Any]:
+    verdict = load.verify_log(docs.path, docs.manifest, None)
+    out: dict[str, Any] = {"status": verdict.status, "message": verdict.message}
+    if verdict.final_hash is not None:
+        out["final_hash"] = verdict.final_hash
+    return out
 
 
-def _log_verdict(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
-    log = path / rundir.AUDIT_LOG
-    if not log.is_file():
-        return {"status": "missing", "message": "no audit.jsonl"}
-    entry = (manifest or {}).get("audit_log")
-    entry = entry if isinstance(entry, dict) else {}
-    try:
-        verdict = auditlog.verify(
-            log, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records")
-        )
-    except auditlog.AuditChainError as exc:
-        return {"status": "unreadable", "message": str(exc)}
-    return {"status": verdict.status, "message": verdict.one_line(), "final_hash": verdict.final_hash}
+def _counts(docs: RunDocuments) -> tuple[dict[str, int], str]:
+    if docs.summary is not None:
+        return dict(docs.summary.get("counts") or {}), "finished"
+    if docs.state is not None:
+        counts: dict[str, int] = {}
+        for host in docs.state_hosts.values():
+            state = str(host.get("state") or "?")
+            counts[state] = counts.get(state, 0) + 1
+        return counts, "incomplete (no summary.json: killed or still going; counts are host states)"
+    return {}, "incomplete (no summary.json)"
 
 
-def describe(path: Path) -> dict[str, Any]:
-    """One run: id, mode, started, ticket, outcome counts, log verdict (and more for show)."""
-    manifest = _read_json(path / rundir.MANIFEST)
-    manifest = manifest if isinstance(manifest, dict) else None
-    summary = _read_json(path / rundir.SUMMARY)
-    summary = summary if isinstance(summary, dict) else None
-    state = _read_json(path / rundir.STATE)
-    state = state if isinstance(state, dict) else None
-    if summary is not None:
-        counts, outcome = summary.get("counts") or {}, "finished"
-    elif state is not None:
-        counts = {}
-        for host in (state.get("hosts") or {}).values():
-            counts[host.get("state", "?")] = counts.get(host.get("state", "?"), 0) + 1
-        outcome = "incomplete (no summary.json: killed or still going; counts are host states)"
-    else:
-        counts, outcome = {}, "incomplete (no summary.json)"
-    m = manifest or {}
+def describe(docs: RunDocuments) -> dict[str, Any]:
+    """One run: id, mode, started, ticket, outcome counts, log verdict (``show`` adds batches and hosts)."""
+    m = docs.manifest
+    counts, outcome = _counts(docs)
+    resumes = m.get("resumes")
     return {
-        "run": path.name,
-        "path": str(path),
+        "run": docs.path.name,
+        "path": str(docs.path),
         "mode": m.get("mode"),
         "started": m.get("started"),
         "ticket": m.get("ticket"),
         "operator": m.get("operator"),
         "window": m.get("window"),
-        "resumes": (m.get("resumes") or {}).get("run") if isinstance(m.get("resumes"), dict) else None,
+        "resumes": resumes.get("run") if isinstance(resumes, Mapping) else None,
         "outcome": outcome,
-        "exit_code": summary.get("exit_code") if summary else None,
+        "exit_code": docs.summary.get("exit_code") if docs.summary is not None else None,
         "counts": dict(sorted(counts.items())),
-        "log": _log_verdict(path, manifest),
+        "log": _log_verdict(docs),
+    }
+
+
+def _unreadable(path: Path, exc: InputFileError) -> dict[str, Any]:
+    """A listing row for a run whose files cannot be read: the listing goes on."""
+    return {
+        "run": path.name,
+        "path": str(path),
+        "mode": None,
+        "started": None,
+        "ticket": None,
+        "operator": None,
+        "window": None,
+        "resumes": None,
+        "outcome": f"unreadable: {exc}",
+        "exit_code": None,
+        "counts": {},
+        "log": {"status": "unchecked", "message": "not verified: the run's files cannot be read"},
     }
 
 
@@ -101,76 +115,108 @@ def _runs(runs_dir: Path) -> list[Path]:
     )
 
 
-def handle_list(args: argparse.Namespace) -> ExitCode:
-    rows = [describe(p) for p in _runs(args.runs_dir)]
-    if args.output == "json":
-        json.dump(
-            audit.envelope("runs list", ExitCode.OK, {"format": RUNS_FORMAT, "runs": rows}),
-            sys.stdout,
-            indent=2,
-            sort_keys=True,
-        )
-        sys.stdout.write("\n")
-        return ExitCode.OK
+def _row(path: Path) -> dict[str, Any]:
+    try:
+        return describe(read_run(path))
+    except InputFileError as exc:
+        return _unreadable(path, exc)
+
+
+def _print_json(command: str, result: Any) -> None:
+    json.dump(audit.envelope(command, ExitCode.OK, result), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def _list_cells(row: Mapping[str, Any]) -> list[str]:
+    counts = ", ".join(f"{n} {s}" for s, n in row["counts"].items()) or "-"
+    if row["outcome"] == "finished":
+        outcome = counts
+    elif row["outcome"].startswith("unreadable"):
+        outcome = row["outcome"]
+    else:
+        outcome = f"incomplete: {counts}"
+    return [row["run"], row["mode"] or "-", row["started"] or "-", row["ticket"] or "-", outcome, row["log"]["status"]]
+
+
+def _print_list(runs_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """A table at the terminal's width (long values fold in their cell, run ids stay whole); when
+    piped, one tab-separated line per run under a header line, for grep and cut."""
+    columns = ("run", "mode", "started", "ticket", "outcome", "log")
+    if not sys.stdout.isatty():
+        for cells in [list(columns), *(_list_cells(r) for r in rows)]:
+            sys.stdout.write("\t".join(" ".join(c.split()) for c in cells) + "\n")
+        return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"runs in {args.runs_dir}")
-    for col in ("run", "mode", "started", "ticket", "outcome", "log"):
-        table.add_column(col, no_wrap=col in ("run", "started"))
+    table = Table(title=f"runs in {runs_dir}")
+    widest = max((len(r["run"]) for r in rows), default=3)
+    for col in columns:
+        table.add_column(col, no_wrap=col == "run", min_width=widest if col == "run" else None, overflow="fold")
     for row in rows:
-        counts = ", ".join(f"{n} {s}" for s, n in row["counts"].items()) or "-"
-        outcome = counts if row["outcome"] == "finished" else f"incomplete: {counts}"
-        table.add_row(
-            row["run"], str(row["mode"]), str(row["started"]), str(row["ticket"] or "-"), outcome, row["log"]["status"]
-        )
-    Console(highlight=False, width=160).print(table)
+        table.add_row(*_list_cells(row))
+    Console(highlight=False).print(table)
+
+
+def handle_list(args: argparse.Namespace) -> ExitCode:
+    rows = [_row(p) for p in _runs(args.runs_dir)]
+    if args.output == "json":
+        _print_json("runs list", {"format": RUNS_FORMAT, "runs": rows})
+    else:
+        _print_list(args.runs_dir, rows)
     return ExitCode.OK
 
 
-def _locate(args: argparse.Namespace) -> Path:
-    direct = Path(args.run)
-    if direct.is_dir() and (direct / rundir.MANIFEST).is_file():
-        return direct
-    candidate = args.runs_dir / args.run
-    if candidate.is_dir() and (candidate / rundir.MANIFEST).is_file():
-        return candidate
-    raise InputFileError(f"{args.run}: no such run (looked in {args.runs_dir})")
+def _hosts(docs: RunDocuments) -> dict[str, dict[str, Any]]:
+    if docs.summary is not None:
+        return {
+            h: {"status": e.get("status"), "state": e.get("state"), "reason": e.get("reason")}
+            for h, e in docs.summary_hosts.items()
+        }
+    return {
+        h: {"status": None, "state": e.get("state"), "reason": e.get("reason")} for h, e in docs.state_hosts.items()
+    }
+
+
+def _known(value: Any) -> bool:
+    return value is not None and value not in ("", {}, [])
+
+
+def _batch_line(batch: Mapping[str, Any]) -> str:
+    hosts = batch.get("hosts") or []
+    line = f"batch {batch.get('batch', '?')}: {len(hosts)} host(s)"
+    if _known(batch.get("seconds")):
+        line += f" in {batch['seconds']} s"
+    counts = ", ".join(f"{n} {s}" for s, n in sorted((batch.get("counts") or {}).items()))
+    return line + (f": {counts}" if counts else "")
+
+
+def _print_show(info: Mapping[str, Any]) -> None:
+    out = sys.stdout
+    for key in SHOW_KEYS:
+        if _known(info.get(key)):
+            value = info[key]
+            out.write(f"{key:10} {json.dumps(value) if isinstance(value, dict | list) else value}\n")
+    out.write(f"{'log':10} {info['log']['message']}\n")
+    for batch in info.get("batches") or []:
+        out.write(_batch_line(batch) + "\n")
+    stop = info.get("stop")
+    if isinstance(stop, Mapping) and _known(stop.get("reason")):
+        out.write(f"stopped: {stop['reason']}\n")
+    for host, entry in sorted(info["hosts"].items()):
+        status = entry["status"] or entry["state"] or "unknown"
+        out.write(f"  {host}: {status}" + (f": {entry['reason']}" if entry["reason"] else "") + "\n")
 
 
 def handle_show(args: argparse.Namespace) -> ExitCode:
-    path = _locate(args)
-    info = describe(path)
-    summary = _read_json(path / rundir.SUMMARY)
-    state = _read_json(path / rundir.STATE)
-    hosts: dict[str, Any] = {}
-    if isinstance(summary, dict):
-        hosts = {
-            h: {"status": e.get("status"), "state": e.get("state"), "reason": e.get("reason")}
-            for h, e in (summary.get("hosts") or {}).items()
-        }
-        info["batches"] = summary.get("batches")
-        info["stop"] = summary.get("stop")
-    elif isinstance(state, dict):
-        hosts = {
-            h: {"status": None, "state": e.get("state"), "reason": e.get("reason")}
-            for h, e in (state.get("hosts") or {}).items()
-        }
-    info["hosts"] = hosts
+    docs = read_run(load.locate_run(args.run, args.runs_dir))
+    info = describe(docs)
+    if docs.summary is not None:
+        info["batches"] = docs.summary.get("batches")
+        info["stop"] = docs.summary.get("stop")
+    info["hosts"] = _hosts(docs)
     if args.output == "json":
-        json.dump(audit.envelope("runs show", ExitCode.OK, info), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
-        return ExitCode.OK
-    out = sys.stdout
-    for key in ("run", "mode", "started", "operator", "ticket", "window", "resumes", "outcome", "exit_code"):
-        out.write(f"{key:10} {info.get(key)}\n")
-    out.write(f"{'log':10} {info['log']['message']}\n")
-    for batch in info.get("batches") or []:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(batch["counts"].items()))
-        out.write(f"batch {batch['batch']}: {len(batch['hosts'])} host(s) in {batch['seconds']} s: {counts}\n")
-    if info.get("stop"):
-        out.write(f"stopped: {info['stop']['reason']}\n")
-    for host, entry in sorted(hosts.items()):
-        status = entry["status"] or entry["state"]
-        out.write(f"  {host}: {status}" + (f": {entry['reason']}" if entry["reason"] else "") + "\n")
+        _print_json("runs show", info)
+    else:
+        _print_show(info)
     return ExitCode.OK

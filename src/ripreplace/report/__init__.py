@@ -1,9 +1,12 @@
 """Reports of runs and campaigns: ``ripreplace report RUN`` and ``ripreplace report --campaign RUNS_DIR``.
 
+- :mod:`ripreplace.report.documents`: a run directory's JSON files, every value type-checked (a wrong
+  type is one line and exit 2, never a traceback);
 - :mod:`ripreplace.report.model`: the typed report (hosts, findings, runs, audit-log verdicts);
-- :mod:`ripreplace.report.load`: run directories into that model (the audit log is streamed and
-  verified now, never trusted from a stored verdict);
-- :mod:`ripreplace.report.render`: html, csv, json, junit and md renderers.
+- :mod:`ripreplace.report.load`: run directories into that model, from what each run recorded only
+  (catalogs are never re-read; the audit log is streamed and verified now, never a stored verdict);
+- :mod:`ripreplace.report.render`: csv, json, junit and md renderers, and the dispatch;
+- :mod:`ripreplace.report.htmlpage` and :mod:`ripreplace.report.charts`: the HTML page and its charts.
 """
 
 from __future__ import annotations

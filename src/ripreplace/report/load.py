@@ -1,15 +1,16 @@
 """Read run directories into the :mod:`ripreplace.report.model`.
 
-A run's report is built from its ``manifest.json``, its ``summary.json`` (or, for a run that was
-killed, its ``state.json``), the catalogs (for the Covered List entry, date and sources of every
-finding) and its ``audit.jsonl``, which is **streamed**, never loaded whole:
+A run's report is built from what the run recorded, and only that: its ``manifest.json``, its
+``summary.json`` (or, for a run that was killed, its ``state.json``), each type-checked by
+:mod:`ripreplace.report.documents`, and its ``audit.jsonl``, which is **streamed**, never loaded
+whole. Catalog files are never re-read: a finding shows the Covered List facts the run recorded
+with it, so a catalog changed since the run cannot change what its report says.
 
-1. the verifier of ``plugins/plugin_utils/audit_chain.py`` checks the whole chain (one pass; the
-   verdict is computed now, never taken from a stored file), cross-checked against the final hash
-   and record count the manifest repeats;
+1. the verifier (``ripreplace.auditlog.verify``: the collection's ``audit_verify``) checks the
+   whole chain (one pass; the verdict is computed now, never taken from a stored file),
+   cross-checked against the final hash and record count the manifest repeats;
 2. one more pass picks out, with a byte-level pre-filter, the few records a report needs (the
-   wrapper's decisions, host-state records, ``playbook-end`` stats and failed tasks): only those
-   lines are decoded.
+   wrapper's decisions, ``playbook-end`` stats and failed tasks): only those lines are decoded.
 
 Memory is bounded by the summary (one entry per host), never by the log.
 """
@@ -17,15 +18,16 @@ Memory is bounded by the summary (one entry per host), never by the log.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, collection, rundir
+from ripreplace import auditlog, campaign, rundir
 from ripreplace.exceptions import InputFileError
+from ripreplace.report.documents import STATE_FILE, RunDocuments, read_run
 from ripreplace.report.model import (
     Batch,
+    CatalogRef,
     CoveredListEntry,
     Evidence,
     ExceptionRef,
@@ -33,29 +35,21 @@ from ripreplace.report.model import (
     HistoryEntry,
     HostReport,
     LogVerdict,
+    RemovalAction,
     Replacement,
     Report,
     RunInfo,
+    Stop,
     TaskTally,
+    Verify,
+    Window,
 )
-
-STATE_FILE = "state.json"
 
 # Pre-filters on the raw line. Inside a JSON string a quote is always escaped, so these byte
 # sequences can only match real keys; the record is then decoded and its real type checked.
-_WANTED = (b'"type":"decision"', b'"type":"playbook-end"', b'"type":"host-state"', b'"type":"run-start"')
+_WANTED = (b'"type":"decision"', b'"type":"playbook-end"')
 _TASK = b'"type":"task"'
 _FAILED = b'"status":"failed"'
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open("rb") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot be read as JSON ({exc.__class__.__name__}: {exc})") from None
 
 
 def _str(value: Any) -> str | None:
@@ -98,67 +92,12 @@ def campaign_runs(runs_dir: Path) -> list[Path]:
     return runs
 
 
-# --------------------------------------------------------------------------- catalogs
-class CoveredIndex:
-    """catalog id -> Covered List entry, from the bundled catalog and the site catalogs a run used."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, CoveredListEntry] = {}
-        self._loaded: set[str] = set()
-        self.files: list[dict[str, Any]] = []
-
-    def add_catalog(self, path: str, *, expected_sha256: str | None = None) -> None:
-        if path in self._loaded:
-            return
-        self._loaded.add(path)
-        cat = collection.load_plugin_util("catalog")
-        note: str | None = None
-        try:
-            data = cat.load_catalog_file(path)
-            sha = cat.sha256_file(path)
-        except (cat.CatalogError, OSError) as exc:
-            self.files.append({"path": path, "loaded": False, "note": f"not loaded: {exc}"})
-            return
-        if expected_sha256 and sha != expected_sha256:
-            note = "changed since the run (sha256 differs from the manifest): Covered List details are today's"
-        for entry in data.get("entries", []):
-            covered = entry.get("covered_list")
-            if isinstance(covered, Mapping) and entry.get("id") not in self._entries:
-                self._entries[str(entry["id"])] = CoveredListEntry(
-                    entry=" ".join(str(covered.get("entry", "")).split()),
-                    added=_str(covered.get("added")),
-                    grade=_str(covered.get("grade")),
-                    sources=tuple(str(s) for s in covered.get("sources") or []),
-                )
-        self.files.append(
-            {"path": path, "loaded": True, "sha256": sha, "catalog_version": data.get("catalog_version"), "note": note}
-        )
-
-    def for_run(self, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Load what the run used (manifest ``catalog_files``; the bundled catalog always); return those files."""
-        bundled = str(collection.catalog_dir() / "covered.yml")
-        files = manifest.get("catalog_files")
-        used: list[dict[str, Any]] = []
-        if isinstance(files, list):
-            for item in files:
-                if isinstance(item, Mapping) and item.get("path"):
-                    self.add_catalog(str(item["path"]), expected_sha256=_str(item.get("sha256")))
-                    used.append({"path": str(item["path"]), "sha256": item.get("sha256")})
-        self.add_catalog(bundled)
-        return used or [{"path": bundled, "sha256": None}]
-
-    def get(self, catalog_id: str) -> CoveredListEntry | None:
-        return self._entries.get(catalog_id)
-
-
 # --------------------------------------------------------------------------- the audit log
 @dataclasses.dataclass
 class LogFacts:
     decisions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     tallies: dict[str, TaskTally] = dataclasses.field(default_factory=dict)
     first_failure: dict[str, str] = dataclasses.field(default_factory=dict)
-    host_states: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    manifest: dict[str, Any] | None = None
 
 
 def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) -> LogVerdict:
@@ -168,18 +107,23 @@ def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) ->
     expected_hash = entry.get("final_hash") if isinstance(entry.get("final_hash"), str) else None
     expected_records = _int(entry.get("records"))
     if not log.is_file():
-        return LogVerdict(
-            "missing", f"no {rundir.AUDIT_LOG} in the run directory: nothing to verify", None, 0, expected_hash
-        )
+        message = f"no {rundir.AUDIT_LOG} in the run directory: nothing to verify"
+        return LogVerdict("missing", message, None, 0, expected_hash, detail=message)
     try:
         verdict = auditlog.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
     except auditlog.AuditChainError as exc:
-        return LogVerdict("unreadable", str(exc), None, 0, expected_hash)
+        return LogVerdict("unreadable", str(exc), None, 0, expected_hash, detail=str(exc))
     if verdict.ok and expected_hash is not None:
         verdict.notes.append(f"final hash matches {rundir.MANIFEST}")
     elif verdict.ok:
         verdict.notes.append(f"{rundir.MANIFEST} repeats no final hash: not cross-checked")
-    return LogVerdict(verdict.status, verdict.one_line(), verdict.final_hash, verdict.records, expected_hash)
+    if verdict.ok:  # in words; the hash itself is shown once, apart
+        detail = "; ".join([f"{verdict.records} records, chain intact", *verdict.notes])
+    else:
+        detail = verdict.one_line()
+    return LogVerdict(
+        verdict.status, verdict.one_line(), verdict.final_hash, verdict.records, expected_hash, detail=detail
+    )
 
 
 def _take(facts: LogFacts, rtype: Any, data: dict[str, Any]) -> None:
@@ -195,12 +139,6 @@ def _take(facts: LogFacts, rtype: Any, data: dict[str, Any]) -> None:
         for host, stats in (data.get("stats") or {}).items():
             if isinstance(stats, Mapping):
                 facts.tallies[str(host)] = facts.tallies.get(str(host), TaskTally()).add(stats)
-    elif rtype == "host-state":
-        host = data.get("host")
-        if isinstance(host, str):
-            facts.host_states[host] = data
-    elif rtype == "run-start" and facts.manifest is None and isinstance(data.get("manifest"), dict):
-        facts.manifest = data["manifest"]
 
 
 def scan_log(path: Path) -> LogFacts:
@@ -229,14 +167,15 @@ def scan_log(path: Path) -> LogFacts:
 
 
 # --------------------------------------------------------------------------- findings and hosts
-def _evidence(items: Any) -> tuple[Evidence, ...]:
+def _evidence(items: Sequence[Mapping[str, Any]]) -> tuple[Evidence, ...]:
+    """Nested evidence ({kind, value, confidence, details}); a ``ripreplace-summary/1`` item had its
+    details flattened beside kind and value: they are gathered back from there."""
     out = []
-    for e in items or []:
-        if not isinstance(e, Mapping):
-            continue
+    for e in items:
         details = {k: v for k, v in e.items() if k not in ("kind", "value", "confidence", "details")}
-        if isinstance(e.get("details"), Mapping):
-            details.update(e["details"])
+        nested = e.get("details")
+        if isinstance(nested, Mapping):
+            details.update(nested)
         out.append(Evidence(str(e.get("kind", "?")), str(e.get("value", "")), _str(e.get("confidence")), details))
     return tuple(out)
 
@@ -255,28 +194,31 @@ def _exception(data: Any, *, expired: bool = False) -> ExceptionRef | None:
     )
 
 
-def finding(data: Mapping[str, Any], covered: CoveredIndex) -> Finding:
-    catalog_id = str(data.get("catalog_id", "?"))
-    listed = data.get("covered_list")
-    entry = covered.get(catalog_id)
+def covered_list_entry(listed: Any) -> CoveredListEntry | None:
+    """The Covered List entry as the run recorded it: {entry, added, sources} (``ripreplace-summary/2``),
+    or the entry's text alone (``ripreplace-summary/1``: its date and sources were not recorded)."""
     if isinstance(listed, Mapping):
-        entry = CoveredListEntry(
-            entry=" ".join(str(listed.get("entry", "")).split()),
+        return CoveredListEntry(
+            entry=" ".join(str(listed.get("entry") or "").split()),
             added=_str(listed.get("added")),
             grade=_str(listed.get("grade")),
             sources=tuple(str(s) for s in listed.get("sources") or []),
         )
-    elif entry is None and isinstance(listed, str) and listed:
-        entry = CoveredListEntry(entry=" ".join(listed.split()))
+    if isinstance(listed, str) and listed.strip():
+        return CoveredListEntry(entry=" ".join(listed.split()))
+    return None
+
+
+def finding(data: Mapping[str, Any]) -> Finding:
     return Finding(
-        catalog_id=catalog_id,
+        catalog_id=str(data.get("catalog_id", "?")),
         vendor=str(data.get("vendor", "")),
         product=str(data.get("product", "")),
         state=str(data.get("state", "")),
         confidence=str(data.get("confidence", "")),
         review=bool(data.get("review")),
-        covered_list=entry,
-        evidence=_evidence(data.get("evidence")),
+        covered_list=covered_list_entry(data.get("covered_list")),
+        evidence=_evidence(data.get("evidence") or ()),
         exception=_exception(data.get("exception")),
     )
 
@@ -294,6 +236,10 @@ def _replacement(data: Any) -> Replacement | None:
     )
 
 
+def _findings(entry: Mapping[str, Any], key: str) -> tuple[Finding, ...]:
+    return tuple(finding(f) for f in entry.get(key) or ())
+
+
 def _host(
     name: str,
     entry: Mapping[str, Any],
@@ -302,14 +248,11 @@ def _host(
     mode: str,
     state: Mapping[str, Any] | None,
     facts: LogFacts,
-    covered: CoveredIndex,
 ) -> HostReport:
-    verify = entry.get("verify") if isinstance(entry.get("verify"), Mapping) else None
-    if verify is None and state is not None and isinstance(state.get("verify"), Mapping):
-        verify = state["verify"]
+    verify = entry.get("verify") or (state or {}).get("verify")
     gap = _num((verify or {}).get("protection_gap_seconds"))
     removed = (state or {}).get("removed") or entry.get("removed") or []
-    actions = tuple(a if isinstance(a, Mapping) else {"result": str(a)} for a in removed if a is not None)
+    actions = tuple(RemovalAction(a if isinstance(a, Mapping) else {"result": str(a)}) for a in removed if a)
     return HostReport(
         name=name,
         status=str(entry.get("status") or "failed"),
@@ -318,15 +261,15 @@ def _host(
         mode=mode,
         state=_str(entry.get("state")),
         batch=_int(entry.get("batch")),
-        findings=tuple(finding(f, covered) for f in entry.get("findings") or [] if isinstance(f, Mapping)),
-        excepted=tuple(finding(f, covered) for f in entry.get("excepted") or [] if isinstance(f, Mapping)),
+        findings=_findings(entry, "findings"),
+        excepted=_findings(entry, "excepted"),
         exceptions_expired=tuple(
-            e for e in (_exception(x, expired=True) for x in entry.get("exceptions_expired") or []) if e is not None
+            e for e in (_exception(x, expired=True) for x in entry.get("exceptions_expired") or ()) if e is not None
         ),
         replacement=_replacement(entry.get("replacement") or (state or {}).get("replacement")),
         removal_actions=actions,
         protection_gap_seconds=gap,
-        verify=verify,
+        verify=Verify(verify) if verify else None,
         tasks=facts.tallies.get(name),
         first_failure=facts.first_failure.get(name),
     )
@@ -334,8 +277,6 @@ def _host(
 
 def _status_from_state(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A host of a killed run (state.json only): the status ``campaign.host_status`` would give it."""
-    from ripreplace import campaign
-
     try:
         record = campaign.HostProgress.from_dict(entry)
     except (ValueError, TypeError):
@@ -355,32 +296,43 @@ class LoadedRun:
     previous_hash: str | None  # the final hash of the run this one resumed (summary/manifest)
 
 
-def _batches(summary: Mapping[str, Any] | None, facts: LogFacts) -> tuple[Batch, ...]:
+def _closes(facts: LogFacts) -> dict[int, str]:
+    """batch -> the window close it was checked against (window-check / batch-start decisions)."""
     closes: dict[int, str] = {}
     for d in facts.decisions:
         number = _int(d.get("batch"))
         if number is not None and isinstance(d.get("closes"), str) and d.get("kind") in ("window-check", "batch-start"):
             closes.setdefault(number, d["closes"])
-    source: list[Any] = []
-    if summary is not None and isinstance(summary.get("batches"), list):
-        source = summary["batches"]
-    else:  # a killed run: batch-end decisions, then batch-start without an end
-        ends = {_int(d.get("batch")): d for d in facts.decisions if d.get("kind") == "batch-end"}
-        for d in facts.decisions:
-            n = _int(d.get("batch"))
-            if d.get("kind") == "batch-start" and n is not None:
-                source.append(ends.get(n) or {"batch": n, "hosts": d.get("hosts"), "canceled": True})
+    return closes
+
+
+def _batch_records(summary: Mapping[str, Any] | None, facts: LogFacts) -> list[Mapping[str, Any]]:
+    if summary is not None and summary.get("batches") is not None:
+        return list(summary["batches"])
+    # a killed run: batch-end decisions, then batch-start without an end
+    ends = {_int(d.get("batch")): d for d in facts.decisions if d.get("kind") == "batch-end"}
+    source: list[Mapping[str, Any]] = []
+    for d in facts.decisions:
+        n = _int(d.get("batch"))
+        if d.get("kind") == "batch-start" and n is not None:
+            source.append(ends.get(n) or {"batch": n, "hosts": d.get("hosts"), "canceled": True})
+    return source
+
+
+def _batches(summary: Mapping[str, Any] | None, facts: LogFacts) -> tuple[Batch, ...]:
+    closes = _closes(facts)
     out = []
-    for b in source:
-        if not isinstance(b, Mapping) or _int(b.get("batch")) is None:
+    for b in _batch_records(summary, facts):
+        number = _int(b.get("batch"))
+        if number is None:
             continue
-        number = int(b["batch"])
         raw_counts = b.get("counts")
         counts: Mapping[str, Any] = raw_counts if isinstance(raw_counts, Mapping) else {}
+        hosts = b.get("hosts")
         out.append(
             Batch(
                 batch=number,
-                hosts=tuple(str(h) for h in b.get("hosts") or []),
+                hosts=tuple(str(h) for h in hosts) if isinstance(hosts, list) else (),
                 started=_str(b.get("started")),
                 seconds=_num(b.get("seconds")),
                 counts={str(k): int(v) for k, v in counts.items() if _int(v) is not None},
@@ -392,73 +344,79 @@ def _batches(summary: Mapping[str, Any] | None, facts: LogFacts) -> tuple[Batch,
     return tuple(out)
 
 
-def _window_bounds(window: Mapping[str, Any] | None, facts: LogFacts) -> tuple[str | None, str | None]:
+def _window_bounds(window: Window | None, facts: LogFacts) -> tuple[str | None, str | None]:
     start = end = None
-    if isinstance(window, Mapping):
-        start, end = _str(window.get("start")), _str(window.get("end"))
+    if window is not None:
+        start, end = window.start, window.end
     if end is None:
         closes = [d["closes"] for d in facts.decisions if isinstance(d.get("closes"), str)]
         end = max(closes) if closes else None
     return start, end
 
 
-def load_run(path: Path, *, covered: CoveredIndex, key: bytes | None = None) -> LoadedRun:
-    manifest = _read_json(path / rundir.MANIFEST)
-    if not isinstance(manifest, dict):
-        raise InputFileError(f"{path / rundir.MANIFEST}: not a run manifest")
-    summary = _read_json(path / rundir.SUMMARY)
-    summary = summary if isinstance(summary, dict) else None
-    state_doc = _read_json(path / STATE_FILE)
-    state_doc = state_doc if isinstance(state_doc, dict) else None
-    if summary is None and state_doc is None:
-        raise InputFileError(f"{path}: no {rundir.SUMMARY} and no {STATE_FILE}: the run recorded no host outcome")
-    run_id = str(manifest.get("run") or path.name)
-    catalogs = covered.for_run(manifest)  # before the hosts: their findings look entries up
-    mode = str((summary or {}).get("mode") or manifest.get("mode") or "?")
-    verdict = verify_log(path, manifest, key)
-    facts = scan_log(path / rundir.AUDIT_LOG)
-    states_raw = (state_doc or {}).get("hosts")
-    states: Mapping[str, Any] = states_raw if isinstance(states_raw, Mapping) else {}
-    if summary is not None:
-        entries: Mapping[str, Any] = summary.get("hosts") or {}
-        source = rundir.SUMMARY
-    else:
-        entries = {h: _status_from_state(e) for h, e in states.items() if isinstance(e, Mapping)}
-        source = STATE_FILE
-    hosts: dict[str, HostReport] = {}
-    targeted: dict[str, bool] = {}
-    for name in sorted(entries):
-        entry = entries[name]
-        if not isinstance(entry, Mapping):
-            continue
-        state = states.get(name) if isinstance(states.get(name), Mapping) else None
-        hosts[name] = _host(name, entry, run=run_id, mode=mode, state=state, facts=facts, covered=covered)
-        targeted[name] = entry.get("targeted", True) is not False
-    window = (summary or {}).get("window") or manifest.get("window")
-    window = window if isinstance(window, Mapping) else None
+def _catalogs(manifest: Mapping[str, Any]) -> tuple[CatalogRef, ...]:
+    """The catalog files the run recorded using: ``catalog_files`` (audit), or the covered-software
+    catalogs of the manifest's sha256 tree (remediate). Only the record: the files are not read."""
+    files = manifest.get("catalog_files")
+    if files:
+        return tuple(CatalogRef(str(f["path"]), _str(f.get("sha256"))) for f in files if f.get("path"))
+    tree = (manifest.get("sha256") or {}).get("catalogs") if isinstance(manifest.get("sha256"), Mapping) else None
+    if isinstance(tree, Mapping):
+        return tuple(CatalogRef(str(p), _str(h)) for p, h in sorted(tree.items()) if str(p).endswith("covered.yml"))
+    return ()
+
+
+def _entries(docs: RunDocuments) -> tuple[Mapping[str, Mapping[str, Any]], str]:
+    """host -> outcome entry, and where it comes from (summary.json, or state.json of a killed run)."""
+    if docs.summary is not None:
+        return docs.summary_hosts, rundir.SUMMARY
+    return {h: _status_from_state(e) for h, e in docs.state_hosts.items()}, STATE_FILE
+
+
+def _run_info(docs: RunDocuments, *, verdict: LogVerdict, facts: LogFacts, source: str) -> RunInfo:
+    manifest, summary = docs.manifest, docs.summary or {}
+    window_raw = summary.get("window") or manifest.get("window")
+    window = Window(window_raw) if isinstance(window_raw, Mapping) else None
     start, end = _window_bounds(window, facts)
-    resumes = manifest.get("resumes") if isinstance(manifest.get("resumes"), Mapping) else None
-    info = RunInfo(
-        run=run_id,
-        path=str(path),
-        mode=mode,
+    resumes = manifest.get("resumes") or {}
+    return RunInfo(
+        run=str(manifest.get("run") or docs.path.name),
+        path=str(docs.path),
+        mode=str(summary.get("mode") or manifest.get("mode") or "?"),
         started=_str(manifest.get("started")),
-        finished=_str((summary or {}).get("finished")),
+        finished=_str(summary.get("finished")),
         operator=_str(manifest.get("operator")),
         ticket=_str(manifest.get("ticket")),
         window=window,
         window_start=start,
         window_end=end,
-        batches=_batches(summary, facts),
-        stop=(summary or {}).get("stop") if isinstance((summary or {}).get("stop"), Mapping) else None,
-        exit_code=_int((summary or {}).get("exit_code")),
+        batches=_batches(docs.summary, facts),
+        stop=Stop(summary["stop"]) if summary.get("stop") else None,
+        exit_code=_int(summary.get("exit_code")),
         source=source,
-        resumes=_str(resumes.get("run")) if resumes else None,
+        resumes=_str(resumes.get("run")),
         audit_log=verdict,
-        catalogs=tuple(catalogs),
+        catalogs=_catalogs(manifest),
         decisions=len(facts.decisions),
     )
-    return LoadedRun(info, hosts, targeted, _str(resumes.get("final_hash")) if resumes else None)
+
+
+def load_run(path: Path, *, key: bytes | None = None) -> LoadedRun:
+    docs = read_run(path)
+    if docs.summary is None and docs.state is None:
+        raise InputFileError(f"{path}: no {rundir.SUMMARY} and no {STATE_FILE}: the run recorded no host outcome")
+    verdict = verify_log(path, docs.manifest, key)
+    facts = scan_log(path / rundir.AUDIT_LOG)
+    entries, source = _entries(docs)
+    info = _run_info(docs, verdict=verdict, facts=facts, source=source)
+    hosts: dict[str, HostReport] = {}
+    targeted: dict[str, bool] = {}
+    for name in sorted(entries):
+        entry = entries[name]
+        state = docs.state_hosts.get(name)
+        hosts[name] = _host(name, entry, run=info.run, mode=info.mode, state=state, facts=facts)
+        targeted[name] = entry.get("targeted", True) is not False
+    return LoadedRun(info, hosts, targeted, _str((docs.manifest.get("resumes") or {}).get("final_hash")))
 
 
 def _generated() -> tuple[str, str]:
@@ -468,7 +426,7 @@ def _generated() -> tuple[str, str]:
 
 
 def run_report(path: Path, *, key: bytes | None = None) -> Report:
-    loaded = load_run(path, covered=CoveredIndex(), key=key)
+    loaded = load_run(path, key=key)
     generated, generator = _generated()
     info = loaded.info
     title = f"ripreplace {info.mode} run {info.run}" + (f" (ticket {info.ticket})" if info.ticket else "")
@@ -485,7 +443,7 @@ def merge(runs: Sequence[LoadedRun]) -> tuple[tuple[RunInfo, ...], tuple[HostRep
 
     - a host a remediate run only carried over (``targeted: false``: verified in the run it resumed)
       does not override what an earlier run said about it, unless no earlier run is there;
-    - a host whose latest run could not finish it (failed, unreachable, deferred) and recorded no
+    - a host whose latest run could not finish it (failed, unreachable, deferred, locked) and recorded no
       findings keeps the findings of the last run that did, named in ``findings_from``;
     - a host ``clean`` in the latest run but ``remediated`` by an earlier one, with nothing covered
       in between, stays ``remediated``: the campaign's work shows, and the reason names both runs;
@@ -520,7 +478,7 @@ def merge(runs: Sequence[LoadedRun]) -> tuple[tuple[RunInfo, ...], tuple[HostRep
 
 
 def _carry(before: HostReport, host: HostReport) -> HostReport:
-    if host.status in ("failed", "unreachable", "deferred") and not host.findings and before.findings:
+    if host.status in ("failed", "unreachable", "deferred", "locked") and not host.findings and before.findings:
         host = dataclasses.replace(
             host, findings=before.findings, excepted=host.excepted or before.excepted, findings_from=before.run
         )
@@ -542,12 +500,11 @@ def _carry(before: HostReport, host: HostReport) -> HostReport:
 
 
 def campaign_report(runs_dir: Path, *, key: bytes | None = None, paths: Iterable[Path] | None = None) -> Report:
-    covered = CoveredIndex()
-    loaded = [load_run(p, covered=covered, key=key) for p in (paths or campaign_runs(runs_dir))]
+    loaded = [load_run(p, key=key) for p in (paths or campaign_runs(runs_dir))]
     infos, hosts = merge(loaded)
     generated, generator = _generated()
     tickets = sorted({r.ticket for r in infos if r.ticket})
     title = f"ripreplace campaign: {len(infos)} run(s) in {runs_dir}" + (
         f" (ticket {', '.join(tickets)})" if tickets else ""
     )
-    return Report("campaign", title, generated, generator, infos, hosts)
+    return Report("campaign", title, generated, generator, infos, hosts, scope=str(runs_dir))

@@ -14,8 +14,21 @@ from typing import Any
 
 REPORT_FORMAT = "ripreplace-report/1"
 
-#: Host statuses in display order (DESIGN.md, plus ``interrupted`` never appears: it is ``deferred``).
-STATUS_ORDER = ("covered", "failed", "unreachable", "deferred", "excepted", "remediated", "clean")
+#: Host statuses (``records.HOST_STATUSES``) most urgent first. ``locked``: another run holds the host;
+#: ``review``: only low-confidence signals, for a person to look at (never removed automatically).
+STATUS_ORDER = (
+    "covered",
+    "failed",
+    "unreachable",
+    "locked",
+    "deferred",
+    "review",
+    "excepted",
+    "remediated",
+    "clean",
+)
+#: Statuses whose JUnit test case is ``skipped`` (the run did not get to them) unless covered software remains.
+SKIPPED_STATUSES = frozenset({"deferred", "locked"})
 
 #: Statuses that make a host's JUnit test case fail.
 FAILING_STATUSES = frozenset({"covered", "failed", "unreachable"})
@@ -103,6 +116,104 @@ class Finding:
 
 
 @dataclasses.dataclass(frozen=True)
+class Recorded:
+    """A record the run wrote whose known keys the renderers read, kept whole (``raw``) for the JSON."""
+
+    raw: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.raw)
+
+    def _str(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        return None if value is None or value == "" else str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verify(Recorded):
+    """The verify role's ``verify_outcome`` for a host."""
+
+    @property
+    def outcome(self) -> str | None:
+        return self._str("outcome")
+
+    @property
+    def reason(self) -> str | None:
+        return self._str("reason")
+
+
+@dataclasses.dataclass(frozen=True)
+class RemovalAction(Recorded):
+    """One action of ``covered_remove`` (state.json ``removed``)."""
+
+    @property
+    def phase(self) -> str | None:
+        return self._str("phase")
+
+    @property
+    def target(self) -> str | None:
+        return self._str("target")
+
+    @property
+    def result(self) -> str | None:
+        return self._str("result")
+
+    def text(self) -> str:
+        """``packages kesl klnagent64: purged`` (HTML)."""
+        head = " ".join(x for x in (self.phase, self.target) if x)
+        return f"{head}: {self.result}" if head and self.result else head or self.result or ""
+
+    def words(self) -> str:
+        """``packages kesl klnagent64 purged`` (CSV): the recorded values, space-separated."""
+        return " ".join(str(self.raw[k]) for k in ("phase", "target", "result") if self.raw.get(k) is not None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Window(Recorded):
+    """The change window a remediate run was given (summary.json ``window``)."""
+
+    @property
+    def kind(self) -> str | None:
+        return self._str("kind")
+
+    @property
+    def text(self) -> str | None:
+        return self._str("text")
+
+    @property
+    def start(self) -> str | None:
+        return self._str("start")
+
+    @property
+    def end(self) -> str | None:
+        return self._str("end")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop(Recorded):
+    """Why a remediate run stopped early (summary.json ``stop``)."""
+
+    @property
+    def reason(self) -> str | None:
+        return self._str("reason")
+
+    @property
+    def by(self) -> str | None:
+        return self._str("by")
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogRef:
+    """A catalog file a run used, as the run recorded it (path, sha256); never re-read by a report."""
+
+    path: str
+    sha256: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256}
+
+
+@dataclasses.dataclass(frozen=True)
 class Replacement:
     product: str | None
     name: str | None
@@ -159,9 +270,9 @@ class HostReport:
     excepted: tuple[Finding, ...]
     exceptions_expired: tuple[ExceptionRef, ...]
     replacement: Replacement | None
-    removal_actions: tuple[Mapping[str, Any], ...]
+    removal_actions: tuple[RemovalAction, ...]
     protection_gap_seconds: float | None
-    verify: Mapping[str, Any] | None
+    verify: Verify | None
     tasks: TaskTally | None
     first_failure: str | None  # the first failed task of the run's log for this host
     history: tuple[HistoryEntry, ...] = ()
@@ -176,7 +287,7 @@ class HostReport:
         """Covered software is (or, as far as the runs know, still is) on the host."""
         if self.status == "covered":
             return True
-        return self.status in ("failed", "unreachable", "deferred") and bool(self.actionable)
+        return self.status in ("failed", "unreachable", "deferred", "locked") and bool(self.actionable)
 
     @property
     def failing(self) -> bool:
@@ -210,9 +321,9 @@ class HostReport:
             "excepted": [f.as_dict() for f in self.excepted],
             "exceptions_expired": [e.as_dict() for e in self.exceptions_expired],
             "replacement": self.replacement.as_dict() if self.replacement else None,
-            "removal_actions": [dict(a) for a in self.removal_actions],
+            "removal_actions": [a.as_dict() for a in self.removal_actions],
             "protection_gap_seconds": self.protection_gap_seconds,
-            "verify": dict(self.verify) if self.verify is not None else None,
+            "verify": self.verify.as_dict() if self.verify is not None else None,
             "tasks": self.tasks.as_dict() if self.tasks else None,
             "first_failure": self.first_failure,
             "history": [h.as_dict() for h in self.history],
@@ -229,13 +340,22 @@ class LogVerdict:
     records: int
     manifest_final_hash: str | None
     superseded_by: str | None = None  # campaign: a later run resumed this one from its last hash
+    detail: str = ""  # the verdict in words without the final hash (HTML shows the hash once, apart)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"ok": self.ok}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "final_hash": self.final_hash,
+            "records": self.records,
+            "manifest_final_hash": self.manifest_final_hash,
+            "superseded_by": self.superseded_by,
+            "ok": self.ok,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,16 +391,16 @@ class RunInfo:
     finished: str | None
     operator: str | None
     ticket: str | None
-    window: Mapping[str, Any] | None
+    window: Window | None
     window_start: str | None
     window_end: str | None
     batches: tuple[Batch, ...]
-    stop: Mapping[str, Any] | None
+    stop: Stop | None
     exit_code: int | None
     source: str  # summary.json, or state.json for a run that never finished
     resumes: str | None
     audit_log: LogVerdict
-    catalogs: tuple[Mapping[str, Any], ...]
+    catalogs: tuple[CatalogRef, ...]
     decisions: int
 
     def as_dict(self) -> dict[str, Any]:
@@ -292,16 +412,16 @@ class RunInfo:
             "finished": self.finished,
             "operator": self.operator,
             "ticket": self.ticket,
-            "window": dict(self.window) if self.window is not None else None,
+            "window": self.window.as_dict() if self.window is not None else None,
             "window_start": self.window_start,
             "window_end": self.window_end,
             "batches": [b.as_dict() for b in self.batches],
-            "stop": dict(self.stop) if self.stop is not None else None,
+            "stop": self.stop.as_dict() if self.stop is not None else None,
             "exit_code": self.exit_code,
             "source": self.source,
             "resumes": self.resumes,
             "audit_log": self.audit_log.as_dict(),
-            "catalogs": [dict(c) for c in self.catalogs],
+            "catalogs": [c.as_dict() for c in self.catalogs],
             "decisions": self.decisions,
         }
 
@@ -314,6 +434,7 @@ class Report:
     generator: str
     runs: tuple[RunInfo, ...]
     hosts: tuple[HostReport, ...]
+    scope: str = ""  # campaign: the runs directory (the page's heading; not part of the JSON)
 
     @property
     def counts(self) -> dict[str, int]:
