@@ -7,7 +7,7 @@
   as their content (one table row is one line), so ``grep`` and ``awk`` read whole rows.
 - ``--output json`` never comes here: the envelope is written by ``json.dump``.
 
-Every value that comes from a host or a file goes through :func:`cell` / :func:`printable`: a
+Every value that comes from a host or a file goes through :func:`cell` / :func:`printable` (safetext's): a
 remote message cannot carry rich markup or terminal control sequences onto the operator's screen.
 """
 
@@ -20,6 +20,10 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from ripreplace.safetext import printable
+
+__all__ = ["cell", "console", "is_terminal", "line", "printable", "table", "title"]
 
 #: Width of piped output: wide enough that no row of ours wraps; lines are only as long as their content.
 PIPE_WIDTH = 8192
@@ -49,12 +53,6 @@ def console(stream: TextIO | None = None) -> Console:
     )
 
 
-def printable(text: str) -> str:
-    """``text`` with every character a terminal would act on (controls, bidi overrides, zero-width and
-    line separators) written as an escape, so a message quoting a host or a file cannot rewrite the screen."""
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
 def cell(value: object, style: str = "") -> Text:
     """A table cell or a line from data: no markup is interpreted, control characters are escaped."""
     return Text(printable("" if value is None else str(value)), style=style)
@@ -62,27 +60,69 @@ def cell(value: object, style: str = "") -> Text:
 
 #: A column that folds keeps at least this many cells while short columns keep their width.
 MIN_FOLDING_WIDTH = 10
+#: An identifier column (``keep``) is whole when every other folding column still gets this many cells.
+FAIR_WIDTH = 20
 
 
-def table(out: Console, columns: Sequence[str], rows: Iterable[Sequence[Text]], *, short: Sequence[str] = ()) -> Table:
+def _fit(natural: list[int], short: set[int], keep: set[int], room: int) -> list[int] | None:
+    """Content widths for a table wider than ``room``: short columns whole, identifiers next (whole
+    while every other column keeps :data:`FAIR_WIDTH` cells), then the others in proportion to what they lack.
+    None when even that cannot hold (rich then narrows every column)."""
+    widths = list(natural)
+    flexible = [i for i in range(len(natural)) if i not in short]
+    left = room - sum(natural[i] for i in short)
+    if not flexible or left < MIN_FOLDING_WIDTH * len(flexible):
+        return None
+    for i in flexible:
+        widths[i] = min(natural[i], MIN_FOLDING_WIDTH)
+    spare = left - sum(widths[i] for i in flexible)
+    kept = [i for i in flexible if i in keep]
+    budget = left - sum(min(natural[i], FAIR_WIDTH) for i in flexible if i not in keep)
+    for i in kept:
+        extra = max(0, min(natural[i], budget // len(kept)) - widths[i])
+        widths[i] += min(extra, spare)
+        spare -= min(extra, spare)
+    while spare > 0:
+        lacking = {i: natural[i] - widths[i] for i in flexible if widths[i] < natural[i]}
+        if not lacking:
+            break
+        total = sum(lacking.values())
+        given = 0
+        for i, lack in lacking.items():
+            share = min(lack, max(1, spare * lack // total), spare - given)
+            widths[i] += share
+            given += share
+        spare -= given
+    return widths
+
+
+def table(
+    out: Console,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Text]],
+    *,
+    short: Sequence[str] = (),
+    keep: Sequence[str] = (),
+) -> Table:
     """A table for ``out`` whose columns fold a value too long for them inside the cell.
 
-    ``short`` names columns of short words (a status, a count, a confidence): they keep the width of
-    their longest value and the other columns give up room first (rich wraps those at spaces and
-    folds a long word, a host name or a path, inside the cell). On a terminal too narrow for that,
-    every column gives up room.
+    ``short`` names columns of short words (a status, a count, a confidence): they keep their width.
+    ``keep`` names identifier columns (a host name): whole where the room allows, before prose
+    columns (a reason, the evidence) get the rest. A value still too long folds inside its cell (rich
+    wraps prose at spaces and folds a long word, a path, inside the cell); nothing overflows.
     """
     materialised = [list(row) for row in rows]
-    widths = [
+    natural = [
         max([len(name)] + [row[i].cell_len for row in materialised if i < len(row)]) for i, name in enumerate(columns)
     ]
-    folding = [i for i, name in enumerate(columns) if name not in short]
-    fixed = sum(w for i, w in enumerate(widths) if i not in folding)
     room = out.width - (3 * len(columns) + 1)  # one border and two spaces of padding a column, one closing border
-    keep_short = room - fixed >= MIN_FOLDING_WIDTH * len(folding)
+    widths = None
+    if sum(natural) > room:
+        index = {name: i for i, name in enumerate(columns)}
+        widths = _fit(natural, {index[n] for n in short}, {index[n] for n in keep}, room)
     result = Table()
     for i, name in enumerate(columns):
-        result.add_column(name, width=widths[i] if keep_short and i not in folding else None, overflow="fold")
+        result.add_column(name, width=widths[i] if widths else None, overflow="fold")
     for row in materialised:
         result.add_row(*row)
     return result
@@ -94,5 +134,5 @@ def title(out: Console, text: str) -> None:
 
 
 def line(out: Console, text: str, style: str = "") -> None:
-    """One line of data (never markup), folded at the terminal's width, whole when piped."""
-    out.print(cell(text, style), overflow="fold")
+    """One line of data (never markup), left whole: the terminal wraps it (and copies it back whole)."""
+    out.print(cell(text, style), soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from rich.console import Console
 
 from ripreplace import textout
@@ -98,3 +99,26 @@ def test_is_terminal_survives_a_closed_stream():
     buf.close()
     assert textout.is_terminal(buf) is False
     assert textout.is_terminal(object()) is False
+
+
+def test_identifiers_stay_whole_when_the_room_allows():
+    out, buf = _terminal(160)
+    out.print(textout.table(out, COLUMNS, _rows(), short=SHORT, keep=["host"]))
+    lines = _plain(buf.getvalue()).splitlines()
+    assert max(len(ln) for ln in lines) <= 160
+    assert any(LONG_HOST in ln for ln in lines)  # the host whole on its line, the evidence folds instead
+    assert not any(LONG_EVIDENCE in ln for ln in lines)
+
+
+@pytest.mark.parametrize("room", [30, 45, 61, 100, 141, 400])
+def test_fit_never_exceeds_the_room_and_keeps_short_columns(room):
+    natural = [50, 11, 32, 9, 5, 180]
+    widths = textout._fit(natural, {1, 3, 4}, {0}, room)
+    if widths is None:
+        assert room - 25 < textout.MIN_FOLDING_WIDTH * 3
+        return
+    assert sum(widths) <= room
+    assert [widths[i] for i in (1, 3, 4)] == [11, 9, 5]
+    assert all(textout.MIN_FOLDING_WIDTH <= widths[i] <= natural[i] for i in (0, 2, 5))
+    if room >= 141:
+        assert widths[0] == 50  # the host name whole
