@@ -178,11 +178,18 @@ def test_runs_show_of_a_resumed_remediation(tmp_path: Path, capsys: pytest.Captu
 
 def test_runs_list_text_and_json(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["runs", "list", "--runs-dir", str(run.parent)]) == 0
-    lines = capsys.readouterr().out.splitlines()  # piped: one tab-separated line per run
-    assert lines == [
-        "run\tmode\tstarted\tticket\toutcome\tlog",
-        f"{RUN}\taudit\t2026-12-05T06:00:00.000Z\t-\t1 clean, 1 covered, 1 excepted, 1 unreachable\tok",
+    lines = capsys.readouterr().out.splitlines()  # piped: plain, one table row a line
+    (row,) = [line for line in lines if RUN in line]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells == [
+        RUN,
+        "audit",
+        "2026-12-05T06:00:00.000Z",
+        "-",
+        "1 clean, 1 covered, 1 excepted, 1 unreachable",
+        "ok",
     ]
+    assert "\x1b" not in "".join(lines)
     assert cli.main(["runs", "list", "--runs-dir", str(run.parent), "--output", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["result"]["runs"]
     assert row["counts"] == {"clean": 1, "covered": 1, "excepted": 1, "unreachable": 1}
@@ -269,3 +276,17 @@ def test_a_summary_built_by_the_record_contract_renders_every_status(tmp_path: P
     for fmt in ("html", "csv", "md"):
         assert cli.main(["report", str(path), "--format", fmt, "-o", str(tmp_path / f"r.{fmt}")]) == 0
     assert 'class="st st-locked"' in (tmp_path / "r.html").read_text()
+
+
+def test_runs_show_escapes_what_a_run_file_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A reason or ticket carrying terminal control sequences is printed escaped, never interpreted."""
+    hosts = {"web1": {"status": "failed", "findings": [], "reason": "boom\x1b[2J\x1b]0;owned\x07\u202e"}}
+    path = make_run(tmp_path / "runs", RUN, hosts=hosts)
+    _edit(path / "manifest.json", _set("ticket", value="CHG-1\x1b[31m"))
+    assert cli.main(["runs", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "  web1: failed: boom\\x1b[2J\\x1b]0;owned\\x07\\u202e" in out
+    assert "ticket     CHG-1\\x1b[31m" in out
+    assert cli.main(["runs", "list", "--runs-dir", str(path.parent)]) == 0
+    assert "\x1b" not in capsys.readouterr().out

@@ -17,6 +17,7 @@ from pathlib import Path
 from ripreplace import auditlog, report
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.safetext import printable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,7 +96,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     _write(rep, args.format, args.output_file)
     bad = [r for r in rep.runs if not (r.audit_log.ok or r.audit_log.superseded_by)]
     if args.output_file is not None:
-        print(f"ripreplace: wrote {args.output_file} ({args.format}, {len(rep.hosts)} host(s))", file=sys.stderr)
-    for r in bad:
-        print(f"ripreplace: audit log of {r.run} failed verification: {r.audit_log.message}", file=sys.stderr)
+        wrote = printable(f"wrote {args.output_file} ({args.format}, {len(rep.hosts)} host(s))")
+        print(f"ripreplace: {wrote}", file=sys.stderr)
+    for r in bad:  # the run id and the verifier's words come from files: escaped for the terminal
+        message = printable(f"audit log of {r.run} failed verification: {r.audit_log.message}")
+        print(f"ripreplace: {message}", file=sys.stderr)
     return ExitCode.LOG_INVALID if bad else ExitCode.OK

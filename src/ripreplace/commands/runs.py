@@ -4,7 +4,9 @@ Run directories are read by :mod:`ripreplace.report.documents` (every value type
 audit log is verified now by the report's verifier call (never a stored verdict). ``runs show`` of a
 run whose files are malformed says so in one line and exits 2; ``runs list`` lists such a run as
 ``unreadable`` and goes on with the others. ``show`` prints only what the run recorded: a key with
-no value is left out, never printed as ``None``.
+no value is left out, never printed as ``None``. Text goes through :mod:`ripreplace.textout`: fitted
+to the terminal, plain when piped, and every value from a run's files escaped (no control sequence
+from a hostile file reaches the operator's terminal).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ripreplace import audit, rundir
+from ripreplace import audit, rundir, textout
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError
 from ripreplace.report import load
@@ -139,23 +141,13 @@ def _list_cells(row: Mapping[str, Any]) -> list[str]:
 
 
 def _print_list(runs_dir: Path, rows: list[dict[str, Any]]) -> None:
-    """A table at the terminal's width (long values fold in their cell, run ids stay whole); when
-    piped, one tab-separated line per run under a header line, for grep and cut."""
+    """A table fitted to the terminal (run ids whole, long values fold in their cell); plain, one
+    row a line, when piped (textout)."""
+    out = textout.console()
+    textout.title(out, f"runs in {runs_dir}")
     columns = ("run", "mode", "started", "ticket", "outcome", "log")
-    if not sys.stdout.isatty():
-        for cells in [list(columns), *(_list_cells(r) for r in rows)]:
-            sys.stdout.write("\t".join(" ".join(c.split()) for c in cells) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"runs in {runs_dir}")
-    widest = max((len(r["run"]) for r in rows), default=3)
-    for col in columns:
-        table.add_column(col, no_wrap=col == "run", min_width=widest if col == "run" else None, overflow="fold")
-    for row in rows:
-        table.add_row(*_list_cells(row))
-    Console(highlight=False).print(table)
+    cells = ([textout.cell(v) for v in _list_cells(r)] for r in rows)
+    out.print(textout.table(out, columns, cells, short=("mode", "log"), keep=("run", "started")))
 
 
 def handle_list(args: argparse.Namespace) -> ExitCode:
@@ -192,20 +184,21 @@ def _batch_line(batch: Mapping[str, Any]) -> str:
 
 
 def _print_show(info: Mapping[str, Any]) -> None:
-    out = sys.stdout
+    """``key  value`` lines, batches, the stop and every host: data from the run's files, escaped."""
+    out = textout.console()
     for key in SHOW_KEYS:
         if _known(info.get(key)):
             value = info[key]
-            out.write(f"{key:10} {json.dumps(value) if isinstance(value, dict | list) else value}\n")
-    out.write(f"{'log':10} {info['log']['message']}\n")
+            textout.line(out, f"{key:10} {json.dumps(value) if isinstance(value, dict | list) else value}")
+    textout.line(out, f"{'log':10} {info['log']['message']}")
     for batch in info.get("batches") or []:
-        out.write(_batch_line(batch) + "\n")
+        textout.line(out, _batch_line(batch))
     stop = info.get("stop")
     if isinstance(stop, Mapping) and _known(stop.get("reason")):
-        out.write(f"stopped: {stop['reason']}\n")
+        textout.line(out, f"stopped: {stop['reason']}")
     for host, entry in sorted(info["hosts"].items()):
         status = entry["status"] or entry["state"] or "unknown"
-        out.write(f"  {host}: {status}" + (f": {entry['reason']}" if entry["reason"] else "") + "\n")
+        textout.line(out, f"  {host}: {status}" + (f": {entry['reason']}" if entry["reason"] else ""))
 
 
 def handle_show(args: argparse.Namespace) -> ExitCode:
