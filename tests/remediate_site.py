@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,16 @@ from ripreplace import collection
 
 BIN = Path(sys.executable).parent
 
-STANDIN = """\
+#: The replacement role's outcome fact (the contract of ripreplace.records.STEP_FACTS).
+_REPLACED = """\
+    - name: Publish the replacement's outcome
+      ansible.builtin.set_fact:
+        ripreplace_replacement: {step: replacement, outcome: healthy, product: clamav, name: ClamAV, version: "1.0",
+                                 healthy: true, reason: "", check_mode: false, times: {}}
+"""
+
+STANDIN = (
+    """\
 - name: Stand-in remediate
   hosts: all
   gather_facts: false
@@ -26,10 +36,9 @@ STANDIN = """\
         path: "{{ marker_dir }}/{{ inventory_hostname }}.touched"
         state: touch
         mode: "0600"
-    - name: REPLACEMENT | HEALTH | Record the outcome in ripreplace_replacement
-      ansible.builtin.set_fact:
-        ripreplace_replacement: {product: clamav, name: ClamAV, version: "1.0", healthy: true, reason: "",
-                                 check_mode: false}
+"""
+    + _REPLACED
+    + """\
     - name: Take a while
       ansible.builtin.command: sleep {{ pause | default(0) }}
       changed_when: false
@@ -37,17 +46,86 @@ STANDIN = """\
       ansible.builtin.fail:
         msg: "postrm of kesl failed"
       when: fail_me | default(false)
-    - name: REMOVE | RECORD | Keep what was removed and when
+    - name: Publish the removal's outcome
       ansible.builtin.set_fact:
-        remove_outcome: {ran: true}
-    - name: VERIFY | OUTCOME | Decide the host's outcome
+        remove_outcome: {step: remove, outcome: removed, reason: "", check_mode: false, ran: true}
+    - name: Publish the verification's outcome, recorded on the host
       ansible.builtin.set_fact:
-        verify_outcome: {outcome: verified, reason: ""}
-    - name: VERIFY | ASSERT | The host is verified
-      ansible.builtin.assert:
-        that: [verify_outcome.outcome == 'verified']
-        quiet: true
+        verify_outcome: {step: verify, outcome: verified, reason: "", check_mode: false, recorded: true}
 """
+)
+
+#: The real verify role (of the collection copy next to the playbook) after stand-in replacement and
+#: removal facts; each host waits for its gate file (if it has one) before the verify role.
+STANDIN_VERIFY = (
+    """\
+- name: Stand-in remediate around the collection's verify role
+  hosts: all
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: Touch the host
+      ansible.builtin.file:
+        path: "{{ marker_dir }}/{{ inventory_hostname }}.touched"
+        state: touch
+        mode: "0600"
+"""
+    + _REPLACED
+    + """\
+    - name: Publish the removal's outcome
+      ansible.builtin.set_fact:
+        remove_outcome: {step: remove, outcome: removed, reason: "", check_mode: false, ran: true}
+    - name: Wait for the test to open the gate
+      ansible.builtin.wait_for:
+        path: "{{ gate }}"
+        timeout: 600
+      when: gate is defined
+    - name: Verify with the role
+      ansible.builtin.include_role:
+        name: "ripreplace.remediation.{{ verify_role }}"
+      vars:
+        verify_check_replacement: false
+        verify_become: false
+        detect_become: false
+        # not processes: those of lab hosts (other namespaces on this machine) would be seen
+        detect_scan: [deb, rpm, service, path]
+        verify_fact_dir: "{{ marker_dir }}/../facts/{{ inventory_hostname }}"
+"""
+)
+
+COLLECTION_PARTS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "catalog", "schemas")
+
+
+def _rename_tasks(tasks: list[dict[str, object]], prefix: str) -> None:
+    for n, task in enumerate(tasks):
+        task["name"] = f"{prefix} {n}"
+        for key in ("block", "rescue", "always"):
+            inner = task.get(key)
+            if isinstance(inner, list):
+                _rename_tasks(inner, f"{prefix} {n} {key}")
+
+
+def collection_copy(site: Path, *, verify_role: str = "verify", rename_tasks: bool = False) -> Path:
+    """A copy of the collection next to the site's playbooks (ansible prefers it to the configured path),
+    its verify role under ``verify_role`` and, with ``rename_tasks``, every task of it renamed."""
+    import yaml
+
+    root = collection.collection_root()
+    dest = site / "collections" / "ansible_collections" / "ripreplace" / "remediation"
+    dest.mkdir(parents=True)
+    for part in COLLECTION_PARTS:
+        if (root / part).is_dir():
+            shutil.copytree(root / part, dest / part, ignore=shutil.ignore_patterns("molecule", "__pycache__"))
+        else:
+            shutil.copy2(root / part, dest / part)
+    if verify_role != "verify":
+        (dest / "roles" / "verify").rename(dest / "roles" / verify_role)
+    if rename_tasks:
+        for path in sorted((dest / "roles" / verify_role / "tasks").glob("*.yml")):
+            tasks = yaml.safe_load(path.read_text())
+            _rename_tasks(tasks, "renamed task")
+            path.write_text(yaml.safe_dump(tasks, sort_keys=False, width=1000))
+    return dest
 
 
 def make_site(tmp_path: Path) -> Path:

@@ -2,9 +2,10 @@
 
 Flow: :func:`validate` (inventory and groups, --limit, window or window file, batches, max-fail,
 replacement, forks, the run being resumed and its log; one-line errors, exit 2, or 6 for a tampered
-log being resumed) -> :func:`window_precheck` (is any targeted host's window open now?) -> the
-command prints the plan and asks for confirmation -> :func:`execute`: run directory, manifest,
-audit-log run-start (linked to the resumed run's final hash), :func:`ripreplace.campaign.run_campaign`
+log being resumed) -> :func:`open_window` (the start check, once: which hosts' windows are open and the batches they
+make) -> the command prints that plan and asks for confirmation -> :func:`execute` runs exactly it:
+run directory, manifest, audit-log run-start (linked to the resumed run's final hash),
+:func:`ripreplace.campaign.run_campaign`
 (one ``playbooks/remediate.yml`` run per batch through ansible-runner), ``state.json`` after every
 change, ``summary.json``, run-end with the final hash repeated into the manifest.
 """
@@ -257,15 +258,12 @@ def campaign_plan(inputs: ValidatedRemediate, run_id: str) -> campaign.CampaignP
     )
 
 
-def window_precheck(inputs: ValidatedRemediate, now: dt.datetime) -> tuple[int, windows.OpenWindow | None]:
-    """(targeted hosts whose window is open now, the soonest next opening for the others)."""
-    open_now, _closed, soonest = campaign.initial_window_check(campaign_plan(inputs, "precheck"), now)
-    return len(open_now), soonest
+def open_window(inputs: ValidatedRemediate, now: dt.datetime) -> campaign.Opening:
+    """The start check, once: which targeted hosts' windows are open and the batches they make.
 
-
-def plan_batches_preview(inputs: ValidatedRemediate, now: dt.datetime) -> list[list[str]]:
-    open_now, _closed, _soonest = campaign.initial_window_check(campaign_plan(inputs, "precheck"), now)
-    return campaign.plan_batches(inputs.batches, [h for h in inputs.targets if h in open_now])
+    The command shows this plan and :func:`execute` runs exactly it (each batch's own window check
+    still happens just before the batch starts)."""
+    return campaign.open_campaign(campaign_plan(inputs, "precheck"), now)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -318,6 +316,7 @@ def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.dateti
 def execute(
     inputs: ValidatedRemediate,
     *,
+    opening: campaign.Opening | None = None,
     progress: campaign.Progress,
     interrupt: campaign.Interrupt | None = None,
     clock: Callable[[], dt.datetime] = rundir.utcnow,
@@ -331,6 +330,7 @@ def execute(
         return _execute(
             inputs,
             run,
+            opening=opening,
             started=started,
             progress=progress,
             interrupt=interrupt,
@@ -364,10 +364,59 @@ def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], 
     return factory
 
 
+def _tracker(
+    inputs: ValidatedRemediate,
+    run: rundir.RunDir,
+    previous: Mapping[str, Any] | None,
+    *,
+    progress: campaign.Progress,
+    clock: Callable[[], dt.datetime],
+) -> campaign.StateTracker:
+    """The campaign's per-host state, rewritten to ``state.json`` after every change."""
+
+    def persist(tracker: campaign.StateTracker) -> None:
+        rundir.write_json_atomic(run.state_path, tracker.as_dict(previous=previous, targets=list(inputs.targets)))
+
+    return campaign.StateTracker(
+        run.run_id,
+        {h: dataclasses.replace(r, history=list(r.history)) for h, r in inputs.plan_hosts.items()},
+        persist=persist,
+        clock=clock,
+        on_change=progress.host_changed,
+    )
+
+
+def _log_resume(log: campaign.AuditSink, inputs: ValidatedRemediate) -> None:
+    if inputs.previous is not None:
+        log.decision(
+            "resume",
+            previous_run=inputs.previous.run,
+            previous_final_hash=inputs.previous.final_hash,
+            previous_log=inputs.previous.log_status,
+            note=inputs.previous.note,
+            carried_verified=list(inputs.previous.carried),
+            targets=list(inputs.targets),
+        )
+
+
+def _interrupt_in_flight(tracker: campaign.StateTracker, inputs: ValidatedRemediate, exc: BaseException) -> str:
+    """The wrapper failed: hosts in flight become interrupted (resumable); returns the reason."""
+    reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
+    for host, record in tracker.hosts.items():
+        if host in inputs.targets and record.state in campaign.IN_PROGRESS and record.batch is not None:
+            tracker.set(host, HostState.INTERRUPTED, reason, save=False)
+    tracker.save()
+    return reason
+
+
+_RUN_END_STATUS = {ExitCode.OK: "successful", ExitCode.HOSTS_FAILED: "failed", ExitCode.WINDOW: "stopped"}
+
+
 def _execute(
     inputs: ValidatedRemediate,
     run: rundir.RunDir,
     *,
+    opening: campaign.Opening | None,
     started: dt.datetime,
     progress: campaign.Progress,
     interrupt: campaign.Interrupt | None,
@@ -377,31 +426,11 @@ def _execute(
     manifest = _manifest(inputs, run, started)
     run.write_manifest(manifest)
     previous = inputs.previous.as_dict() if inputs.previous else None
-    state_path = run.state_path
-
-    def persist(tracker: campaign.StateTracker) -> None:
-        rundir.write_json_atomic(state_path, tracker.as_dict(previous=previous, targets=list(inputs.targets)))
-
-    tracker = campaign.StateTracker(
-        run.run_id,
-        {h: dataclasses.replace(r, history=list(r.history)) for h, r in inputs.plan_hosts.items()},
-        persist=persist,
-        clock=clock,
-        on_change=progress.host_changed,
-    )
+    tracker = _tracker(inputs, run, previous, progress=progress, clock=clock)
     factory = run_batch_factory or _default_run_batch(inputs)
     with auditlog.AuditLog(run.audit_log_path, run_id=run.run_id, key=inputs.key) as log:
         log.run_start(manifest, previous=previous)
-        if inputs.previous is not None:
-            log.decision(
-                "resume",
-                previous_run=inputs.previous.run,
-                previous_final_hash=inputs.previous.final_hash,
-                previous_log=inputs.previous.log_status,
-                note=inputs.previous.note,
-                carried_verified=list(inputs.previous.carried),
-                targets=list(inputs.targets),
-            )
+        _log_resume(log, inputs)
         tracker.save()
         try:
             result = campaign.run_campaign(
@@ -412,14 +441,11 @@ def _execute(
                 progress=progress,
                 clock=clock,
                 interrupt=interrupt,
+                opening=opening,
             )
         except BaseException as exc:
             # Leave a campaign that can be picked up: hosts in flight are interrupted, the log is closed.
-            reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
-            for host, record in tracker.hosts.items():
-                if host in inputs.targets and record.state in campaign.IN_PROGRESS and record.batch is not None:
-                    tracker.set(host, HostState.INTERRUPTED, reason, save=False)
-            tracker.save()
+            reason = _interrupt_in_flight(tracker, inputs, exc)
             log.decision("stop", reason=reason, by="error")
             log.run_end(status="error", stats={}, manifest_path=run.manifest_path, reason=reason)
             raise
@@ -433,11 +459,8 @@ def _execute(
         )
         code = ExitCode(summary["exit_code"])
         run.write_summary(summary)
-        status = {ExitCode.OK: "successful", ExitCode.HOSTS_FAILED: "failed", ExitCode.WINDOW: "stopped"}.get(
-            code, "failed"
-        )
         end = log.run_end(
-            status=status,
+            status=_RUN_END_STATUS.get(code, "failed"),
             stats=summary["counts"],
             manifest_path=run.manifest_path,
             exit_code=int(code),

@@ -12,7 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.remediate_site import BIN, base, make_site, ripreplace, runs, touched, write_inventory
+from tests.remediate_site import (
+    BIN,
+    STANDIN_VERIFY,
+    base,
+    collection_copy,
+    make_site,
+    ripreplace,
+    runs,
+    touched,
+    write_inventory,
+)
 
 from ripreplace import collection, records
 from ripreplace.constants import ExitCode
@@ -186,3 +196,51 @@ def test_sigkill_mid_batch_then_resume(site):
 
     chain = coll.load_plugin_util("audit_chain")
     assert chain.verify(killed / "audit.jsonl").final_hash == result["previous"]["final_hash"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the verify role writes its fact file owned by root")
+@pytest.mark.parametrize(("role", "rename"), [("verify", False), ("proof", True)], ids=["as-shipped", "renamed"])
+def test_renaming_the_verify_role_and_its_tasks_changes_no_outcome(site, role, rename):
+    """The campaign reads the roles' declared facts, never a task or role name (issue 10).
+
+    The collection's verify role runs (a read-only re-scan of this machine's packages, services and
+    paths; the fact file in the test's directory) after stand-in replacement and removal facts; in
+    the renamed case the role is called ``proof`` and every task of it is renamed. h1 must be
+    verified while its batch still runs (h2 waits at a gate the test opens only then): a state
+    machine keyed on names would only settle h1 when the playbook ends.
+    """
+    collection_copy(site, verify_role=role, rename_tasks=rename)
+    (site / "standin.yml").write_text(STANDIN_VERIFY)
+    gate = site / "gate"
+    write_inventory(site, {"h1": {"verify_role": role}, "h2": {"verify_role": role, "gate": str(gate)}}, count=2)
+    args = base(site, "--window", "now/PT1H", "--batches", "100%", "--forks", "2", "--yes", "--output", "json")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()))
+    proc = subprocess.Popen(
+        [str(BIN / "ripreplace"), *args], cwd=site, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        hosts: dict[str, dict[str, object]] = {}
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            found = list((site / "runs").glob("*/state.json")) if (site / "runs").exists() else []
+            hosts = json.loads(found[0].read_text())["hosts"] if found else {}
+            if hosts.get("h1", {}).get("state") in ("verified", "failed", "unreachable"):
+                break
+            time.sleep(0.2)
+        states = {h: e["state"] for h, e in hosts.items()}
+        assert states.get("h1") == "verified" and states.get("h2") != "verified", hosts
+        gate.touch()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == ExitCode.OK, err
+    summary = json.loads(out)["result"]
+    assert {h: e["status"] for h, e in summary["hosts"].items()} == {"h1": "clean", "h2": "clean"}
+    run = Path(json.loads(out)["run_dir"])
+    state = json.loads((run / "state.json").read_text())
+    for host in ("h1", "h2"):
+        assert [h["state"] for h in state["hosts"][host]["history"]] == ["replaced", "removed", "verified"]
+        assert state["hosts"][host]["verify"]["outcome"] == "verified" and state["hosts"][host]["verify"]["recorded"]
+        assert (site / "facts" / host / "ripreplace.fact").is_file()
+    assert records.validate_run_dir(run) == {"summary.json": [], "state.json": []}

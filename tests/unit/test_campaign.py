@@ -117,6 +117,10 @@ FINDING = {
 }
 
 
+REMOVED = {"step": "remove", "outcome": "removed", "reason": "", "check_mode": False, "ran": True}
+VERIFIED = {"step": "verify", "outcome": "verified", "reason": "", "check_mode": False, "recorded": True}
+
+
 def host_events(host: str, *, healthy: bool = True, fail_at: str | None = None) -> list[dict[str, Any]]:
     """The events of remediate.yml for one host, as ansible-runner streams them."""
     out = [
@@ -137,6 +141,8 @@ def host_events(host: str, *, healthy: bool = True, fail_at: str | None = None) 
             res={
                 "ansible_facts": {
                     "ripreplace_replacement": {
+                        "step": "replacement",
+                        "outcome": "healthy" if healthy else "unhealthy",
                         "product": "clamav",
                         "name": "ClamAV",
                         "version": "1.0.9",
@@ -186,14 +192,21 @@ def host_events(host: str, *, healthy: bool = True, fail_at: str | None = None) 
             host,
             "REMOVE | RECORD | Keep what was removed",
             role="remove",
-            res={"ansible_facts": {"remove_outcome": {"ran": True}}},
+            res={"ansible_facts": {"remove_outcome": REMOVED}},
         ),
         ev(
             "runner_on_ok",
             host,
             "VERIFY | OUTCOME | Decide the host's outcome",
             role="verify",
-            res={"ansible_facts": {"verify_outcome": {"outcome": "verified", "reason": ""}}},
+            res={"ansible_facts": {"verify_outcome": {**VERIFIED, "recorded": False}}},
+        ),
+        ev(
+            "runner_on_ok",
+            host,
+            "VERIFY | OUTCOME | Publish the outcome, now recorded on the host",
+            role="verify",
+            res={"ansible_facts": {"verify_outcome": VERIFIED}},
         ),
         ev(
             "runner_on_ok",
@@ -235,6 +248,71 @@ def test_state_transitions_of_a_remediated_host():
     assert [h["state"] for h in record.history] == ["replaced", "removed", "verified"]
     assert saves and saves[-1]["hosts"]["web1"]["state"] == "verified" and saves[-1]["format"] == "ripreplace-state/2"
     assert campaign.host_status(record) == ("remediated", "removed kaspersky-kesl; clamav healthy; verified clean")
+
+
+def _renamed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same events with every task and role renamed (no name keeps a word of the old one)."""
+    out = []
+    for n, event in enumerate(events):
+        data = dict(event["event_data"], task=f"step {n}", role="r" if event["event_data"].get("role") else None)
+        out.append({**event, "event_data": data})
+    return out
+
+
+@pytest.mark.parametrize("rename", [False, True])
+def test_task_and_role_names_change_nothing(rename):
+    """The state machine reads declared facts (module results by FQCN, the roles' outcome facts)."""
+    tracker = tracker_for(["web1"])
+    seen = []
+    events = host_events("web1")
+    for event in _renamed(events) if rename else events:
+        tracker(event)
+        seen.append(str(tracker.hosts["web1"].state))
+    # the same state after every single event: renaming moves nothing, not even when it happens
+    assert seen == [*["pending"] * 2, "replaced", "removed", "removed", "removed", "verified", "verified"]
+    record = tracker.hosts["web1"]
+    assert record.verify["recorded"] is True and record.removed == [{"action": "purge", "package": "kesl"}]
+
+
+def test_an_assert_in_a_role_named_verify_verifies_nothing():
+    tracker = tracker_for(["web1"])
+    for event in host_events("web1")[:3]:
+        tracker(event)
+    tracker(
+        ev("runner_on_ok", "web1", "VERIFY | ASSERT | The host is verified", "ansible.builtin.assert", role="verify")
+    )
+    assert tracker.hosts["web1"].state == HostState.REPLACED
+
+
+def test_verified_only_once_recorded_and_never_from_check_mode_or_foreign_facts():
+    tracker = tracker_for(["web1"])
+    for event in host_events("web1")[:3]:
+        tracker(event)
+
+    def facts(**f: Any) -> dict[str, Any]:
+        return ev("runner_on_ok", "web1", "x", res={"ansible_facts": f})
+
+    tracker(facts(verify_outcome={**VERIFIED, "recorded": False}))  # decided, not yet on the host
+    assert tracker.hosts["web1"].state == HostState.REPLACED
+    tracker(facts(verify_outcome={"outcome": "verified", "recorded": True}))  # no step: not the role's fact
+    tracker(facts(verify_outcome={**VERIFIED, "outcome": "passed"}))  # not an outcome of the contract
+    assert tracker.hosts["web1"].state == HostState.REPLACED
+    check = tracker_for(["web2"])
+    check(
+        ev(
+            "runner_on_ok",
+            "web2",
+            "x",
+            res={
+                "ansible_facts": {
+                    "ripreplace_replacement": {"step": "replacement", "outcome": "healthy", "check_mode": True}
+                }
+            },
+        )
+    )
+    assert check.hosts["web2"].state == HostState.PENDING and check.hosts["web2"].replacement is None
+    tracker(facts(verify_outcome=VERIFIED))
+    assert tracker.hosts["web1"].state == HostState.VERIFIED
 
 
 def test_unhealthy_replacement_fails_with_the_reason_and_is_never_removed():
@@ -422,6 +500,34 @@ def test_summary_and_state_validate_against_the_shipped_schemas():
     assert records.validate(summary, "summary") == []
     assert records.validate(tracker.as_dict(previous=None, targets=HOSTS), "state") == []
     assert summary["hosts"]["web1"]["findings"] == [FINDING]  # the module's finding, unchanged
+
+
+def test_the_plan_shown_is_the_plan_run(monkeypatch):
+    """open_campaign's batches run as they are, even when the clock moved after the operator saw them."""
+    clock = Clock(T0)
+    plan = make_plan(HOSTS, window="now/PT1H", batches="2,100%")
+    opening = campaign.open_campaign(plan, clock())
+    assert opening.batches == (("web1", "web2"), ("web3", "web4", "web5", "web6"))
+    clock.advance(120)  # the operator read the plan and typed yes
+    calls = []
+    real_open_at = windows.open_at
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real_open_at(*args)
+
+    monkeypatch.setattr(windows, "open_at", counting)
+    monkeypatch.setattr(campaign.loop, "open_campaign", lambda *a: pytest.fail("the start was computed again"))
+    runner = FakeRunner(clock)
+    tracker = tracker_for(HOSTS)
+    log = Log()
+    result = campaign.run_campaign(
+        plan, tracker, run_batch=runner, log=log, progress=Quiet(), clock=clock, opening=opening
+    )
+    assert runner.batches == [list(b) for b in opening.batches] and result.stop is None
+    assert len(calls) == len(HOSTS)  # one window computation per host per batch decision, none repeated
+    start = log.records[0][2]
+    assert start["now"] == "2026-12-05T06:00:00.000Z" and start["hosts_open"] == 6
 
 
 def test_outside_the_window_nothing_runs_exit_5():

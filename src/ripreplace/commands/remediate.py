@@ -74,9 +74,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=handle)
 
 
-def _print_plan(inputs: remediate.ValidatedRemediate, stream: TextIO) -> None:
-    now = rundir.utcnow()
-    batches = remediate.plan_batches_preview(inputs, now)
+def _print_plan(inputs: remediate.ValidatedRemediate, opening: campaign.Opening, stream: TextIO) -> None:
+    batches = opening.batches
     request = inputs.request
     lines = [
         f"ripreplace remediate: ticket {request.ticket}",
@@ -156,9 +155,9 @@ def handle(args: argparse.Namespace) -> ExitCode:
     )
     inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
     info = sys.stderr if args.output == "json" else sys.stdout
-    open_hosts, soonest = remediate.window_precheck(inputs, rundir.utcnow())
-    if open_hosts:
-        _print_plan(inputs, info)
+    opening = remediate.open_window(inputs, rundir.utcnow())  # the plan shown is the plan run
+    if opening.open_now:
+        _print_plan(inputs, opening, info)
         _confirm(args)
     live = args.output == "text" and sys.stdout.isatty()
     total = len(inputs.targets)
@@ -170,12 +169,13 @@ def handle(args: argparse.Namespace) -> ExitCode:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        outcome = remediate.execute(inputs, progress=display, interrupt=interrupt)
+        outcome = remediate.execute(inputs, opening=opening, progress=display, interrupt=interrupt)
     finally:
         display.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if not open_hosts and soonest is not None:
+    if not opening.open_now and opening.soonest is not None:
+        soonest = opening.soonest
         info.write(f"outside the change window: next window {soonest.name} opens {windows.iso(soonest.opens)}\n")
     if args.output == "json":
         payload = audit.envelope(
