@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 import yaml
 from tests.integration.hoststate import listing, package_states
+from tests.remediate_site import collection_copy
 
-from ripreplace import collection
+from ripreplace import collection, records
 from ripreplace.lab import fakepkgs
 from ripreplace.lab.fleet import Lab
 
@@ -148,7 +149,34 @@ def test_max_fail_holds(lab, workdir, inventory):
         order[2]: "remediated",
         order[3]: "deferred",
     }
+    # the record contract: both files of this real remediation validate against the shipped schemas,
+    # and a remediated host's finding keeps the Covered List facts of the scan
+    assert records.validate_run_dir(Path(envelope["run_dir"])) == {"summary.json": [], "state.json": []}
+    (finding,) = [f for f in result["hosts"][order[0]]["findings"] if f["catalog_id"] == "kaspersky-kesl"]
+    assert finding["covered_list"]["added"] == "2022-03-25" and finding["evidence"][0]["details"]
     lab.reset(*lab.hosts)
+
+
+def test_renaming_every_task_of_the_verify_role_changes_no_outcome(lab, workdir, inventory):
+    """remediate.yml over a collection copy whose verify role has every task renamed (issue 10)."""
+    host = sorted(lab.light_hosts)[0]
+    planted(lab, host)
+    site = workdir / "renamed"
+    site.mkdir()
+    copy = collection_copy(site, rename_tasks=True)
+    assert "VERIFY |" not in (copy / "roles" / "verify" / "tasks" / "main.yml").read_text()
+    shutil.copy2(collection.playbook("remediate"), site / "remediate.yml")  # finds the copy next to it
+    code, envelope, _ = remediate(
+        lab, workdir, inventory, "--window", "now/PT1H", "--limit", host, "--playbook", str(site / "remediate.yml")
+    )
+    assert code == 0, envelope["result"]["hosts"][host]
+    entry = envelope["result"]["hosts"][host]
+    assert entry["status"] == "remediated" and entry["verify"]["recorded"] is True
+    state = json.loads((Path(envelope["run_dir"]) / "state.json").read_text())
+    assert [h["state"] for h in state["hosts"][host]["history"]] == ["replaced", "removed", "verified"]
+    tasks = [r["data"].get("task") for r in map(json.loads, (Path(envelope["run_dir"]) / "audit.jsonl").open())]
+    assert any(str(t).startswith("renamed task") for t in tasks)  # the renamed role is what ran
+    lab.reset(host)
 
 
 def _wrapper_children_gone(run_id: str, timeout: float = 120) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.integration.hoststate import listing, package_states, running_executables
 
-from ripreplace import collection
+from ripreplace import collection, records
 from ripreplace.lab import fakepkgs
 
 pytestmark = pytest.mark.lab
@@ -84,6 +84,13 @@ def changed_tasks(stdout: str, host: str) -> list[str]:
     return names
 
 
+def outcomes(facts: dict[str, object]) -> list[tuple[str, str]]:
+    """(step, outcome) of each role outcome fact a host published, through the campaign's own reader."""
+    named = {"ripreplace_replacement": facts["replacement"], "remove_outcome": facts["remove"]}
+    named["verify_outcome"] = facts["verify"]
+    return [(s.step, s.outcome) for s in records.step_outcomes(named)]
+
+
 def recap(stdout: str, host: str) -> dict[str, int]:
     line = next(ln for ln in stdout.splitlines() if re.match(rf"^{host}\s+:", ln))
     return {k: int(v) for k, v in (p.split("=") for p in line.split(":", 1)[1].split())}
@@ -109,11 +116,15 @@ def test_full_remediation_on_light_and_systemd_hosts_then_second_run_changes_not
         verify = facts[host]["verify"]
         stopped = facts[host]["remove"]["timings"]["services"]
         assert verify["replacement_healthy_at"] < verify["covered_stopped_at"] == stopped
+        # the roles' outcome facts, as the campaign reads them (records.STEP_FACTS)
+        assert outcomes(facts[host]) == [("replacement", "healthy"), ("remove", "removed"), ("verify", "verified")]
+        assert verify["recorded"] is True and verify["check_mode"] is False
     again, facts = remediate(lab, wrapper, hosts)
     assert again.returncode == 0, again.stdout[-4000:]
     for host in hosts:
         assert recap(again.stdout, host)["changed"] == 0, (host, changed_tasks(again.stdout, host))
         assert facts[host]["verify"]["outcome"] == "verified"
+        assert outcomes(facts[host]) == [("replacement", "healthy"), ("remove", "nothing"), ("verify", "verified")]
 
 
 def test_check_mode_changes_nothing_and_shows_the_plan(lab, wrapper):
@@ -125,6 +136,8 @@ def test_check_mode_changes_nothing_and_shows_the_plan(lab, wrapper):
     assert result.returncode == 0, result.stdout[-4000:]
     assert "-package deb kesl-gui 12.4.0-1225 (installed)" in result.stdout
     assert facts[host]["verify"]["outcome"] == "planned"
+    assert outcomes(facts[host]) == [("replacement", "planned"), ("remove", "planned"), ("verify", "planned")]
+    assert facts[host]["verify"]["recorded"] is False and facts[host]["remove"]["check_mode"] is True
     assert listing(lab, host) == before
     assert {KESL, AGENT} <= running_executables(lab, host)
     lab.reset(host)
