@@ -21,6 +21,7 @@ def test_run_id_is_sortable_and_unique():
 def test_run_directory_is_never_reused(tmp_path):
     run = RunDir.create(tmp_path, "audit", run_id="r1")
     assert run.artifacts_path.is_dir()
+    assert (run.summary_path.name, run.state_path.name) == ("summary.json", "state.json")
     assert stat.S_IMODE(run.path.stat().st_mode) == 0o700
     (run.path / "summary.json").write_text("{}")
     with pytest.raises(FileExistsError):
