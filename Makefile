@@ -7,11 +7,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-lab sanity molecule build clean
+.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-fuzz test-lab sanity molecule build clean
 
 help:
 	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
 	@echo "make test-unit  unit tests only: seconds, no playbook run, no root"
+	@echo "make test-fuzz  the fuzz suite of every input parser (hypothesis, under a minute)"
 	@echo "make test-lab   lab integration tests only"
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
 	@echo "make sanity     ansible-test sanity on the collection content"
@@ -52,7 +53,12 @@ lint: ruff ansible-lint mypy
 
 # Unit tests only: no ansible-runner run, no lab, no root; seconds.
 test-unit: venv
-	$(BIN)/pytest tests/unit -m "not lab and not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit -m "not lab and not e2e and not slow and not fuzz" $(PYTEST_ARGS)
+
+# The fuzz suite alone (also part of make test): RIPREPLACE_FUZZ_EXAMPLES=N for more examples a test,
+# RIPREPLACE_FUZZ_RANDOM=1 for new inputs instead of CI's fixed ones.
+test-fuzz: venv
+	$(BIN)/pytest tests/unit -m fuzz $(PYTEST_ARGS)
 
 test-lab: deps
 	$(BIN)/pytest -m lab $(PYTEST_ARGS)

@@ -171,7 +171,7 @@ def parse_line(line: bytes) -> Parsed | None:
         hash_text = claimed.decode("ascii")
         mac_text = mac.decode("ascii") if mac is not None else None
         sig_text = sig.decode("ascii") if sig is not None else None
-    except ValueError:  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nested too deep
         return None
     if end != len(text) or not isinstance(fields, dict):
         return None

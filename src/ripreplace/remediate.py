@@ -131,7 +131,7 @@ def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, d
         raise UsageError(f"--resume {request.resume}: no run {run_id!r} in {request.runs_dir}")
     try:
         manifest = json.loads((path / rundir.MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deep
         raise UsageError(f"--resume {run_id}: its manifest.json is missing or unreadable") from None
     if manifest.get("mode") != "remediate":
         raise UsageError(f"--resume {run_id}: not a remediate run (mode {manifest.get('mode')!r})")

@@ -317,11 +317,15 @@ class RecurringWindow:
     def starts(self, until: dt.datetime) -> tuple[list[dt.datetime], bool]:
         """Occurrence starts (UTC, sorted) from the first day to at least ``until``, and whether the rule
         ends before it; expanded a horizon further than asked, so later queries reuse it. Bounded:
-        :class:`RuleTooCostly` beyond :data:`MAX_OCCURRENCES` or :data:`EXPANSION_SECONDS`."""
+        one :class:`UsageError` line naming the window beyond :data:`MAX_OCCURRENCES` or
+        :data:`EXPANSION_SECONDS` (checked at load time up to two horizons ahead)."""
         done = self._expanded
         if not done or (done["until"] < until and not done["ended"]):
             target = _shift(until, HORIZON)
-            starts, ended = expand(self._rule, target)
+            try:
+                starts, ended = expand(self._rule, target)
+            except RuleTooCostly as exc:  # asked far past what the file was checked for at load time
+                raise UsageError(f"window {self.name}: rrule {self.rrule!r} {exc}") from None
             done.update(until=target, starts=starts, ended=ended)
         return done["starts"], done["ended"]
 
@@ -433,9 +437,10 @@ def _check_rule(window: RecurringWindow, where: str, now: dt.datetime) -> None:
     except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
         raise InputFileError(f"{where}/rrule: {text!r} is not an RFC 5545 RRULE: {exc}") from None
     try:
-        starts, ended = window.starts(_shift(now, HORIZON))
+        starts, ended = expand(window._rule, _shift(now, 2 * HORIZON))
     except RuleTooCostly as exc:
         raise InputFileError(f"{where}/rrule: {text!r} {exc}") from None
+    window._expanded.update(until=_shift(now, 2 * HORIZON), starts=starts, ended=ended)
     if ended and not starts:
         raise InputFileError(f"{where}/rrule: {text!r} never occurs (from {window.first.isoformat()})")
 

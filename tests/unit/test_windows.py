@@ -445,3 +445,13 @@ def test_last_close_of_a_rule_that_ended(tmp_path):
     sched = windows.load_window_file(path, now=NOW)
     assert windows.next_open(sched, {"all"}, NOW) is None
     assert windows.last_close(sched, {"all"}, NOW) == z(2026, 11, 30, 1)
+
+
+def test_a_query_past_what_was_checked_is_one_line_naming_the_window(tmp_path, monkeypatch):
+    path = tmp_path / "w.yml"
+    path.write_text(_one("FREQ=DAILY", ", timezone: UTC, from: 2026-01-01"))
+    sched = windows.load_window_file(path, now=NOW)
+    monkeypatch.setattr(recurrence, "MAX_OCCURRENCES", 2000)  # enough to 2029, not to 2040
+    assert windows.open_at(sched, {"all"}, z(2027, 6, 1, 23, 30)) is not None  # within what load expanded
+    with pytest.raises(UsageError, match=r"^window a: rrule 'FREQ=DAILY' has more than 2000 occurrences"):
+        windows.open_at(sched, {"all"}, z(2040, 1, 1))

@@ -267,7 +267,7 @@ def load_state(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path.parent.name}: no {rundir.STATE}: not a remediate run") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise UsageError(f"{path}: unreadable run state: {exc}") from None
     formats = records.STATE_FORMATS_READ
     if not isinstance(data, dict) or data.get("format") not in formats or not isinstance(data.get("hosts"), dict):

@@ -59,7 +59,7 @@ def _expected_from_manifest(manifest: Path | None, log: Path) -> tuple[str | Non
         return None, None, None
     try:
         data: Any = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return None, None, f"{manifest.name} unreadable ({exc.__class__.__name__}): final hash not cross-checked"
     entry = data.get("audit_log") if isinstance(data, dict) else None
     if not isinstance(entry, dict) or entry.get("file", log.name) != log.name:

@@ -96,7 +96,7 @@ def read_json(path: Path) -> Any:
             return json.load(handle)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise InputFileError(f"{path}: cannot be read as JSON ({exc.__class__.__name__}: {exc})") from None
 
 
