@@ -455,3 +455,36 @@ def test_a_query_past_what_was_checked_is_one_line_naming_the_window(tmp_path, m
     assert windows.open_at(sched, {"all"}, z(2027, 6, 1, 23, 30)) is not None  # within what load expanded
     with pytest.raises(UsageError, match=r"^window a: rrule 'FREQ=DAILY' has more than 2000 occurrences"):
         windows.open_at(sched, {"all"}, z(2040, 1, 1))
+
+
+# --------------------------------------------------------------------------- what the campaign says
+def _plan(schedule):
+    from ripreplace import campaign
+
+    return campaign.CampaignPlan(
+        run_id="r",
+        targets=("h1", "h2"),
+        groups={"h1": frozenset({"all"}), "h2": frozenset({"all", "web"})},
+        schedule=schedule,
+        batches=campaign.parse_batches("100%"),
+        max_fail=0.0,
+        forks=5,
+        batch_estimate=None,
+        hard_stop=False,
+    )
+
+
+def test_a_window_in_the_past_says_when_it_ended():
+    from ripreplace import campaign
+
+    opening = campaign.open_campaign(_plan(windows.parse_interval("2026-12-01T01:00:00Z/PT2H", now=NOW)), NOW)
+    assert opening.closed["h1"] == "not started: outside its change window; the window ended at 2026-12-01T03:00:00Z"
+    assert opening.stop().reason == "outside the change window: the window ended at 2026-12-01T03:00:00Z"
+
+
+def test_a_window_far_ahead_still_names_its_opening(wfile):
+    from ripreplace import campaign
+
+    opening = campaign.open_campaign(_plan(wfile), z(2026, 12, 13, 0))
+    assert "next window web-saturday opens 2027-01-09T06:00:00Z" in opening.closed["h2"]
+    assert opening.closed["h1"].endswith("no window opens in the next 400 days")  # no window for group 'all'

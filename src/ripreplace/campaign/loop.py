@@ -116,6 +116,7 @@ class Opening:
     closed: Mapping[str, str]  # host -> why it is deferred
     soonest: windows.OpenWindow | None  # the next opening for the closed hosts
     batches: tuple[tuple[str, ...], ...]  # the batches of the hosts whose window is open
+    ended: dt.datetime | None = None  # with no next opening: when the closed hosts' last window closed
 
     def stop(self) -> Stop | None:
         if self.open_now:
@@ -123,10 +124,14 @@ class Opening:
         when = (
             f"the next window ({self.soonest.name}) opens {windows.iso(self.soonest.opens)}"
             if self.soonest
-            else "no window opens in the next 400 days"
+            else _no_next(self.ended)
         )
         reason = f"outside the change window: {when}"
         return Stop(StopBy.WINDOW, reason, reason)
+
+
+def _no_next(ended: dt.datetime | None) -> str:
+    return f"the window ended at {windows.iso(ended)}" if ended else "no window opens in the next 400 days"
 
 
 def open_campaign(plan: CampaignPlan, now: dt.datetime) -> Opening:
@@ -134,27 +139,30 @@ def open_campaign(plan: CampaignPlan, now: dt.datetime) -> Opening:
     open_now: dict[str, windows.OpenWindow] = {}
     closed: dict[str, str] = {}
     soonest: windows.OpenWindow | None = None
-    cache: dict[frozenset[str], tuple[windows.OpenWindow | None, windows.OpenWindow | None, str | None]] = {}
+    ended: dt.datetime | None = None
+    Seen = tuple[windows.OpenWindow | None, windows.OpenWindow | None, str | None, dt.datetime | None]
+    cache: dict[frozenset[str], Seen] = {}
     for host in plan.targets:
         groups = plan.groups.get(host, ALL)
         if groups not in cache:
             ow = windows.open_at(plan.schedule, groups, now)
             nxt = windows.next_open(plan.schedule, groups, now) if ow is None else None
             black = windows.blackout_at(plan.schedule, groups, now)
-            cache[groups] = (ow, nxt, black.reason if black else None)
-        ow, nxt, black_reason = cache[groups]
+            last = windows.last_close(plan.schedule, groups, now) if ow is None and nxt is None else None
+            cache[groups] = (ow, nxt, black.reason if black else None, last)
+        ow, nxt, black_reason, last = cache[groups]
         if ow is not None:
             open_now[host] = ow
             continue
         why = f"blackout: {black_reason}" if black_reason else "outside its change window"
-        when = (
-            f"next window {nxt.name} opens {windows.iso(nxt.opens)}" if nxt else "no window opens in the next 400 days"
-        )
+        when = f"next window {nxt.name} opens {windows.iso(nxt.opens)}" if nxt else _no_next(last)
         closed[host] = f"not started: {why}; {when}"
         if nxt is not None and (soonest is None or nxt.opens < soonest.opens):
             soonest = nxt
+        if last is not None and (ended is None or last > ended):
+            ended = last
     batches = plan_batches(plan.batches, [h for h in plan.targets if h in open_now])
-    return Opening(now, open_now, closed, soonest, tuple(tuple(b) for b in batches))
+    return Opening(now, open_now, closed, soonest, tuple(tuple(b) for b in batches), ended)
 
 
 # --------------------------------------------------------------------------- one batch
