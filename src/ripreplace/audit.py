@@ -22,10 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from ripreplace import catalogs, collection, records, rundir, runner
+from ripreplace import catalogs, collection, records, rundir, runner, textout
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import inventory_hosts
@@ -306,51 +303,51 @@ def _evidence_text(evidence: Sequence[records.Evidence], limit: int = 4) -> str:
     return ", ".join(parts)
 
 
+STATUS_STYLE = {
+    "covered": "bold red",
+    "failed": "bold yellow",
+    "unreachable": "bold yellow",
+    "excepted": "cyan",
+    "clean": "green",
+}
+
+
 def render_text(outcome: AuditOutcome, stream: Any = None) -> None:
-    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=False, width=160)
+    """The audit for people: a table fitted to the terminal (plain lines when piped), then the totals."""
+    out = textout.console(stream)
     summary = outcome.summary
-    table = Table(title=f"ripreplace audit {summary['run']}", show_lines=False)
-    table.add_column("host", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("finding")
-    table.add_column("state")
-    table.add_column("conf.")
-    table.add_column("evidence")
-    style = {
-        "covered": "bold red",
-        "failed": "bold yellow",
-        "unreachable": "bold yellow",
-        "excepted": "cyan",
-        "clean": "green",
-    }
+    cell = textout.cell
+    rows = []
     for host, entry in summary["hosts"].items():
-        status = f"[{style.get(entry['status'], '')}]{entry['status']}[/]"
-        rows = entry["findings"] + entry.get("excepted", [])
-        if not rows:
-            table.add_row(host, status, "-", "", "", entry.get("reason") or "")
+        status = cell(entry["status"], STATUS_STYLE.get(entry["status"], ""))
+        findings = entry["findings"] + entry.get("excepted", [])
+        if not findings:
+            rows.append([cell(host), status, cell("-"), cell(""), cell(""), cell(entry.get("reason") or "")])
             continue
-        for n, f in enumerate(rows):
+        for n, f in enumerate(findings):
             label = f["catalog_id"] + (" (review)" if f["review"] else "") + (" (excepted)" if "exception" in f else "")
-            table.add_row(
-                host if n == 0 else "",
-                status if n == 0 else "",
-                label,
-                f["state"],
-                f["confidence"],
-                _evidence_text(f["evidence"]),
+            rows.append(
+                [
+                    cell(host if n == 0 else ""),
+                    status if n == 0 else cell(""),
+                    cell(label),
+                    cell(f["state"]),
+                    cell(f["confidence"]),
+                    cell(_evidence_text(f["evidence"])),
+                ]
             )
-    console.print(table)
+    textout.title(out, f"ripreplace audit {summary['run']}")
+    columns = ["host", "status", "finding", "state", "conf.", "evidence"]
+    out.print(textout.table(out, columns, rows, short=["status", "state", "conf."], keep=["host"]))
     for host, entry in summary["hosts"].items():
         if entry["status"] in ("failed", "unreachable", "excepted") or entry.get("exceptions_expired"):
-            console.print(f"{host}: {entry['status']}: {entry.get('reason')}", markup=False)
+            textout.line(out, f"{host}: {entry['status']}: {entry.get('reason')}")
     counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items())
-    console.print(f"{len(summary['hosts'])} host(s): {counts}", markup=False)
+    textout.line(out, f"{len(summary['hosts'])} host(s): {counts}")
     if summary["products"]:
-        console.print(
-            "covered products: " + ", ".join(f"{p} ({len(h)})" for p, h in summary["products"].items()), markup=False
-        )
-    console.print(f"run directory: {outcome.run.path}", markup=False)
-    console.print(f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}", markup=False)
+        textout.line(out, "covered products: " + ", ".join(f"{p} ({len(h)})" for p, h in summary["products"].items()))
+    textout.line(out, f"run directory: {outcome.run.path}")
+    textout.line(out, f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}")
 
 
 EXIT_MEANING = {

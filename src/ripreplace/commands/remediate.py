@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ripreplace import audit, campaign, progress, remediate, rundir, windows
+from ripreplace import audit, campaign, progress, remediate, rundir, textout, windows
 from ripreplace.commands._args import positive_int, runs_dir, ticket
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
@@ -110,30 +110,43 @@ def _confirm(args: argparse.Namespace) -> None:
         raise UsageError("not confirmed: nothing was started")
 
 
-def render_text(outcome: remediate.RemediateOutcome, stream: TextIO | None = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+STATUS_STYLE = {
+    "remediated": "green",
+    "clean": "green",
+    "excepted": "cyan",
+    "failed": "bold red",
+    "unreachable": "bold yellow",
+    "deferred": "yellow",
+}
 
-    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=False, width=160)
+
+def render_text(outcome: remediate.RemediateOutcome, stream: TextIO | None = None) -> None:
+    """The campaign's summary for people: a table fitted to the terminal (plain lines when piped), then the totals."""
+    out = textout.console(stream)
     summary = outcome.summary
-    table = Table(title=f"ripreplace remediate {summary['run']}")
-    for col in ("host", "status", "state", "batch", "reason"):
-        table.add_column(col, no_wrap=col != "reason")
-    style = {"remediated": "green", "clean": "green", "excepted": "cyan", "failed": "bold red"}
-    style.update({"unreachable": "bold yellow", "deferred": "yellow"})
-    for host, entry in summary["hosts"].items():
-        status = f"[{style.get(entry['status'], '')}]{entry['status']}[/]"
-        table.add_row(host, status, entry["state"], str(entry["batch"] or "-"), entry["reason"] or "")
-    console.print(table)
+    cell = textout.cell
+    rows = [
+        [
+            cell(host),
+            cell(entry["status"], STATUS_STYLE.get(entry["status"], "")),
+            cell(entry["state"]),
+            cell(entry["batch"] or "-"),
+            cell(entry["reason"] or ""),
+        ]
+        for host, entry in summary["hosts"].items()
+    ]
+    textout.title(out, f"ripreplace remediate {summary['run']}")
+    columns = ["host", "status", "state", "batch", "reason"]
+    out.print(textout.table(out, columns, rows, short=["status", "state", "batch"], keep=["host"]))
     counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items())
-    console.print(f"{len(summary['hosts'])} host(s): {counts}", markup=False)
+    textout.line(out, f"{len(summary['hosts'])} host(s): {counts}")
     if summary["stop"]:
-        console.print(f"stopped: {summary['stop']['reason']}", markup=False)
-    console.print(f"run directory: {outcome.run.path}", markup=False)
-    console.print(f"audit log final hash: {outcome.final_hash}", markup=False)
+        textout.line(out, f"stopped: {summary['stop']['reason']}")
+    textout.line(out, f"run directory: {outcome.run.path}")
+    textout.line(out, f"audit log final hash: {outcome.final_hash}")
     if outcome.exit_code != ExitCode.OK:
-        console.print(f"resume with: ripreplace remediate --resume {outcome.run.run_id} ...", markup=False)
-    console.print(f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}", markup=False)
+        textout.line(out, f"resume with: ripreplace remediate --resume {outcome.run.run_id} ...")
+    textout.line(out, f"exit {int(outcome.exit_code)}: {EXIT_MEANING[outcome.exit_code]}")
 
 
 def handle(args: argparse.Namespace) -> ExitCode:
