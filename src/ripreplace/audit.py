@@ -338,7 +338,7 @@ def render_text(outcome: AuditOutcome, stream: Any = None) -> None:
             )
     textout.title(out, f"ripreplace audit {summary['run']}")
     columns = ["host", "status", "finding", "state", "conf.", "evidence"]
-    out.print(textout.table(out, columns, rows, short=["status", "state", "conf."], keep=["host"]))
+    out.print(textout.table(out, columns, rows, short=["status", "state", "conf."], keep=["host", "finding"]))
     for host, entry in summary["hosts"].items():
         if entry["status"] in ("failed", "unreachable", "excepted") or entry.get("exceptions_expired"):
             textout.line(out, f"{host}: {entry['status']}: {entry.get('reason')}")

@@ -78,12 +78,20 @@ def _fit(natural: list[int], short: set[int], keep: set[int], room: int) -> list
     spare = left - sum(widths[i] for i in flexible)
     kept = [i for i in flexible if i in keep]
     budget = left - sum(min(natural[i], FAIR_WIDTH) for i in flexible if i not in keep)
+    whole = sum(natural[i] for i in kept) <= budget
     for i in kept:
-        extra = max(0, min(natural[i], budget // len(kept)) - widths[i])
+        extra = max(0, (natural[i] if whole else min(natural[i], budget // len(kept))) - widths[i])
         widths[i] += min(extra, spare)
         spare -= min(extra, spare)
+    for group in ([i for i in flexible if i not in keep], flexible):  # the prose first, then anyone
+        spare = _share(widths, natural, group, spare)
+    return widths
+
+
+def _share(widths: list[int], natural: list[int], group: Sequence[int], spare: int) -> int:
+    """Give ``spare`` cells to the columns of ``group`` in proportion to what each lacks; what is left."""
     while spare > 0:
-        lacking = {i: natural[i] - widths[i] for i in flexible if widths[i] < natural[i]}
+        lacking = {i: natural[i] - widths[i] for i in group if widths[i] < natural[i]}
         if not lacking:
             break
         total = sum(lacking.values())
@@ -93,7 +101,7 @@ def _fit(natural: list[int], short: set[int], keep: set[int], room: int) -> list
             widths[i] += share
             given += share
         spare -= given
-    return widths
+    return spare
 
 
 def table(
