@@ -78,7 +78,7 @@ def validate_inputs(request: AuditRequest) -> ValidatedInputs:
         except cat.CatalogError:
             raise UsageError(f"--today {request.today!r} is not a date (YYYY-MM-DD)") from None
     if request.inventory is None:
-        if request.limit and request.limit not in ("all", LOCAL_INVENTORY_NAME, "localhost*"):
+        if request.limit is not None and request.limit not in ("all", LOCAL_INVENTORY_NAME, "localhost*"):
             raise UsageError(f"--limit {request.limit!r} matches no host: without -i only localhost is audited")
         hosts: list[str] = [LOCAL_INVENTORY_NAME]
         inventory: str | dict[str, Any] = local_inventory()
