@@ -20,14 +20,19 @@ description:
     ok/changed/failed/skipped/unreachable, start and end time, the task arguments, the C(findings) or
     C(removed) keys of the result in short, the diff where there is one), C(item) and C(retry) records
     for loops and retries, C(host-state) records when a host fails, becomes unreachable or is added,
-    one C(playbook-end) with the stats, and one C(run-end) with the stats, the record count and the
-    chain's final hash.
+    one C(playbook-end) with the stats, and one C(run-end) with the stats, the record count, the
+    chain's final hash and the sha256 of C(manifest.json).
   - Every record carries a sequence number, the hash of the record before it and its own sha256; with
-    a key (O(key_file) or the variable named by O(key_env)) also an HMAC-SHA256.
+    a key (O(key_file) or the variable named by O(key_env)) also an HMAC-SHA256. With a signing key
+    (O(signing_key_file)) the run-end this plugin writes carries an Ed25519 signature, which
+    C(ripreplace verify-log --public-key) checks with the public key alone.
   - Privacy. The results and arguments of C(no_log) tasks, every value under a name like password,
-    passwd, passphrase, secret, token, key or credential (case-insensitive, at any depth), and the
-    extra vars are never written; a redaction marker says what was left out. Other string values
-    of the extra vars (6 characters or more) are replaced wherever they appear (O(scrub_extra_vars)).
+    passwd, passphrase, secret, token, key or credential (case-insensitive, at any depth; names that
+    only say where a secret lives, such as C(*_file), or name a public key, are not secret), and the
+    extra vars themselves are never written; a redaction marker says what was left out. The values
+    of vault-encrypted variables, of secret-named variables and of the variables a site lists in
+    C(ripreplace_secret_vars) (6 characters or more) are replaced wherever they appear in a record
+    (O(scrub_secrets)). Other values, such as the name of the product installed, are recorded.
   - Durability. The file is opened with O_APPEND and mode 0600; every record is one C(write()) of one
     full line under an exclusive C(flock), so many forks and a second writer (the C(ripreplace)
     wrapper) never interleave within a line. Records are fsynced in groups, at most
@@ -41,7 +46,7 @@ description:
     decisions and run-end itself, possibly around several playbooks; the plugin writes
     playbook-start to playbook-end only. If no run is open in the log it writes run-start and run-end
     itself, as standalone, and warns.
-  - If the log cannot be written (bad path, unreadable key file, corrupt last line), the plugin shows
+  - If the log cannot be written (bad path, unreadable key file or signing key, corrupt last line), the plugin shows
     an error and the run has no valid audit log, which C(ripreplace verify-log) reports.
 requirements:
   - enable it with C(callbacks_enabled = ripreplace.remediation.audit_log) in C(ansible.cfg) or
@@ -112,6 +117,18 @@ options:
     ini:
       - section: callback_audit_log
         key: key_file
+  signing_key_file:
+    description:
+      - Ed25519 private key (PEM, PKCS#8, unencrypted; C(openssl genpkey -algorithm ED25519) or
+        C(ripreplace verify-log --gen-key)) with which the run-end records this plugin writes are
+        signed (standalone runs; in wrapped runs the wrapper writes and signs run-end).
+      - A configured but unreadable file, or a key of another kind, is an error.
+    type: path
+    env:
+      - name: RIPREPLACE_AUDIT_SIGNING_KEY_FILE
+    ini:
+      - section: callback_audit_log
+        key: signing_key_file
   key_env:
     description: Name of the environment variable holding the HMAC key, used when O(key_file) is unset.
     type: str
@@ -162,17 +179,20 @@ options:
     ini:
       - section: callback_audit_log
         key: max_string
-  scrub_extra_vars:
+  scrub_secrets:
     description:
-      - Replace every string value of the extra vars (6 characters or more) wherever it appears in a
-        record with a redaction marker. The extra vars themselves are never recorded either way.
+      - Replace, wherever it appears in a record, every value (6 characters or more) of a
+        vault-encrypted variable, of a secret-named variable and of a variable listed in
+        C(ripreplace_secret_vars), read from the extra vars, the play's variables and each host's
+        variables (inventory, group_vars, host_vars), with a redaction marker.
+      - The extra vars themselves are never recorded either way.
     type: bool
     default: true
     env:
-      - name: RIPREPLACE_AUDIT_SCRUB_EXTRA_VARS
+      - name: RIPREPLACE_AUDIT_SCRUB_SECRETS
     ini:
       - section: callback_audit_log
-        key: scrub_extra_vars
+        key: scrub_secrets
   ticket:
     description: Change ticket written into the manifest this plugin creates (standalone runs).
     type: str
@@ -188,7 +208,6 @@ notes:
     argument (a C(command) line) or a templated file's diff cannot be recognised: mark such tasks C(no_log)."
 """
 
-import contextlib
 import json
 import os
 import secrets
@@ -199,6 +218,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_events import (
+    SecretVars,
     TaskContext,
     host_name,
     result_data,
@@ -220,6 +240,7 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_recor
     load_key,
 )
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_redact import Redactor
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_sign import load_signer
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_writer import (
     AuditWriter,
     record_final_hash,
@@ -227,6 +248,7 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_write
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.run_files import (
     COLLECTION_ROOT,
     build_manifest,
+    digests,
     isotime,
     sha256_file,
     utcnow,
@@ -261,8 +283,9 @@ class CallbackModule(CallbackBase):
         self._task_started = {}
         self._host_started = {}
         self._host_states = {}
-        self._scrub_sources = []
         self._redactor = None
+        self._secrets = None
+        self._signer = None
 
     # -- configuration --------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -285,10 +308,13 @@ class CallbackModule(CallbackBase):
         )
         self._result_keys = [k for k in (self.get_option("result_keys") or []) if k != "diff"]
         self._include_diff = bool(self.get_option("include_diff"))
-        self._scrub = bool(self.get_option("scrub_extra_vars"))
+        self._scrub = bool(self.get_option("scrub_secrets"))
         self._redactor = Redactor(max_string=int(self.get_option("max_string") or 2048))
+        self._secrets = SecretVars(self._redactor, self._warn) if self._scrub else None
         try:
             self._key = load_key(self.get_option("key_file"), self.get_option("key_env"))
+            signing = self.get_option("signing_key_file")
+            self._signer = load_signer(signing) if signing else None
         except AuditChainError as exc:
             self._disable(str(exc))
 
@@ -296,6 +322,11 @@ class CallbackModule(CallbackBase):
     def _disable(self, reason):
         self._disabled = reason
         self._error(f"the audit log is NOT being written: {reason}")
+
+    def _warn(self, message):
+        if message not in self._errors_shown:
+            self._errors_shown.add(message)
+            self._display.warning(f"[ripreplace.remediation.audit_log] {message}")
 
     def _error(self, message):
         if message not in self._errors_shown:
@@ -315,13 +346,9 @@ class CallbackModule(CallbackBase):
     def _check_mode(self):
         return bool(context.CLIARGS.get("check", False))
 
-    def _update_scrub(self, extra_vars):
-        if not self._scrub or not extra_vars:
-            return
-        values = self._redactor.scrub_values_from(extra_vars)
-        if values:
-            self._scrub_sources.extend(values)
-            self._redactor.set_scrub_values(self._scrub_sources)
+    def _learn_extra_vars(self, extra_vars):
+        if self._secrets is not None and extra_vars:
+            self._secrets.learn(extra_vars, "the extra vars")
 
     def _extra_vars_marker(self):
         sources = context.CLIARGS.get("extra_vars") or ()
@@ -367,6 +394,7 @@ class CallbackModule(CallbackBase):
                 source="callback",
                 fsync_interval=float(self.get_option("fsync_interval")),
                 redactor=self._redactor,
+                signer=self._signer,
             )
             open_run = self._writer.open_run()
         except (AuditChainError, OSError) as exc:
@@ -425,6 +453,8 @@ class CallbackModule(CallbackBase):
     def _result(self, result, status, rtype=TASK):
         if self._disabled or self._writer is None:
             return
+        if self._secrets is not None:
+            self._secrets.host(getattr(result, "host", None) or getattr(result, "_host", None))
         try:
             record = self._task_record(result, status, rtype)
         except Exception as exc:  # never lose the result because one attribute is odd
@@ -446,7 +476,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         from ansible.utils.vars import load_extra_vars
 
-        self._update_scrub(getattr(load_extra_vars, "extra_vars", None))
+        self._learn_extra_vars(getattr(load_extra_vars, "extra_vars", None))
         self._open()
         path = getattr(playbook, "_file_name", None)
         path = os.path.abspath(to_text(path)) if path else None
@@ -473,9 +503,8 @@ class CallbackModule(CallbackBase):
         self._write(PLAYBOOK_START, data)
 
     def v2_playbook_on_play_start(self, play):
-        # older cores lack the accessor: the extra vars were collected at playbook start then
-        with contextlib.suppress(Exception):
-            self._update_scrub(play.get_variable_manager().extra_vars)
+        if self._secrets is not None:
+            self._secrets.play(play)  # the extra vars, play vars and vars_files
         self._play = to_text(play.get_name()).strip()
         hosts = getattr(play, "hosts", None)
         self._write(PLAY_START, {"play": self._play, "hosts": hosts, "uuid": getattr(play, "_uuid", None)})
@@ -532,7 +561,10 @@ class CallbackModule(CallbackBase):
         }
         self._write(PLAYBOOK_END, data)
         if self._owner:
-            end = self._write(RUN_END, {"status": status, "stats": per_host, "playbooks": self._playbooks})
+            files = digests([self._manifest_path])  # run-end covers the manifest (without its audit_log key)
+            end = self._write(
+                RUN_END, {"status": status, "stats": per_host, "playbooks": self._playbooks, "files": files}
+            )
             if end is not None:
                 try:
                     record_final_hash(self._manifest_path, end, log_path=self._log_path, run_id=self._run_id)

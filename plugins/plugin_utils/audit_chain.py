@@ -9,6 +9,8 @@ The parts live in their own modules and are gathered here for readers that want 
 - ``audit_writer``: :class:`AuditWriter` (append, continue a chain, group fsync) and the wrapper's
   :class:`AuditLog`;
 - ``audit_verify``: :func:`verify` and its :class:`Verdict`;
+- ``audit_sign``: Ed25519 signatures of run-end records (:class:`Signer`, :class:`Verifier`);
+- ``audit_rundir``: :func:`verify_run`, the verdict of a whole run directory;
 - ``run_files``: clock, hashes, atomic JSON and the manifest, shared with the wrapper.
 
 Ansible's loader imports these for the ``audit_log`` callback
@@ -46,13 +48,25 @@ from .audit_record import (
     parse_line,
     seal,
 )
-from .audit_redact import REDACTED_EXTRA_VAR, REDACTED_NO_LOG, REDACTED_SECRET, SECRET_NAME, Redactor
+from .audit_redact import (
+    DECLARED_SECRETS_VAR,
+    REDACTED_NO_LOG,
+    REDACTED_SECRET,
+    REDACTED_VALUE,
+    SECRET_NAME,
+    Redactor,
+    is_secret_name,
+    secret_values,
+)
+from .audit_rundir import locate, read_manifest, verify_run
+from .audit_sign import Signer, Verifier, generate, load_signer, load_verifier
 from .audit_verify import INCOMPLETE, OK, TAMPERED, Verdict, verify
 from .audit_writer import DEFAULT_FSYNC_INTERVAL, Appended, AuditLog, AuditWriter, record_final_hash
 from .run_files import isotime, utcnow, write_json_atomic
 
 __all__ = [
     "DECISION",
+    "DECLARED_SECRETS_VAR",
     "DEFAULT_FSYNC_INTERVAL",
     "DEFAULT_KEY_ENV",
     "FORMAT",
@@ -65,9 +79,9 @@ __all__ = [
     "PLAYBOOK_START",
     "PLAY_START",
     "RECORD_TYPES",
-    "REDACTED_EXTRA_VAR",
     "REDACTED_NO_LOG",
     "REDACTED_SECRET",
+    "REDACTED_VALUE",
     "RETRY",
     "RUN_END",
     "RUN_START",
@@ -84,15 +98,25 @@ __all__ = [
     "AuditWriter",
     "Parsed",
     "Redactor",
+    "Signer",
     "Verdict",
+    "Verifier",
     "canonical",
+    "generate",
+    "is_secret_name",
     "isotime",
     "iter_records",
     "load_key",
+    "load_signer",
+    "load_verifier",
+    "locate",
     "parse_line",
+    "read_manifest",
     "record_final_hash",
     "seal",
+    "secret_values",
     "utcnow",
     "verify",
+    "verify_run",
     "write_json_atomic",
 ]

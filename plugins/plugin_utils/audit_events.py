@@ -8,11 +8,11 @@ and task objects through accessors that tolerate the differences between ansible
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .audit_record import ITEM, RETRY, TASK
-from .audit_redact import REDACTED_NO_LOG
+from .audit_redact import REDACTED_NO_LOG, Redactor, secret_values
 
 try:
     from ansible.module_utils.common.text.converters import to_text
@@ -149,3 +149,51 @@ def _result_fields(record: dict[str, Any], task: Any, data: Mapping[str, Any], r
     loop = data.get("results")
     if rtype == TASK and isinstance(loop, list):
         record["items"] = loop_summary(loop)
+
+
+class SecretVars:
+    """Teaches the redactor the values never to write, from the run's own variables.
+
+    Vault values, values of secret-named variables and of the variables a site lists in
+    ``ripreplace_secret_vars``: from the extra vars at playbook start, the play's variables at play
+    start, and each host's variables (inventory, group_vars, host_vars) at its first result. A
+    value learnt is scrubbed from every later string of every record.
+    """
+
+    def __init__(self, redactor: Redactor, warn: Callable[[str], None]) -> None:
+        self._redactor = redactor
+        self._warn = warn
+        self._hosts: set[str] = set()
+        self._manager: Any = None
+
+    def learn(self, variables: Any, what: str) -> None:
+        try:
+            values = secret_values(variables) if isinstance(variables, Mapping) else set()
+        except Exception as exc:  # never break the run; say the values may be missed
+            self._warn(f"cannot read the variables of {what} to find secret values: {exc!r}")
+            return
+        self._redactor.add_scrub_values(values)
+
+    def play(self, play: Any) -> None:
+        try:
+            self._manager = play.get_variable_manager()
+            variables = self._manager.get_vars(play=play, include_hostvars=False)
+        except Exception as exc:
+            self._warn(f"cannot read the variables of the play to find secret values: {exc!r}")
+            return
+        self.learn(variables, "the play")
+        self._hosts.clear()  # a new play may bring new vars_files: read each host again
+
+    def host(self, host: Any) -> None:
+        if host is None or self._manager is None:
+            return
+        name = host.get_name()
+        if name in self._hosts:
+            return
+        self._hosts.add(name)
+        try:
+            variables = self._manager.get_vars(host=host, include_hostvars=False)
+        except Exception as exc:
+            self._warn(f"cannot read the variables of host {name} to find secret values: {exc!r}")
+            return
+        self.learn(variables, f"host {name}")

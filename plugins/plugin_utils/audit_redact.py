@@ -6,15 +6,31 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-#: Field names whose values are never written (matched case-insensitively anywhere in the name).
-SECRET_NAME = re.compile(r"pass(?:word|wd|phrase)|secret|token|key|credential", re.IGNORECASE)
+#: Field names whose values are never written (matched case-insensitively anywhere in the name) ...
+SECRET_NAME = re.compile(r"pass(?:word|wd|phrase)|(?:^|_)pass(?:_|$)|secret|token|key|credential", re.IGNORECASE)
+#: ... unless the whole name says it is no secret: where a secret lives (a file, a path, a URL), a
+#: switch, a public key or a key's identity, or a word that only contains "key".
+NOT_SECRET_NAME = re.compile(
+    r".*_(?:file|files|path|paths|dir|url|ext|checking)"
+    r"|(?:.*_)?(?:public|pub|host|repo|apt|gpg)_?keys?"
+    r"|(?:.*_)?key_?(?:id|ids|fingerprint|fingerprints|type|size|name|names|ring|rings|ext)"
+    r"|keys?|keyrings?|monkeys?|keyboards?|keywords?|hotkeys?|sort_keys|token_type",
+    re.IGNORECASE,
+)
 REDACTED_SECRET = "<redacted: secret-named field>"  # noqa: S105 - the marker, not a password
 REDACTED_NO_LOG = "<redacted: no_log>"
-REDACTED_EXTRA_VAR = "<redacted: extra var>"
+REDACTED_VALUE = "<redacted: secret value>"
 TRUNCATED_DEEP = "<truncated: too deep or too large>"
+#: Variables a site declares secret (a list of variable names, in inventory, play or extra vars).
+DECLARED_SECRETS_VAR = "ripreplace_secret_vars"
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a field or variable name whose value is never written (see docs/audit-log.md, *Privacy*)."""
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.fullmatch(name)
 
 
 class _State:
@@ -31,9 +47,9 @@ class Redactor:
     """Make arbitrary data safe and bounded for the log.
 
     - values under a key named like password/passwd/passphrase/secret/token/key/credential
-      (case-insensitive, at any depth) become :data:`REDACTED_SECRET`;
-    - any occurrence of a scrubbed value (the run's extra vars) inside a string becomes
-      :data:`REDACTED_EXTRA_VAR`;
+      (case-insensitive, at any depth; :func:`is_secret_name`) become :data:`REDACTED_SECRET`;
+    - any occurrence of a known secret value (vault values, values of secret-named and
+      site-declared variables: :meth:`set_scrub_values`) inside a string becomes :data:`REDACTED_VALUE`;
     - strings, lists and depth are truncated, with a marker saying how much was left out;
     - anything not JSON (sets, bytes, objects, NaN) becomes JSON.
 
@@ -57,11 +73,26 @@ class Redactor:
         self.budget = budget
         self.min_scrub = min_scrub
         self._scrub: re.Pattern[str] | None = None
+        self._values: set[str] = set()
         self._keys: dict[str, tuple[str, bool]] = {}
         self.set_scrub_values(scrub_values)
 
     def set_scrub_values(self, values: Iterable[Any]) -> None:
-        strings = sorted({v for v in values if isinstance(v, str) and len(v) >= self.min_scrub}, key=len, reverse=True)
+        """Replace the secret values scrubbed from every string (those shorter than ``min_scrub`` are not)."""
+        self._values = {v for v in values if isinstance(v, str) and len(v) >= self.min_scrub}
+        self._compile()
+
+    def add_scrub_values(self, values: Iterable[Any]) -> bool:
+        """Add secret values to scrub; True when there was a new one."""
+        new = {v for v in values if isinstance(v, str) and len(v) >= self.min_scrub} - self._values
+        if not new:
+            return False
+        self._values |= new
+        self._compile()
+        return True
+
+    def _compile(self) -> None:
+        strings = sorted(self._values, key=len, reverse=True)
         self._scrub = re.compile("|".join(re.escape(v) for v in strings)) if strings else None
 
     @staticmethod
@@ -87,8 +118,8 @@ class Redactor:
 
     def _string(self, value: str, path: str, state: _State) -> str:
         if self._scrub is not None and self._scrub.search(value):
-            value = self._scrub.sub(REDACTED_EXTRA_VAR, value)
-            state.redacted.append(f"{path or '.'}: extra var value")
+            value = self._scrub.sub(REDACTED_VALUE, value)
+            state.redacted.append(f"{path or '.'}: secret value")
         size = len(value)
         if size > 64 and size > min(self.max_string, state.budget):
             limit = max(min(self.max_string, state.budget), 64)
@@ -112,7 +143,7 @@ class Redactor:
             if len(self._keys) > 4096:
                 self._keys.clear()
             clean = key if key.isascii() and len(key) <= 256 else self._string(key, path, _State(256))
-            hit = self._keys[key] = (clean, bool(SECRET_NAME.search(clean)))
+            hit = self._keys[key] = (clean, is_secret_name(clean))
         if self._scrub is not None and self._scrub.search(hit[0]):
             return self._string(hit[0], path, state), hit[1]
         return hit
@@ -165,6 +196,62 @@ class Redactor:
                 continue
             out[skey] = self._clean(value, child, depth + 1, state, exempt)
         return out
+
+
+#: Types of vault-encrypted values (ansible-core 2.19+ and older); their ``str()`` is the plaintext.
+_VAULT_TYPES = frozenset({"EncryptedString", "AnsibleVaultEncryptedUnicode"})
+#: Variables that are not the site's own (facts, magic variables): not searched for secrets.
+_NOT_SITE_VARS = frozenset(
+    {"ansible_facts", "hostvars", "vars", "groups", "group_names", "omit", "ansible_local", DECLARED_SECRETS_VAR}
+)
+
+
+def _vault_plaintext(value: Any) -> str | None:
+    if type(value).__name__ not in _VAULT_TYPES:
+        return None
+    try:
+        return str(value)
+    except Exception:  # no vault secret for it: nothing this run can leak either
+        return None
+
+
+def declared_secrets(variables: Mapping[str, Any]) -> set[str]:
+    """Names listed in ``ripreplace_secret_vars`` (a list of variable names, or one name)."""
+    declared = variables.get(DECLARED_SECRETS_VAR)
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, (list, tuple, set)):
+        return {str(name) for name in declared if isinstance(name, str)}
+    return set()
+
+
+def secret_values(variables: Mapping[str, Any], declared: Iterable[str] = (), budget: int = 20000) -> set[str]:
+    """The values of ``variables`` that must never be written, wherever they would appear.
+
+    Vault-encrypted values at any depth (decrypted), and every scalar under a secret-named variable
+    or key (:func:`is_secret_name`) or a variable named in ``declared`` / ``ripreplace_secret_vars``.
+    Facts and magic variables are skipped; at most ``budget`` values are visited.
+    """
+    names = set(declared) | declared_secrets(variables)
+    stack: list[tuple[Any, bool]] = [
+        (value, name in names or is_secret_name(name))
+        for name, value in variables.items()
+        if isinstance(name, str) and name not in _NOT_SITE_VARS and not name.startswith("ansible_facts")
+    ]
+    out: set[str] = set()
+    while stack and budget > 0:
+        budget -= 1
+        value, secret = stack.pop()
+        plain = _vault_plaintext(value)
+        if plain is not None:
+            out.add(plain)
+        elif isinstance(value, Mapping):
+            stack.extend((v, secret or (isinstance(k, str) and is_secret_name(k))) for k, v in value.items())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend((v, secret) for v in value)
+        elif secret and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out.add(str(value))
+    return out
 
 
 def _exempt(path: str, exempt: frozenset[str]) -> bool:

@@ -26,6 +26,7 @@ from .audit_record import (
     PathLike,
     parse_line,
 )
+from .audit_sign import Verifier
 
 #: Verdict statuses of :func:`verify`.
 OK = "ok"
@@ -49,6 +50,8 @@ class Verdict:
         seq: int | None = None,
         final_hash: str | None = None,
         notes: Iterable[str] = (),
+        run_end: dict[str, Any] | None = None,
+        run_end_line: int | None = None,
     ) -> None:
         self.status = status
         self.message = message
@@ -58,6 +61,9 @@ class Verdict:
         self.seq = seq
         self.final_hash = final_hash
         self.notes = list(notes)
+        #: ``data`` and line of the log's last run-end (its ``files`` are checked against the run directory).
+        self.run_end = run_end
+        self.run_end_line = run_end_line
 
     @property
     def ok(self) -> bool:
@@ -97,10 +103,25 @@ class _Fragment:
 
 
 class _Chain:
-    """The verifier's state while it reads a log line by line; :meth:`feed` returns a verdict to stop."""
+    """The verifier's state while it reads a log line by line; :meth:`feed` returns a verdict to stop.
 
-    def __init__(self, key: bytes | None) -> None:
+    ``expect_hash`` / ``expect_records``: what manifest.json repeats of the last run-end; a log
+    without run-end is *incomplete* (killed) only when it still holds that run-end.
+    """
+
+    def __init__(
+        self,
+        key: bytes | None,
+        verifier: Verifier | None = None,
+        expect_hash: str | None = None,
+        expect_records: int | None = None,
+    ) -> None:
+        self.key = key
         self.mac_base = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        self.verifier = verifier
+        self.expect_hash = expect_hash
+        self.expect_records = expect_records
+        self.expected_seen_at: int | None = None  # record count at which expect_hash was seen
         self.expected_seq = 0
         self.prev = GENESIS
         self.open_run: Any = None  # run id of the segment being read
@@ -111,7 +132,11 @@ class _Chain:
         self.offset = 0
         self.lineno = 0
         self.fragment: _Fragment | None = None
+        self.partial = 0  # bytes of a last line cut short (no newline)
         self.no_mac = 0
+        self.signed = 0
+        self.run_end: dict[str, Any] | None = None
+        self.run_end_line: int | None = None
 
     def bad(self, message: str, seq: Any = None, line: int | None = None) -> Verdict:
         line = self.lineno if line is None else line
@@ -121,17 +146,9 @@ class _Chain:
     def feed(self, raw: bytes) -> Verdict | None:
         self.lineno += 1
         if not raw.endswith(b"\n"):
-            # the last line of the file, cut short: a writer died mid-record
-            where = f"line {self.lineno} is a partial record of {len(raw)} bytes (truncated)"
-            return Verdict(
-                INCOMPLETE,
-                f"{where}; all {self.records} complete records before it verify",
-                self.records,
-                self.runs,
-                line=self.lineno,
-                seq=self.expected_seq,
-                final_hash=self.prev,
-            )
+            # the last line of the file, cut short: a writer died mid-record (judged in finish())
+            self.partial = len(raw)
+            return None
         parsed = parse_line(raw[:-1])
         if parsed is None:
             if self.fragment is not None:
@@ -146,6 +163,8 @@ class _Chain:
         self.records += 1
         self.prev = parsed.hash
         self.expected_seq = parsed.fields["seq"] + 1
+        if parsed.hash == self.expect_hash:
+            self.expected_seen_at = self.records
         return None
 
     def _integrity(self, parsed: Parsed) -> Verdict | None:
@@ -162,7 +181,19 @@ class _Chain:
                 return self.bad("HMAC does not match: record forged, or the wrong key was given", seq)
         elif parsed.mac is None:
             self.no_mac += 1
+        if parsed.sig is not None:
+            self.signed += 1
+            if self.verifier is not None and not self.verifier.verify(parsed.body, parsed.sig):
+                return self.bad(self._sig_problem(parsed), seq)
         return None
+
+    def _sig_problem(self, parsed: Parsed) -> str:
+        data = parsed.fields.get("data")
+        signature = data.get("signature") if isinstance(data, dict) else None
+        kid = signature.get("key_id") if isinstance(signature, dict) else None
+        if self.verifier is not None and isinstance(kid, str) and kid != self.verifier.key_id:
+            return f"signed with another key (key id {kid[:16]}...), not the public key given: forged, or the wrong key"
+        return "signature does not verify with the public key given: record forged or altered"
 
     def _truncation(self, parsed: Parsed) -> Verdict | None:
         """A partial line is accepted only when the next record is a truncation naming it exactly."""
@@ -228,40 +259,40 @@ class _Chain:
             data = fields.get("data") or {}
             if data.get("count") != seq + 1 or data.get("chain_head") != self.prev:
                 return self.bad("run-end count or chain head does not match the records before it", seq)
+            if self.verifier is not None and parsed.sig is None:
+                return self.bad("run-end is not signed: forged, or written without the signing key", seq)
             self.open_run = None
+            self.run_end, self.run_end_line = data, self.lineno
         return None
 
-    def finish(self, key: bytes | None, expected_final_hash: str | None, expected_records: int | None) -> Verdict:
+    def _notes(self) -> list[str]:
+        notes = []
+        if self.key is None and self.no_mac < self.records:
+            notes.append("HMAC present but not checked: no key given")
+        if self.verifier is None and self.signed:
+            notes.append("signature present but not checked: no public key given")
+        return notes
+
+    def finish(self) -> Verdict:
         """The verdict once every line was read and none was bad."""
         if self.fragment is not None:
             return self.bad("is not a valid record (malformed or edited)", line=self.fragment.line)
-        if self.records == 0:
+        if self.records == 0 and not self.partial:
             return Verdict(
-                INCOMPLETE, "the log holds no record (no run-start)", 0, 0, line=1, seq=0, final_hash=self.prev
+                INCOMPLETE, "the log holds no record (no run-start)", 0, 0, line=1, seq=0, final_hash=GENESIS
             )
-        notes = []
-        if key is None and self.no_mac < self.records:
-            notes.append("HMAC present but not checked: no key given")
         if self.open_run is not None:
             self.incomplete_runs.append((self.open_run, self.open_line))
-        if self.incomplete_runs:
-            run_id, start = self.incomplete_runs[-1]
-            return Verdict(
-                INCOMPLETE,
-                f"run {run_id} (run-start at line {start}) has no run-end: the run was killed or is still going; "
-                f"all {self.records} records verify",
-                self.records,
-                self.runs,
-                line=self.lineno + 1,
-                seq=self.expected_seq,
-                final_hash=self.prev,
-                notes=notes,
-            )
-        mismatch = self._against_manifest(expected_final_hash, expected_records)
+        if self.partial or self.incomplete_runs:
+            return self._cut_short() or self._incomplete()
+        mismatch = self._against_manifest()
         if mismatch is not None:
             return mismatch
-        if key is not None:
+        notes = self._notes()
+        if self.key is not None:
             notes.insert(0, "HMAC verified")
+        if self.verifier is not None:
+            notes.insert(0, f"{self.signed} run-end signature(s) verified")
         return Verdict(
             OK,
             f"{self.records} records, {self.runs} run(s), chain intact, final hash {self.prev}",
@@ -269,17 +300,70 @@ class _Chain:
             self.runs,
             final_hash=self.prev,
             notes=notes,
+            run_end=self.run_end,
+            run_end_line=self.run_end_line,
         )
 
-    def _against_manifest(self, expected_final_hash: str | None, expected_records: int | None) -> Verdict | None:
-        prev, records = self.prev, self.records
-        if expected_final_hash is not None and expected_final_hash != prev:
+    def _incomplete(self) -> Verdict:
+        """A run without run-end, or a last line cut short: the run was killed (or is still going)."""
+        if self.partial:
+            where = f"line {self.lineno} is a partial record of {self.partial} bytes (truncated)"
+            message = f"{where}; all {self.records} complete records before it verify"
+            line, seq = self.lineno, self.expected_seq
+        else:
+            run_id, start = self.incomplete_runs[-1]
             message = (
-                f"the log ends with hash {prev[:16]}... but the manifest records {str(expected_final_hash)[:16]}...: "
+                f"run {run_id} (run-start at line {start}) has no run-end: the run was killed or is still going; "
+                f"all {self.records} records verify"
+            )
+            line, seq = self.lineno + 1, self.expected_seq
+        notes = [] if self.partial else self._notes()
+        return Verdict(
+            INCOMPLETE, message, self.records, self.runs, line=line, seq=seq, final_hash=self.prev, notes=notes
+        )
+
+    def _cut_short(self) -> Verdict | None:
+        """A log without its last run-end while manifest.json says that run-end was written: tampered.
+
+        The manifest repeats the final hash and count only once run-end is on disk, so a killed run
+        never has them: a log that no longer holds the run-end they name was cut, not killed.
+        """
+        expected, records = self.expect_records, self.records
+        if expected is not None and records < expected:
+            return Verdict(
+                TAMPERED,
+                f"the log holds {records} complete records but manifest.json says its run ended at record "
+                f"{expected} (hash {str(self.expect_hash)[:16]}...): records were removed from its end, "
+                "run-end included",
+                records,
+                self.runs,
+                line=self.lineno,
+                seq=self.expected_seq,
+                final_hash=self.prev,
+            )
+        seen = self.expected_seen_at
+        if self.expect_hash is not None and (seen is None or (expected is not None and seen != expected)):
+            return Verdict(
+                TAMPERED,
+                f"manifest.json says the run ended with hash {self.expect_hash[:16]}..., which no record of "
+                "the log has at that place: the log was cut or rewritten, or the manifest replaced",
+                records,
+                self.runs,
+                line=self.lineno,
+                seq=self.expected_seq,
+                final_hash=self.prev,
+            )
+        return None
+
+    def _against_manifest(self) -> Verdict | None:
+        prev, records = self.prev, self.records
+        if self.expect_hash is not None and self.expect_hash != prev:
+            message = (
+                f"the log ends with hash {prev[:16]}... but the manifest records {str(self.expect_hash)[:16]}...: "
                 "records added or removed after run-end, or the manifest replaced"
             )
-        elif expected_records is not None and expected_records != records:
-            message = f"the log holds {records} records but the manifest records {expected_records}"
+        elif self.expect_records is not None and self.expect_records != records:
+            message = f"the log holds {records} records but the manifest records {self.expect_records}"
         else:
             return None
         return Verdict(
@@ -292,21 +376,26 @@ def verify(
     key: bytes | None = None,
     expected_final_hash: str | None = None,
     expected_records: int | None = None,
+    *,
+    verifier: Verifier | None = None,
 ) -> Verdict:
     """Check a whole log; return a :class:`Verdict` naming the first bad record.
 
     ``key``: check every record's HMAC (a record without one, or with a wrong one, is forged).
-    ``expected_final_hash`` / ``expected_records``: what the manifest repeats; checked when the log
-    is complete.
+    ``verifier``: an Ed25519 public key (``audit_sign.load_verifier``): every run-end must carry a
+    signature that verifies with it.
+    ``expected_final_hash`` / ``expected_records``: what the manifest repeats of the last run-end;
+    a complete log must end there, and a log without run-end is tampered (cut), not incomplete,
+    when it no longer holds that run-end.
     """
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, the loop is long
     except OSError as exc:
         raise AuditChainError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    chain = _Chain(key)
+    chain = _Chain(key, verifier, expected_final_hash, expected_records)
     with handle:
         for raw in handle:
             verdict = chain.feed(raw)
             if verdict is not None:
                 return verdict
-    return chain.finish(key, expected_final_hash, expected_records)
+    return chain.finish()

@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .audit_record import (
@@ -39,7 +39,8 @@ from .audit_record import (
     seal,
 )
 from .audit_redact import Redactor
-from .run_files import isotime, utcnow, write_json_atomic
+from .audit_sign import ALGORITHM, Signer
+from .run_files import digests, isotime, utcnow, write_json_atomic
 
 DEFAULT_FSYNC_INTERVAL = 1.0
 _DECISION_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -124,7 +125,7 @@ class AuditWriter:
     fsync schedule: both injectable for tests. Records are fsynced in groups: at most
     ``fsync_interval`` seconds of records are at risk on a power loss (a timer syncs a quiet log),
     and :meth:`sync` / :meth:`close` / a run-end always fsync. ``fsync_interval=0`` syncs every record.
-    ``signer``: a callable signing the body bytes of every run-end (Ed25519, see ``audit_sign``).
+    ``signer``: signs the body bytes of every run-end (Ed25519, see ``audit_sign``).
     """
 
     def __init__(
@@ -138,7 +139,7 @@ class AuditWriter:
         monotonic: Monotonic | None = None,
         fsync_interval: float = DEFAULT_FSYNC_INTERVAL,
         redactor: Redactor | None = None,
-        signer: Callable[[bytes], bytes] | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
         self.run_id = run_id
@@ -225,6 +226,8 @@ class AuditWriter:
             data = dict(data)
             data["count"] = seq + 1
             data["chain_head"] = tail.hash
+            if self._signer is not None:
+                data["signature"] = {"alg": ALGORITHM, "key_id": self._signer.key_id}
         body = {
             "data": data,
             "prev": tail.hash,
@@ -382,16 +385,23 @@ class AuditLog:
 
     ::
 
-        log = AuditLog(run.audit_log_path, run_id=run.run_id, key=load_key(key_file, "RIPREPLACE_AUDIT_KEY"))
+        log = AuditLog(run.audit_log_path, run_id=run.run_id, key=hmac_key, signer=signer,
+                       tracked=[run.state_path])
         log.run_start(manifest)                       # once, before the first playbook
         log.decision("window-check", ok=True, window="...", now="...")
         log.decision("batch-start", batch=1, hosts=[...])
         ...  # playbooks run; the callback (RIPREPLACE_WRAPPED=1) adds playbook-start/tasks/playbook-end
         log.decision("batch-end", batch=1, failed=[...])
         log.decision("stop", reason="max-fail exceeded")
-        end = log.run_end(status="failed", stats={...}, manifest_path=run.manifest_path)
+        run.write_summary(summary)                    # before run-end: run-end covers it
+        end = log.run_end(status="failed", stats={...}, summary_path=run.summary_path,
+                          manifest_path=run.manifest_path)
         end.hash, end.count                           # also written into manifest.json["audit_log"]
         log.close()
+
+    ``tracked``: run files (state.json) whose sha256 every decision and the run-end record, under
+    ``files``. run-end also records summary.json and manifest.json (``summary_path``,
+    ``manifest_path``); the verifier checks the files against the last run-end's ``files``.
     """
 
     def __init__(
@@ -404,7 +414,8 @@ class AuditLog:
         clock: Clock | None = None,
         monotonic: Monotonic | None = None,
         fsync_interval: float = DEFAULT_FSYNC_INTERVAL,
-        signer: Callable[[bytes], bytes] | None = None,
+        signer: Signer | None = None,
+        tracked: Iterable[PathLike] = (),
     ) -> None:
         self.writer = AuditWriter(
             path,
@@ -416,6 +427,7 @@ class AuditLog:
             fsync_interval=fsync_interval,
             signer=signer,
         )
+        self.tracked = list(tracked)
 
     def __enter__(self) -> AuditLog:
         return self
@@ -430,11 +442,16 @@ class AuditLog:
         return self.writer.append(RUN_START, payload)
 
     def decision(self, kind: str, **data: Any) -> Appended:
-        """Record one decision of the wrapper: ``kind`` like window-check, batch-start, batch-end, stop."""
+        """Record one decision of the wrapper: ``kind`` like window-check, batch-start, batch-end, stop.
+
+        The sha256 of every tracked file is added under ``files`` (state.json at each batch end).
+        """
         if not isinstance(kind, str) or not _DECISION_KIND.match(kind):
             raise AuditChainError(f"a decision kind is a short lower-case word, not {kind!r}")
         payload = dict(data)
         payload["kind"] = kind
+        if self.tracked:
+            payload["files"] = digests(self.tracked)
         return self.writer.append(DECISION, payload)
 
     def host_state(self, host: str, state: str, **data: Any) -> Appended:
@@ -443,12 +460,25 @@ class AuditLog:
         return self.writer.append(HOST_STATE, payload)
 
     def run_end(
-        self, status: str, stats: Mapping[str, Any] | None = None, manifest_path: PathLike | None = None, **data: Any
+        self,
+        status: str,
+        stats: Mapping[str, Any] | None = None,
+        manifest_path: PathLike | None = None,
+        *,
+        summary_path: PathLike | None = None,
+        **data: Any,
     ) -> Appended:
-        """Close the run; fsyncs; repeats the final hash into ``manifest_path`` when given."""
+        """Close the run: record the sha256 of the run's files, fsync, repeat the final hash into the manifest.
+
+        Write summary.json (and the last manifest.json) first: run-end covers what exists now, and a
+        file edited after it fails verification.
+        """
         payload = dict(data)
         payload["status"] = status
         payload["stats"] = dict(stats or {})
+        covered = [*self.tracked, *(p for p in (summary_path, manifest_path) if p is not None)]
+        if covered:
+            payload["files"] = digests(covered)
         appended = self.writer.append(RUN_END, payload)
         if manifest_path is not None:
             record_final_hash(manifest_path, appended, log_path=self.writer.path, run_id=self.writer.run_id)

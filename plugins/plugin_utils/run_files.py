@@ -22,6 +22,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
+from .audit_record import canonical
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 MANIFEST_FORMAT = "ripreplace-manifest/1"
@@ -126,6 +128,38 @@ def write_json_atomic(path: PathLike, data: Any) -> None:
         os.fsync(dirfd)
     finally:
         os.close(dirfd)
+
+
+MANIFEST_NAME = "manifest.json"
+
+
+def manifest_digest(path: PathLike) -> str:
+    """sha256 of a manifest as run-end records it: its canonical JSON without the ``audit_log`` key.
+
+    run-end is written before the final hash is repeated into the manifest (that key is the only
+    one written after); the rest of the manifest is covered, whatever its layout on disk.
+    """
+    with open(path, "rb") as handle:
+        data = json.loads(handle.read().decode("utf-8"))
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "audit_log"}
+    return sha256_bytes(canonical(data))
+
+
+def file_digest(path: PathLike) -> str:
+    """sha256 a record holds for a run file: :func:`manifest_digest` for manifest.json, else its bytes."""
+    if os.path.basename(os.fspath(path)) == MANIFEST_NAME:
+        return manifest_digest(path)
+    return sha256_file(path)
+
+
+def digests(paths: Iterable[PathLike]) -> dict[str, str]:
+    """{file name: sha256} of the run files that exist (a missing one is not listed)."""
+    out: dict[str, str] = {}
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            out[os.path.basename(os.fspath(path))] = file_digest(path)
+    return out
 
 
 def collection_version(root: str = COLLECTION_ROOT) -> str | None:

@@ -13,6 +13,9 @@ Use it as ``from ripreplace import auditlog`` and then ``auditlog.AuditLog(...)`
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ripreplace import collection
@@ -25,6 +28,10 @@ else:
     files = collection.load_plugin_util("run_files")
 
 __all__ = [
+    "ENV_KEY",
+    "ENV_KEY_ENV",
+    "ENV_KEY_FILE",
+    "ENV_SIGNING_KEY_FILE",
     "INCOMPLETE",
     "OK",
     "TAMPERED",
@@ -34,15 +41,24 @@ __all__ = [
     "AuditLog",
     "AuditLogClosed",
     "AuditWriter",
+    "Keys",
     "Parsed",
     "Redactor",
+    "Signer",
     "Verdict",
+    "Verifier",
     "canonical",
     "files",
+    "generate_signing_key",
     "iter_records",
+    "keys_from_env",
     "load_key",
+    "load_signer",
+    "load_verifier",
+    "locate",
     "parse_line",
     "verify",
+    "verify_run",
 ]
 
 # Record format and reading.
@@ -62,7 +78,7 @@ iter_records = _chain.iter_records
 Redactor = _chain.Redactor
 REDACTED_SECRET = _chain.REDACTED_SECRET
 REDACTED_NO_LOG = _chain.REDACTED_NO_LOG
-REDACTED_EXTRA_VAR = _chain.REDACTED_EXTRA_VAR
+REDACTED_VALUE = _chain.REDACTED_VALUE
 
 # Writing.
 AuditLog = _chain.AuditLog
@@ -83,3 +99,45 @@ INCOMPLETE = _chain.INCOMPLETE
 TAMPERED = _chain.TAMPERED
 Verdict = _chain.Verdict
 verify = _chain.verify
+verify_run = _chain.verify_run
+locate = _chain.locate
+
+# Signatures (Ed25519): the writer of run-end signs, an auditor verifies with the public key alone.
+Signer = _chain.Signer
+Verifier = _chain.Verifier
+load_signer = _chain.load_signer
+load_verifier = _chain.load_verifier
+generate_signing_key = _chain.generate
+
+#: Where the wrapper and the callback find the keys (docs/audit-log.md, *Keys*).
+ENV_KEY_FILE = "RIPREPLACE_AUDIT_KEY_FILE"
+ENV_KEY = DEFAULT_KEY_ENV
+ENV_KEY_ENV = "RIPREPLACE_AUDIT_KEY_ENV"
+ENV_SIGNING_KEY_FILE = "RIPREPLACE_AUDIT_SIGNING_KEY_FILE"
+
+
+@dataclasses.dataclass(frozen=True)
+class Keys:
+    """The keys a run writes its log with: HMAC key and Ed25519 signer, each optional (never printed)."""
+
+    hmac: bytes | None = dataclasses.field(default=None, repr=False)
+    signer: Signer | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def verifier(self) -> Verifier | None:
+        """The public half of the signing key: the wrapper checks a run it resumes with it."""
+        return self.signer.verifier() if self.signer is not None else None
+
+
+def keys_from_env(environ: Mapping[str, str] | None = None) -> Keys:
+    """The keys the operator configured: ``RIPREPLACE_AUDIT_KEY_FILE`` (or the variable that
+    ``RIPREPLACE_AUDIT_KEY_ENV`` names, ``RIPREPLACE_AUDIT_KEY`` by default) for the HMAC, and
+    ``RIPREPLACE_AUDIT_SIGNING_KEY_FILE`` for the signature. Raises :data:`AuditKeyError` when a
+    configured key cannot be read: a log is never written weaker than asked.
+    """
+    environ = os.environ if environ is None else environ
+    hmac_key = load_key(
+        key_file=environ.get(ENV_KEY_FILE) or None, key_env=environ.get(ENV_KEY_ENV) or ENV_KEY, environ=environ
+    )
+    signing = environ.get(ENV_SIGNING_KEY_FILE)
+    return Keys(hmac=hmac_key, signer=load_signer(signing) if signing else None)

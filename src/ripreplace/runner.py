@@ -2,7 +2,8 @@
 
 The wrapper owns the environment of the run: the embedded collection on
 ANSIBLE_COLLECTIONS_PATH, the audit_log callback enabled and pointed at the run directory, and
-the ansible-playbook binary of this Python environment. Events stream to a handler as they come.
+the ansible-playbook binary of this Python environment, without the operator's secrets (see
+``childenv``). Events stream to a handler as they come.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ripreplace import collection
+from ripreplace import auditlog, childenv, collection
 from ripreplace.exceptions import RunnerError
 from ripreplace.rundir import RunDir
 
@@ -99,7 +100,14 @@ def run_playbook(
 
     ``cancel_callback`` is polled by ansible-runner; when it returns True the playbook is stopped
     (ansible-playbook gets SIGINT, then is killed) and the result's status is ``canceled``.
+    The playbook's environment holds none of the operator's secrets (``childenv``): ansible-runner
+    writes it into ``artifacts/<ident>/command``; the audit log's HMAC key reaches the callback as a
+    private file that is removed when the playbook ends.
     """
+    try:
+        keys = auditlog.keys_from_env()
+    except auditlog.AuditChainError as exc:
+        raise RunnerError(str(exc)) from exc
     envvars = base_envvars(run)
     envvars.update(request.envvars)
     cmdline = "--check" if request.check else None
@@ -112,11 +120,12 @@ def run_playbook(
     # ansible-runner drops the playbook argument when ``binary`` is given (it switches to RAW mode), so the
     # binary is only checked here and found through PATH, which base_envvars() starts with its directory.
     _ansible_playbook_binary()
-    with tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private:
+    with tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private, childenv.key_handoff(keys.hmac) as key:
+        envvars.update(key)
         try:
-            import ansible_runner
+            from ansible_runner.interface import init_runner
 
-            result = ansible_runner.run(
+            runner = init_runner(
                 private_data_dir=private,
                 artifact_dir=str(run.artifacts_path),
                 ident=request.ident,
@@ -132,8 +141,11 @@ def run_playbook(
                 event_handler=handler,
                 cancel_callback=cancel_callback,
             )
+            # ansible-runner seeds the environment with os.environ and writes it to artifacts/<ident>/command
+            runner.config.env = childenv.scrub(runner.config.env, ours=envvars, secrets=[keys.hmac or b""])
+            runner.run()
         except RunnerError:
             raise
         except Exception as exc:  # ansible-runner raises bare exceptions for config problems
             raise RunnerError(f"ansible-runner failed to start {request.playbook.name}: {exc}") from exc
-    return PlaybookResult(status=str(result.status), rc=int(result.rc or 0), stats=dict(result.stats or {}))
+    return PlaybookResult(status=str(runner.status), rc=int(runner.rc or 0), stats=dict(runner.stats or {}))

@@ -2,9 +2,11 @@
 
 Every ``v2_*`` hook the plugin implements is exercised by a real run (ok, changed, failed, skipped,
 unreachable, loop items, retries, handlers, add_host); the log verifies with ``ripreplace
-verify-log``; canary secrets (no_log result, password/token arguments, extra vars) appear nowhere
-in the run directory; forks=20; a SIGKILL mid-run leaves an "incomplete run", not a tampered log;
-the wrapper's API and the callback share one log under ansible-runner.
+verify-log``; canary secrets (no_log result, password/token arguments, a secret-named extra var, a
+vault value, a secret-named inventory var, a site-declared secret var) appear nowhere in the run
+directory, while ordinary values (the product installed) are recorded; forks=20; a SIGKILL mid-run
+leaves an "incomplete run", not a tampered log; the wrapper's API and the callback share one log
+under ansible-runner; a standalone run signed with an Ed25519 key verifies with the public key.
 """
 
 from __future__ import annotations
@@ -31,7 +33,39 @@ CANARY_NO_LOG = "CANARY-nolog-7f3a9c1e"
 CANARY_PASSWORD = "CANARY-password-51d2e8"
 CANARY_TOKEN = "CANARY-token-a4b6c0d9"
 CANARY_EXTRA = "CANARY-extravar-e8f1b2"
-CANARIES = (CANARY_NO_LOG, CANARY_PASSWORD, CANARY_TOKEN, CANARY_EXTRA)
+CANARY_VAULT = "CANARY-vault-3c9e07d1"
+CANARY_INVENTORY = "CANARY-invpass-90ab1e"
+CANARY_DECLARED = "CANARY-declared-5f2d7a"
+CANARIES = (CANARY_NO_LOG, CANARY_PASSWORD, CANARY_TOKEN, CANARY_EXTRA, CANARY_VAULT, CANARY_INVENTORY, CANARY_DECLARED)
+VAULT_PASSWORD = "vault-test-password"
+
+
+def site_secrets(tmp_path: Path) -> Path:
+    """group_vars/all beside the inventory: a vault value, a secret-named var, a site-declared secret var."""
+    group_vars = tmp_path / "group_vars" / "all"
+    group_vars.mkdir(parents=True)
+    password_file = tmp_path / "vault-password"
+    password_file.write_text(VAULT_PASSWORD + "\n")
+    vaulted = subprocess.run(
+        [
+            str(BIN / "ansible-vault"),
+            "encrypt_string",
+            "--vault-password-file",
+            str(password_file),
+            CANARY_VAULT,
+            "--name",
+            "site_vault_blob",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    (group_vars / "vault.yml").write_text(vaulted)
+    (group_vars / "site.yml").write_text(
+        f"site_db_password: {CANARY_INVENTORY}\nsite_blob: {CANARY_DECLARED}\nripreplace_secret_vars: [site_blob]\n"
+    )
+    return password_file
 
 
 def closed_port() -> int:
@@ -179,7 +213,14 @@ EVERY_HOOK = """
         harmless: visible
     - name: Use the extra var
       ansible.builtin.debug:
-        msg: "extra is {{ canary_extra }}"
+        msg: "extra is {{ site_api_token }}"
+    - name: Use the site's secrets and an ordinary value
+      ansible.builtin.debug:
+        msg: "vault {{ site_vault_blob }} named {{ site_db_password }} declared {{ site_blob }} product {{ product }}"
+    - name: Keep what only looks secret
+      ansible.builtin.set_fact:
+        repo_keys: [/usr/share/keyrings/vendor.gpg]
+        replacement_apt_repo_key_file: /etc/ripreplace/repo.asc
   handlers:
     - name: Report the change
       ansible.builtin.debug:
@@ -193,8 +234,18 @@ def test_every_hook_verifies_and_leaks_no_canary(tmp_path: Path) -> None:
         "every_hook.yml",
         EVERY_HOOK % {"nolog": CANARY_NO_LOG, "password": CANARY_PASSWORD, "token": CANARY_TOKEN},
     )
+    vault_password = site_secrets(tmp_path)
     result = ansible_playbook(
-        tmp_path, book, "-e", f"canary_extra={CANARY_EXTRA}", "-e", f"closed_port={closed_port()}"
+        tmp_path,
+        book,
+        "-e",
+        f"site_api_token={CANARY_EXTRA}",
+        "-e",
+        "product=clamav-visible",
+        "-e",
+        f"closed_port={closed_port()}",
+        "--vault-password-file",
+        str(vault_password),
     )
     assert result.returncode in (2, 4), result.stdout + result.stderr  # web2 failed, gone unreachable
     assert "audit_log" not in result.stderr, result.stderr  # the plugin raised no error
@@ -261,7 +312,15 @@ def test_every_hook_verifies_and_leaks_no_canary(tmp_path: Path) -> None:
     assert named["args"]["db_password"] == chain.REDACTED_SECRET and named["args"]["api_token"] == chain.REDACTED_SECRET
     assert named["args"]["harmless"] == "visible"
     extra = next(t for t in tasks if t["task"] == "Use the extra var" and t["host"] == "web1")
-    assert extra["msg"] == f"extra is {chain.REDACTED_EXTRA_VAR}"
+    assert extra["msg"] == f"extra is {chain.REDACTED_VALUE}" and "msg: secret value" in extra["redacted"]
+    site = next(t for t in tasks if t["task"] == "Use the site's secrets and an ordinary value" and t["host"] == "web1")
+    hidden = chain.REDACTED_VALUE
+    assert site["msg"] == f"vault {hidden} named {hidden} declared {hidden} product clamav-visible"
+    kept = next(t for t in tasks if t["task"] == "Keep what only looks secret" and t["host"] == "web1")
+    assert kept["args"] == {
+        "repo_keys": ["/usr/share/keyrings/vendor.gpg"],
+        "replacement_apt_repo_key_file": "/etc/ripreplace/repo.asc",
+    }
     start = next(r["data"] for r in recs if r["type"] == "playbook-start")
     assert start["extra_vars"].startswith("<redacted: extra vars")
     # ... and no canary is anywhere in the run directory
@@ -433,3 +492,42 @@ def test_wrapped_mode_under_ansible_runner(tmp_path: Path, monkeypatch: pytest.M
     assert saved["ticket"] == "CHG-42" and saved["audit_log"]["final_hash"] == end.hash
     check = verify_log(run.path)
     assert check.returncode == 0 and "matches manifest.json" in check.stdout, check.stdout + check.stderr
+
+
+def test_standalone_run_end_is_signed_and_covers_the_manifest(tmp_path: Path) -> None:
+    """A plain ansible-playbook run signs its run-end (key from openssl, the documented command): the
+    public key alone verifies it; another public key, or an edited manifest, fails (exit 6)."""
+    key = tmp_path / "signing.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", str(key)], check=True, timeout=60)
+    public = tmp_path / "signing.pub.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(public)], check=True, timeout=60)
+    book = playbook(
+        tmp_path, "signed.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n"
+    )
+    env = ansible_env(tmp_path, RIPREPLACE_AUDIT_SIGNING_KEY_FILE=str(key), RIPREPLACE_TICKET="CHG-7")
+    result = ansible_playbook(tmp_path, book, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = the_run_dir(tmp_path)
+    end = records(run / "audit.jsonl")[-1]
+    assert end["type"] == "run-end" and len(end["sig"]) == 128 and end["data"]["signature"]["alg"] == "ed25519"
+    assert set(end["data"]["files"]) == {"manifest.json"}
+
+    check = verify_log(run, "--public-key", str(public))
+    assert check.returncode == 0 and "1 run-end signature(s) verified" in check.stdout, check.stdout + check.stderr
+    unchecked = verify_log(run)
+    assert unchecked.returncode == 0 and "signature present but not checked" in unchecked.stdout
+    other = tmp_path / "other"
+    assert verify_log(other, "--gen-key", str(other)).returncode == 2  # --gen-key takes no PATH
+    made = subprocess.run(
+        [str(BIN / "ripreplace"), "verify-log", "--gen-key", str(other)], capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0 and (tmp_path / "other.pub").is_file(), made.stderr
+    assert oct((tmp_path / "other").stat().st_mode & 0o777) == "0o600"
+    wrong = verify_log(run, "--public-key", str(tmp_path / "other.pub"))
+    assert wrong.returncode == 6 and "TAMPERED" in wrong.stdout and "another key" in wrong.stdout
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["ticket"] = "CHG-FORGED"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    forged = verify_log(run, "--public-key", str(public))
+    assert forged.returncode == 6 and "manifest.json was changed after the run ended" in forged.stdout

@@ -568,22 +568,24 @@ def test_redactor_drops_secret_named_fields_at_any_depth() -> None:
     }
     clean, redacted = redactor.clean(data)
     text = json.dumps(clean)
-    for secret in ("p1", "t1", "s1", "/k", "p2", "p3", '"u"'):
+    for secret in ("p1", "t1", "s1", "p2", "p3", '"u"'):
         assert secret not in text
     assert clean["name"] == "pkg" and clean["nested"]["list"][1] == {"ok": 1}
     assert clean["Password"] == chain.REDACTED_SECRET
     assert "nested.list[0].client_secret: secret-named field" in redacted
-    assert len(redacted) == 7
+    # a name that says where a key lives is no secret (issue 11: "*key* except known non-secret keys")
+    assert clean["nested"]["list"][0]["ssh_key_file"] == "/k"
+    assert len(redacted) == 6
 
 
-def test_redactor_scrubs_extra_var_values_inside_strings() -> None:
+def test_redactor_scrubs_secret_values_inside_strings() -> None:
     redactor = chain.Redactor()
     redactor.set_scrub_values(redactor.scrub_values_from({"a": "CANARY-1234", "b": ["short", 12345678], "c": True}))
     clean, redacted = redactor.clean({"msg": "value is CANARY-1234!", "n": "12345678", "s": "short"})
-    assert clean["msg"] == f"value is {chain.REDACTED_EXTRA_VAR}!"
-    assert clean["n"] == chain.REDACTED_EXTRA_VAR
+    assert clean["msg"] == f"value is {chain.REDACTED_VALUE}!"
+    assert clean["n"] == chain.REDACTED_VALUE
     assert clean["s"] == "short"  # below the minimum length: not scrubbed
-    assert redacted == ["msg: extra var value", "n: extra var value"]
+    assert redacted == ["msg: secret value", "n: secret value"]
 
 
 def test_redactor_bounds_and_json_safety() -> None:
@@ -682,8 +684,14 @@ def test_verify_log_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFix
     assert cli.main(["verify-log", str(run), "--key-file", str(manifest)]) == 6
     assert "TAMPERED: line 1" in capsys.readouterr().out
 
+    # The run-end cut off while manifest.json repeats its hash: tampered (issue 11), not a killed run ...
     lines = lines_of(run / "audit.jsonl")
     write_lines(run / "audit.jsonl", lines[:1])
+    assert cli.main(["verify-log", str(run)]) == 6
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "TAMPERED" in out and "removed from its end" in out
+    # ... a killed run (the manifest never got the final hash) is incomplete, never tampered
+    manifest.write_text("{}")
     assert cli.main(["verify-log", str(run)]) == 6
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "INCOMPLETE RUN" in out and "TAMPERED" not in out

@@ -1,24 +1,25 @@
 """``ripreplace verify-log PATH``: check a run's audit log and print a one-line verdict.
 
-PATH is a run directory (its ``audit.jsonl`` is checked) or an audit log file. When the
-``manifest.json`` beside the log repeats the final hash (``audit_log.final_hash``), the log must end
-there. Exit 0 when the chain is intact and every run in it ended; 6 when it is tampered with or
-incomplete (a killed run); 2 when PATH or the key file cannot be read.
+PATH is a run directory (its ``audit.jsonl`` is checked) or an audit log file. The run directory is
+verified as a whole (``auditlog.verify_run``): the chain (HMACs with ``--key-file``/``--key-env``,
+run-end signatures with ``--public-key``), the final hash and count ``manifest.json`` repeats, and
+the sha256 of ``summary.json``, ``manifest.json`` and ``state.json`` that the last run-end recorded.
+Exit 0 when everything verifies and every run in the log ended; 6 when it is tampered with or
+incomplete (a killed run); 2 when PATH or a key cannot be read.
+
+``ripreplace verify-log --gen-key FILE`` writes a new Ed25519 signing key (FILE, mode 0600) and its
+public key (FILE.pub) and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ripreplace import auditlog
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
-from ripreplace.rundir import AUDIT_LOG, MANIFEST
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,71 +27,78 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "verify-log",
         help="check a run's tamper-evident audit log",
         description=(
-            "Check the hash chain (and the HMACs, with a key) of a run's audit.jsonl and name the first bad "
-            "record. Exit 0: intact and complete; 6: tampered or incomplete (run killed); 2: unreadable input."
+            "Check the hash chain of a run's audit.jsonl (the HMACs with a key, the run-end signatures with a "
+            "public key), the final hash manifest.json repeats and the run files run-end recorded, and name the "
+            "first bad record. Exit 0: intact and complete; 6: tampered or incomplete (run killed); 2: "
+            "unreadable input. --gen-key FILE makes an Ed25519 signing key pair instead."
         ),
     )
-    parser.add_argument("path", metavar="PATH", type=Path, help="a run directory or an audit.jsonl file")
+    parser.add_argument("path", metavar="PATH", type=Path, nargs="?", help="a run directory or an audit.jsonl file")
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--key-file", type=Path, help="file holding the HMAC key the log was written with")
     key.add_argument("--key-env", metavar="NAME", help="environment variable holding the HMAC key")
+    parser.add_argument(
+        "--public-key",
+        metavar="FILE",
+        type=Path,
+        help="Ed25519 public key (PEM or ssh-ed25519): every run-end must carry a signature it verifies",
+    )
+    parser.add_argument(
+        "--gen-key",
+        metavar="FILE",
+        type=Path,
+        help="write a new Ed25519 signing key to FILE (0600) and its public key to FILE.pub, then exit",
+    )
     parser.set_defaults(handler=run)
 
 
-def _locate(path: Path) -> tuple[Path, Path | None]:
-    """(the log, the manifest beside it or None)."""
-    if path.is_dir():
-        log = path / AUDIT_LOG
-        if not log.is_file():
-            raise InputFileError(f"{path} is a directory without {AUDIT_LOG}")
-    elif path.is_file():
-        log = path
-    elif path.exists():
-        raise InputFileError(f"{path} is not a regular file")
-    else:
-        raise InputFileError(f"{path}: no such file or directory")
-    manifest = log.parent / MANIFEST
-    return log, manifest if manifest.is_file() else None
-
-
-def _expected_from_manifest(manifest: Path | None, log: Path) -> tuple[str | None, int | None, str | None]:
-    """(final hash, record count, note) the manifest repeats for this log, if it does."""
-    if manifest is None:
-        return None, None, None
+def hmac_key(key_file: Path | None, key_env: str | None) -> bytes | None:
+    """The HMAC key of ``--key-file`` / ``--key-env`` (exit 2 when it cannot be read)."""
     try:
-        data: Any = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
-        return None, None, f"{manifest.name} unreadable ({exc.__class__.__name__}): final hash not cross-checked"
-    entry = data.get("audit_log") if isinstance(data, dict) else None
-    if not isinstance(entry, dict) or entry.get("file", log.name) != log.name:
-        return None, None, None
-    final_hash = entry.get("final_hash")
-    records = entry.get("records")
-    return (
-        final_hash if isinstance(final_hash, str) else None,
-        records if isinstance(records, int) and not isinstance(records, bool) else None,
-        None,
+        key = auditlog.load_key(key_file=key_file, key_env=key_env)
+    except auditlog.AuditChainError as exc:
+        raise UsageError(str(exc)) from exc
+    if key_env and key is None:
+        raise UsageError(f"--key-env {key_env}: the variable is not set or empty")
+    return key
+
+
+def public_key(path: Path | None) -> auditlog.Verifier | None:
+    """The verifier of ``--public-key`` (exit 2 when it cannot be read)."""
+    if path is None:
+        return None
+    try:
+        return auditlog.load_verifier(path)
+    except auditlog.AuditChainError as exc:
+        raise UsageError(f"--public-key: {exc}") from exc
+
+
+def _gen_key(path: Path) -> ExitCode:
+    try:
+        private, public = auditlog.generate_signing_key(path)
+    except auditlog.AuditChainError as exc:
+        raise UsageError(f"--gen-key: {exc}") from exc
+    print(
+        f"wrote the signing key {private} (mode 0600: keep it secret; set RIPREPLACE_AUDIT_SIGNING_KEY_FILE to it "
+        f"where runs are written) and its public key {public} (give it to auditors: verify-log --public-key)",
+        file=sys.stdout,
     )
+    return ExitCode.OK
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    log, manifest = _locate(args.path)
+    if args.gen_key is not None:
+        if args.path is not None:
+            raise UsageError("--gen-key FILE makes a key pair: give no PATH with it")
+        return _gen_key(args.gen_key)
+    if args.path is None:
+        raise UsageError("PATH is required: a run directory or an audit.jsonl file (or --gen-key FILE)")
+    key = hmac_key(args.key_file, args.key_env)
+    verifier = public_key(args.public_key)
     try:
-        key = auditlog.load_key(key_file=args.key_file, key_env=args.key_env)
-    except auditlog.AuditChainError as exc:
-        raise UsageError(str(exc)) from exc
-    if args.key_env and key is None:
-        raise UsageError(f"--key-env {args.key_env}: the variable is not set or empty")
-    if not os.access(log, os.R_OK):
-        raise InputFileError(f"{log}: permission denied")
-    expected_hash, expected_records, note = _expected_from_manifest(manifest, log)
-    try:
-        verdict = auditlog.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
+        log, _manifest = auditlog.locate(args.path)
+        verdict = auditlog.verify_run(args.path, key=key, verifier=verifier)
     except auditlog.AuditChainError as exc:
         raise InputFileError(str(exc)) from exc
-    if note:
-        verdict.notes.append(note)
-    elif verdict.ok and expected_hash is not None:
-        verdict.notes.append(f"final hash matches {MANIFEST}")
     print(f"{log}: {verdict.one_line()}", file=sys.stdout)
     return ExitCode.OK if verdict.ok else ExitCode.LOG_INVALID

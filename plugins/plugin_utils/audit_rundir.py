@@ -1,0 +1,161 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""Verify a run directory as a whole: its log, and the files beside it that the log vouches for.
+
+:func:`verify_run` is the one verdict ``ripreplace verify-log``, ``ripreplace report``, ``ripreplace
+runs`` and ``remediate --resume`` give a run:
+
+1. ``manifest.json`` must be a JSON object, and its ``audit_log`` entry (written when the run ended)
+   well formed; a garbage manifest fails verification;
+2. the chain verifies (:func:`audit_verify.verify`), ending where the manifest says it ended; a log
+   without its last run-end is *tampered* when the manifest recorded that run-end, *incomplete*
+   (a killed run) only when it never did;
+3. every file the last run-end names under ``files`` (``summary.json``, ``manifest.json``,
+   ``state.json``) still has the sha256 it recorded: a summary or manifest edited after the run
+   fails verification, so a report never shows edited values beside "OK".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .audit_record import AuditChainError, PathLike
+from .audit_sign import Verifier
+from .audit_verify import TAMPERED, Verdict, verify
+from .run_files import MANIFEST_NAME, file_digest
+
+LOG_NAME = "audit.jsonl"
+SUMMARY_NAME = "summary.json"
+#: Files whose content a report shows: when present but not covered by run-end, the verdict says so.
+SHOWN_FILES = (SUMMARY_NAME, MANIFEST_NAME)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def locate(path: PathLike) -> tuple[str, str | None]:
+    """(the log, the manifest beside it or None) of a run directory or a log file.
+
+    Raises :class:`AuditChainError` with a one-line reason when there is no log to read.
+    """
+    given = os.fspath(path)
+    if os.path.isdir(given):
+        log = os.path.join(given, LOG_NAME)
+        if not os.path.isfile(log):
+            raise AuditChainError(f"{given} is a directory without {LOG_NAME}")
+    elif os.path.isfile(given):
+        log = given
+    elif os.path.exists(given):
+        raise AuditChainError(f"{given} is not a regular file")
+    else:
+        raise AuditChainError(f"{given}: no such file or directory")
+    if not os.access(log, os.R_OK):
+        raise AuditChainError(f"{log}: permission denied")
+    manifest = os.path.join(os.path.dirname(os.path.abspath(log)), MANIFEST_NAME)
+    return log, manifest if os.path.isfile(manifest) else None
+
+
+def read_manifest(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the manifest, None) or (None, why it is not a manifest)."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        return None, f"{MANIFEST_NAME} cannot be read ({exc.strerror or exc})"
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None, f"{MANIFEST_NAME} is not valid JSON ({str(exc).splitlines()[0][:120]})"
+    except RecursionError:
+        return None, f"{MANIFEST_NAME} is not valid JSON (nested too deeply)"
+    if not isinstance(data, dict):
+        return None, f"{MANIFEST_NAME} is not a JSON object"
+    return data, None
+
+
+def expected_end(manifest: Mapping[str, Any], log_name: str) -> tuple[str | None, int | None, str | None]:
+    """(final hash, record count, problem) that the manifest repeats for the log named ``log_name``."""
+    entry = manifest.get("audit_log")
+    if entry is None:
+        return None, None, None
+    if not isinstance(entry, dict):
+        return None, None, f"{MANIFEST_NAME}: audit_log is not an object"
+    if entry.get("file", log_name) != log_name:
+        return None, None, None  # the manifest of another log file
+    final_hash, records = entry.get("final_hash"), entry.get("records")
+    if not isinstance(final_hash, str) or not _HEX64.match(final_hash):
+        return None, None, f"{MANIFEST_NAME}: audit_log.final_hash is not a sha256"
+    if not isinstance(records, int) or isinstance(records, bool) or records < 1:
+        return None, None, f"{MANIFEST_NAME}: audit_log.records is not a positive count"
+    return final_hash, records, None
+
+
+def _tampered(verdict: Verdict, message: str) -> Verdict:
+    return Verdict(
+        TAMPERED,
+        message,
+        verdict.records,
+        verdict.runs,
+        line=verdict.run_end_line,
+        final_hash=verdict.final_hash,
+        run_end=verdict.run_end,
+        run_end_line=verdict.run_end_line,
+    )
+
+
+def check_files(verdict: Verdict, directory: str) -> Verdict:
+    """Compare the files the last run-end recorded with the files in ``directory`` (an OK verdict in)."""
+    recorded = (verdict.run_end or {}).get("files")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    where = f"run-end (line {verdict.run_end_line})"
+    checked = []
+    for name in sorted(recorded):
+        if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", ".."):
+            return _tampered(verdict, f"{where} names a run file {name!r} outside the run directory")
+        path = os.path.join(directory, name)
+        try:
+            actual = file_digest(path)
+        except FileNotFoundError:
+            return _tampered(verdict, f"{name} is missing, but {where} recorded its sha256: it was deleted")
+        except (OSError, ValueError, RecursionError) as exc:
+            return _tampered(verdict, f"{name} cannot be read or parsed ({exc!r:.120}); {where} recorded its sha256")
+        if actual != recorded[name]:
+            return _tampered(
+                verdict,
+                f"{name} was changed after the run ended: its sha256 is {actual[:16]}... but {where} recorded "
+                f"{str(recorded[name])[:16]}...",
+            )
+        checked.append(name)
+    if checked:
+        verdict.notes.append(f"{', '.join(checked)} as run-end recorded")
+    unchecked = [n for n in SHOWN_FILES if n not in recorded and os.path.isfile(os.path.join(directory, n))]
+    if unchecked:
+        verdict.notes.append(f"{', '.join(unchecked)} not covered by run-end: content not verified")
+    return verdict
+
+
+def verify_run(path: PathLike, *, key: bytes | None = None, verifier: Verifier | None = None) -> Verdict:
+    """The verdict of a run directory (or of a log file and the manifest beside it); see the module doc.
+
+    Raises :class:`AuditChainError` when there is no log to read (one line: a missing path, a
+    directory without a log, a file that cannot be read).
+    """
+    log, manifest_path = locate(path)
+    manifest, problem = (None, None) if manifest_path is None else read_manifest(manifest_path)
+    expected_hash = expected_records = None
+    if manifest is not None:
+        expected_hash, expected_records, problem = expected_end(manifest, os.path.basename(log))
+    verdict = verify(
+        log, key=key, expected_final_hash=expected_hash, expected_records=expected_records, verifier=verifier
+    )
+    if verdict.status == TAMPERED:
+        return verdict
+    if problem is not None:
+        return _tampered(verdict, f"{problem}: the manifest was replaced or corrupted")
+    if not verdict.ok:
+        return verdict
+    if expected_hash is not None:
+        verdict.notes.append(f"final hash matches {MANIFEST_NAME}")
+    elif manifest is not None:
+        verdict.notes.append(f"{MANIFEST_NAME} repeats no final hash: not cross-checked")
+    return check_files(verdict, os.path.dirname(os.path.abspath(log)))
