@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import catalogs, collection, records, rundir, runner, textout
+from ripreplace import auditlog, catalogs, collection, records, rundir, runner, textout
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import inventory_hosts
@@ -228,6 +228,10 @@ def _become_locally() -> bool:
 
 def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
     request = inputs.request
+    try:
+        keys = auditlog.keys_from_env()  # a configured key that cannot be read: exit 2, nothing started
+    except auditlog.AuditChainError as exc:
+        raise UsageError(str(exc)) from None
     started = rundir.utcnow()
     run = rundir.RunDir.create(request.runs_dir.resolve(), "audit")
     playbook = collection.playbook("audit")
@@ -257,23 +261,40 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
     if inputs.local:
         extravars["detect_become"] = _become_locally()
     collector = EventCollector()
-    result = runner.run_playbook(
-        run,
-        runner.PlaybookRequest(
-            playbook=playbook,
-            inventory=inputs.inventory,
-            limit=request.limit if not inputs.local else None,
-            forks=request.forks,
-            check=True,
-            extravars=extravars,
-            ident="audit",
-        ),
-        on_event=collector,
+    request_ = runner.PlaybookRequest(
+        playbook=playbook,
+        inventory=inputs.inventory,
+        limit=request.limit if not inputs.local else None,
+        forks=request.forks,
+        check=True,
+        extravars=extravars,
+        ident="audit",
     )
-    summary = build_summary(
-        run_id=run.run_id, hosts=inputs.hosts, collector=collector, playbook_status=result.status, playbook_rc=result.rc
-    )
-    run.write_summary(summary)
+    # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
+    with auditlog.AuditLog(run.audit_log_path, run_id=run.run_id, key=keys.hmac, signer=keys.signer) as log:
+        log.run_start(manifest)
+        try:
+            result = runner.run_playbook(run, request_, on_event=collector)
+        except BaseException as exc:
+            reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
+            log.decision("stop", reason=reason, by="error")
+            log.run_end(status="error", manifest_path=run.manifest_path, reason=reason)
+            raise
+        summary = build_summary(
+            run_id=run.run_id,
+            hosts=inputs.hosts,
+            collector=collector,
+            playbook_status=result.status,
+            playbook_rc=result.rc,
+        )
+        run.write_summary(summary)
+        log.run_end(
+            status=result.status,
+            stats=summary["counts"],
+            summary_path=run.summary_path,
+            manifest_path=run.manifest_path,
+            exit_code=summary["exit_code"],
+        )
     return AuditOutcome(run=run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
 
 

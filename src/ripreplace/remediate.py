@@ -28,8 +28,6 @@ from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
 from ripreplace.inventory import load_inventory
 
 LOCK_FILE = ".lock"
-KEY_FILE_ENV = "RIPREPLACE_AUDIT_KEY_FILE"
-KEY_ENV = "RIPREPLACE_AUDIT_KEY"
 _TICKET_MAX = 128
 
 
@@ -87,7 +85,7 @@ class ValidatedRemediate:
     replacement: str
     playbook: Path
     previous: Previous | None
-    key: bytes | None
+    keys: auditlog.Keys
 
 
 def _approved_products() -> tuple[str | None, dict[str, str]]:
@@ -123,7 +121,7 @@ def _lock_held(path: Path) -> bool:
     return False
 
 
-def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, dict[str, HostProgress]]:
+def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous, dict[str, HostProgress]]:
     assert request.resume is not None
     run_id = request.resume.strip().rstrip("/").split("/")[-1]
     path = request.runs_dir / run_id
@@ -141,10 +139,9 @@ def _previous(request: RemediateRequest, key: bytes | None) -> tuple[Previous, d
     log = path / rundir.AUDIT_LOG
     if not log.is_file():
         raise AuditLogInvalid(f"--resume {run_id}: the run has no audit log: nothing to link the new run to")
-    entry = manifest.get("audit_log") if isinstance(manifest.get("audit_log"), dict) else {}
-    verdict = auditlog.verify(
-        log, key=key, expected_final_hash=entry.get("final_hash"), expected_records=entry.get("records")
-    )
+    # The whole run: a log cut short of the run-end its manifest names, or an edited summary/manifest/state,
+    # is tampered, and refused (issue 11); a killed run (no run-end ever written) is incomplete and resumable.
+    verdict = auditlog.verify_run(path, key=keys.hmac, verifier=keys.verifier)
     if verdict.status == auditlog.TAMPERED:
         raise AuditLogInvalid(f"--resume {run_id}: its audit log does not verify: {verdict.one_line()}")
     if verdict.status == auditlog.OK:
@@ -209,13 +206,13 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
     if not playbook.is_file():
         raise InputFileError(f"{playbook}: playbook not found")
     try:
-        key = auditlog.load_key(key_file=os.environ.get(KEY_FILE_ENV) or None, key_env=KEY_ENV)
+        keys = auditlog.keys_from_env()
     except auditlog.AuditChainError as exc:
         raise UsageError(str(exc)) from None
     inventory = load_inventory(request.inventory, request.limit)
     previous = None
     if request.resume:
-        previous, hosts = _previous(request, key)
+        previous, hosts = _previous(request, keys)
         missing = sorted(h for h in hosts if h not in previous.carried and h not in inventory.groups)
         if missing and not request.limit:
             raise UsageError(
@@ -240,7 +237,7 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
         replacement=replacement,
         playbook=playbook,
         previous=previous,
-        key=key,
+        keys=keys,
     )
 
 
@@ -412,6 +409,14 @@ def _interrupt_in_flight(tracker: campaign.StateTracker, inputs: ValidatedRemedi
 _RUN_END_STATUS = {ExitCode.OK: "successful", ExitCode.HOSTS_FAILED: "failed", ExitCode.WINDOW: "stopped"}
 
 
+def _open_log(inputs: ValidatedRemediate, run: rundir.RunDir) -> auditlog.AuditLog:
+    """The run's log: HMAC and run-end signature when configured; state.json's sha256 in every decision."""
+    keys = inputs.keys
+    return auditlog.AuditLog(
+        run.audit_log_path, run_id=run.run_id, key=keys.hmac, signer=keys.signer, tracked=[run.state_path]
+    )
+
+
 def _execute(
     inputs: ValidatedRemediate,
     run: rundir.RunDir,
@@ -428,7 +433,7 @@ def _execute(
     previous = inputs.previous.as_dict() if inputs.previous else None
     tracker = _tracker(inputs, run, previous, progress=progress, clock=clock)
     factory = run_batch_factory or _default_run_batch(inputs)
-    with auditlog.AuditLog(run.audit_log_path, run_id=run.run_id, key=inputs.key) as log:
+    with _open_log(inputs, run) as log:
         log.run_start(manifest, previous=previous)
         _log_resume(log, inputs)
         tracker.save()
@@ -462,6 +467,7 @@ def _execute(
         end = log.run_end(
             status=_RUN_END_STATUS.get(code, "failed"),
             stats=summary["counts"],
+            summary_path=run.summary_path,  # written above: run-end records its sha256 (and the manifest's)
             manifest_path=run.manifest_path,
             exit_code=int(code),
             stop=summary["stop"],

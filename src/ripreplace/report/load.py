@@ -105,19 +105,16 @@ def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) ->
     entry = manifest.get("audit_log")
     entry = entry if isinstance(entry, Mapping) else {}
     expected_hash = entry.get("final_hash") if isinstance(entry.get("final_hash"), str) else None
-    expected_records = _int(entry.get("records"))
     if not log.is_file():
         message = f"no {rundir.AUDIT_LOG} in the run directory: nothing to verify"
         return LogVerdict("missing", message, None, 0, expected_hash, detail=message)
     try:
-        verdict = auditlog.verify(log, key=key, expected_final_hash=expected_hash, expected_records=expected_records)
+        # The whole run directory: chain, manifest's final hash, and the summary/manifest/state files
+        # run-end recorded: an edited summary.json is TAMPERED, never shown beside "OK".
+        verdict = auditlog.verify_run(run_dir, key=key)
     except auditlog.AuditChainError as exc:
         return LogVerdict("unreadable", str(exc), None, 0, expected_hash, detail=str(exc))
-    if verdict.ok and expected_hash is not None:
-        verdict.notes.append(f"final hash matches {rundir.MANIFEST}")
-    elif verdict.ok:
-        verdict.notes.append(f"{rundir.MANIFEST} repeats no final hash: not cross-checked")
-    if verdict.ok:  # in words; the hash itself is shown once, apart
+    if verdict.ok:  # in words; the hash itself is shown once, apart (verify_run adds the manifest/file notes)
         detail = "; ".join([f"{verdict.records} records, chain intact", *verdict.notes])
     else:
         detail = verdict.one_line()
