@@ -5,10 +5,12 @@
    as well, alternately (A B A B ...) in one invocation, ``--reps`` times each; the ratio of the
    median wall times is the overhead. Target: <= 1.05.
 2. Verifier throughput: ``verify()`` over a log of ``--records`` task records shaped like the
-   callback's, without and with HMAC, and the ``ripreplace verify-log`` command end to end.
-   Target: >= 50,000 records/s.
+   callback's, without and with HMAC, with an Ed25519-signed run-end (one run, and one run per 100
+   records: 2,000 signatures in 200,000 records), and the ``ripreplace verify-log`` command end to
+   end on a run directory (HMAC, signature, manifest and run files). Target: >= 50,000 records/s.
 
     python bench/bench_audit_log.py [--reps 5] [--hosts 25] [--tasks 50] [--forks 5] [--records 200000]
+    python bench/bench_audit_log.py --verify-only [--records 200000]
 """
 
 from __future__ import annotations
@@ -143,11 +145,20 @@ def bench_callback(reps: int, hosts: int, tasks: int, forks: int) -> dict[str, o
         return {"base": base, "audit": audit, "records": verdict.records}
 
 
-def make_log(path: Path, records: int, key: bytes | None) -> None:
+def make_log(path: Path, records: int, key: bytes | None, signer: object = None, per_run: int = 0) -> None:
+    """``records`` records: one run, or runs of ``per_run`` records (run-start, tasks, run-end) one after another."""
     chain = collection.load_plugin_util("audit_chain")
-    with chain.AuditWriter(path, run_id="bench", key=key, fsync_interval=5) as writer:
-        writer.append(chain.RUN_START, {"manifest": {"run": "bench"}})
-        for i in range(records - 2):
+    per_run = per_run or records
+    with chain.AuditWriter(path, run_id="bench-0", key=key, fsync_interval=5, signer=signer) as writer:
+        for i in range(records):
+            position = i % per_run
+            if position == 0:
+                writer.run_id = f"bench-{i // per_run}"
+                writer.append(chain.RUN_START, {"manifest": {"run": writer.run_id}})
+                continue
+            if position == per_run - 1 or i == records - 1:
+                writer.append(chain.RUN_END, {"status": "successful"})
+                continue
             writer.append(
                 chain.TASK,
                 {
@@ -164,38 +175,62 @@ def make_log(path: Path, records: int, key: bytes | None) -> None:
                     "findings": [{"catalog_id": "kaspersky-kesl", "state": "installed", "confidence": "high"}],
                 },
             )
-        writer.append(chain.RUN_END, {"status": "successful"})
 
 
 def bench_verify(records: int) -> list[tuple[str, float, float]]:
-    chain = collection.load_plugin_util("audit_chain")
+    from ripreplace import auditlog
+
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
-        for label, key in (("verify() sha256 chain", None), ("verify() sha256 chain + HMAC", b"k" * 32)):
-            path = Path(tmp) / f"{key is not None}.jsonl"
-            make_log(path, records, key)
+        signing = Path(tmp) / "signing.pem"
+        auditlog.generate_signing_key(signing)
+        signer, verifier = auditlog.load_signer(signing), auditlog.load_verifier(Path(f"{signing}.pub"))
+        cases = (
+            ("verify() sha256 chain", None, None, 0),
+            ("verify() sha256 chain + HMAC", b"k" * 32, None, 0),
+            ("verify() sha256 chain + HMAC + Ed25519 run-end (1 run)", b"k" * 32, signer, 0),
+            ("verify() sha256 chain + HMAC + Ed25519 run-ends (a run per 100 records)", b"k" * 32, signer, 100),
+        )
+        for label, key, sign, per_run in cases:
+            path = Path(tmp) / f"{len(rows)}" / "audit.jsonl"
+            path.parent.mkdir()
+            make_log(path, records, key, sign, per_run)
             best_wall = best_cpu = 0.0
             for _ in range(3):
                 start, cpu = time.perf_counter(), time.process_time()
-                verdict = chain.verify(path, key=key)
+                verdict = auditlog.verify(path, key=key, verifier=verifier if sign else None)
                 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
                 assert verdict.ok and verdict.records == records, verdict.one_line()
                 best_wall, best_cpu = max(best_wall, records / elapsed), max(best_cpu, records / cpu)
             rows.append((label, best_wall, best_cpu))
         key_file = Path(tmp) / "key"
         key_file.write_bytes(b"k" * 32)
+        run = Path(tmp) / "2"  # one signed run, as a run directory: manifest, run files checked too
+        (run / "manifest.json").write_text(json.dumps({"run": "bench-0"}))
         cpu = _children_cpu()
         start = time.perf_counter()
+        argv = [str(BIN / "ripreplace"), "verify-log", str(run), "--key-file", str(key_file)]
         subprocess.run(
-            [str(BIN / "ripreplace"), "verify-log", str(Path(tmp) / "True.jsonl"), "--key-file", str(key_file)],
+            [*argv, "--public-key", f"{signing}.pub"],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
-        rows.append(("`ripreplace verify-log` + HMAC, end to end (with start-up)", records / wall, records / cpu))
-        size = (Path(tmp) / "True.jsonl").stat().st_size / records
+        rows.append(
+            ("`ripreplace verify-log` + HMAC + signature, end to end (with start-up)", records / wall, records / cpu)
+        )
+        size = (run / "audit.jsonl").stat().st_size / records
     rows.append(("(mean record size, bytes)", size, size))
     return rows
+
+
+def print_verify(records: int) -> None:
+    print(f"Verifier throughput over {records:,} records (best of 3; target >= 50,000 records/s):")
+    print()
+    print("| what | records/s (wall) | records/s (CPU) |")
+    print("|---|---|---|")
+    for label, wall, cpu in bench_verify(records):
+        print(f"| {label} | {wall:,.0f} | {cpu:,.0f} |")
 
 
 def main() -> None:
@@ -205,9 +240,16 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--forks", type=int, default=5)
     parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--verify-only", action="store_true", help="only the verifier's throughput")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
+    if args.verify_only:
+        print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; ")
+        print(f"load average {load_before:.1f} at start")
+        print()
+        print_verify(args.records)
+        return
     cb = bench_callback(args.reps, args.hosts, args.tasks, args.forks)
     base, audit = cb["base"], cb["audit"]
     assert isinstance(base, list) and isinstance(audit, list)
@@ -245,12 +287,7 @@ def main() -> None:
         "(target <= 1.05x)."
     )
     print()
-    print(f"Verifier throughput over {args.records:,} records (best of 3; target >= 50,000 records/s):")
-    print()
-    print("| what | records/s (wall) | records/s (CPU) |")
-    print("|---|---|---|")
-    for label, wall, cpu in bench_verify(args.records):
-        print(f"| {label} | {wall:,.0f} | {cpu:,.0f} |")
+    print_verify(args.records)
 
 
 if __name__ == "__main__":
