@@ -53,7 +53,7 @@ def key_id(raw_public: bytes) -> str:
 
 
 def _raw_public(public_key: Any) -> bytes:
-    serialization, _ = _crypto()
+    serialization = _crypto()[0]
     raw: bytes = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw
 
@@ -75,7 +75,7 @@ class Signer:
         return Verifier(self._key.public_key())
 
     def public_pem(self) -> bytes:
-        serialization, _ = _crypto()
+        serialization = _crypto()[0]
         pem: bytes = self._key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
