@@ -78,6 +78,7 @@ def make_run(
     end: bool = True,
     resumes: dict[str, Any] | None = None,
     summary_format: str = "ripreplace-summary/2",
+    manifest_extra: dict[str, Any] | None = None,
 ) -> Path:
     path = runs / run_id
     path.mkdir(parents=True)
@@ -85,6 +86,7 @@ def make_run(
     manifest.update({"operator": "alice", "ticket": "CHG-1" if mode == "remediate" else None})
     if resumes:
         manifest["resumes"] = resumes
+    manifest.update(manifest_extra or {})  # before run-end, which records the manifest's sha256
     (path / "manifest.json").write_text(json.dumps(manifest))
     log = chain.AuditLog(path / "audit.jsonl", run_id=run_id, fsync_interval=0)
     log.run_start(manifest)

@@ -8,6 +8,7 @@ below, whose signatures mypy checks: a wrong argument to the catalog fails ``mak
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -81,3 +82,20 @@ def detection(entry: Mapping[str, Any]) -> str:
     """How ripreplace finds an entry: software, equipment, service-only, not detectable, data only."""
     how: str = _cat.detection(entry)
     return how
+
+
+def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
+    """A file's text through the bounded reader (size, UTF-8); raises :data:`CatalogError` (one line)."""
+    text: str = _cat.read_text(path, what)
+    return text
+
+
+def parse_yaml(path: str, text: str) -> dict[str, Any]:
+    """A YAML mapping from ``text`` (safe loader, bounded after alias expansion); raises :data:`CatalogError`."""
+    data: dict[str, Any] = _cat.parse_yaml(path, text)
+    return data
+
+
+def problem(exc: Exception) -> str:
+    """The problem of a :data:`CatalogError` without its ``FILE: entry ID:`` prefix."""
+    return str(getattr(exc, "problem", exc))

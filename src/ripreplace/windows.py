@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ripreplace import collection
+from ripreplace import catalogs
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.recurrence import RuleTooCostly, expand
 
@@ -516,14 +516,13 @@ def _error_order(error: Any) -> list[tuple[int, int, str]]:
 
 def _read(path: Path) -> tuple[dict[str, Any], bytes]:
     """The file's YAML mapping and its bytes, through the catalog's bounded reader (size, UTF-8, aliases)."""
-    cat = collection.load_plugin_util("catalog")
     try:
-        text = cat.read_text(path, "window file")
-        data = cat.parse_yaml(str(path), text)
-    except cat.CatalogError as exc:
-        if exc.problem == "no such file":
+        text = catalogs.read_text(path, "window file")
+        data = catalogs.parse_yaml(str(path), text)
+    except catalogs.CatalogError as exc:
+        if catalogs.problem(exc) == "no such file":
             raise InputFileError(f"{path}: window file not found") from None
-        if exc.problem.startswith("expected a YAML mapping"):
+        if catalogs.problem(exc).startswith("expected a YAML mapping"):
             raise InputFileError(f"{path}: a window file is a mapping with format: {WINDOWS_FORMAT}") from None
         raise InputFileError(str(exc)) from None
     return data, text.encode("utf-8")

@@ -220,8 +220,9 @@ def test_report_shows_the_facts_the_run_used_not_todays_catalog(tmp_path: Path) 
     site.write_text("format: ripreplace-covered-catalog/1\nentries: []\n")
     used = {"entry": "Entry as the run saw it", "added": "2021-01-01", "sources": ["https://example.org/then"]}
     hosts = {"web1": {"status": "covered", "findings": [finding("site-agent", covered_list=used)], "reason": None}}
-    path = make_run(tmp_path / "runs", RUN, hosts=hosts)
-    _edit(path / "manifest.json", _set("catalog_files", value=[{"path": str(site), "sha256": "a" * 64}]))
+    # what the run recorded, in its manifest before run-end (an edit after run-end would be tampering)
+    used_files = [{"path": str(site), "sha256": "a" * 64}]
+    path = make_run(tmp_path / "runs", RUN, hosts=hosts, manifest_extra={"catalog_files": used_files})
 
     def rendered() -> dict[str, Any]:
         out = tmp_path / "r.json"
