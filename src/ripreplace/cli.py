@@ -27,6 +27,7 @@ from ripreplace.safetext import printable
 COMMAND_MODULES = (
     "audit",
     "catalog",
+    "equipment",
     "lab",
     "remediate",
     "report",

@@ -24,6 +24,7 @@ never flattened, so a report shows the Covered List facts the run used, not toda
      "finished": "...Z", "exit_code": 0, "counts": {"<status>": n},
      "hosts": {"<inventory hostname>": HostOutcome},
      # audit/equipment: "playbook": {"status", "rc"}, "products": {"<catalog id>": ["<host>", ...]}
+     # equipment: "equipment": {"devices", "neighbour_sources", "oui_registry", "oui_excluded", "netns"}
      # remediate: "window": {...}, "previous": null|{...}, "batches": [...], "stop": null|{"reason", "by"}}
 
     HostOutcome: {"status": "clean|covered|review|remediated|failed|unreachable|deferred|excepted|locked",
@@ -162,6 +163,7 @@ class Summary(TypedDict, total=False):
     previous: dict[str, Any] | None
     batches: list[dict[str, Any]]
     stop: dict[str, Any] | None
+    equipment: dict[str, Any]
 
 
 # --------------------------------------------------------------------------- the one builder

@@ -20,7 +20,7 @@ def _dir_arg(parser: argparse.ArgumentParser) -> None:
 
 def _up(args: argparse.Namespace) -> ExitCode:
     lab = Lab(args.dir)
-    lab.up(light=args.hosts, systemd=args.systemd_hosts)
+    lab.up(light=args.hosts, systemd=args.systemd_hosts, snmp_devices=args.snmp_devices)
     print(lab.inventory)
     return ExitCode.OK
 
@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="build (first time) and start a lab; writes DIR/inventory.yml")
     up.add_argument("--hosts", type=count, default=3, help="light hosts (sysv init), default 3")
     up.add_argument("--systemd-hosts", type=count, default=1, help="systemd hosts, default 1")
+    up.add_argument(
+        "--snmp-devices",
+        metavar="DIR",
+        type=Path,
+        help="serve each DIR/NAME.snmprec as SNMP device NAME (group snmp_devices; docs/equipment.md)",
+    )
     _dir_arg(up)
     up.set_defaults(handler=_up)
 

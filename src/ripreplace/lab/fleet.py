@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from ripreplace.exceptions import LabError, UsageError
-from ripreplace.lab import fakepkgs, image, net, planted, prereq
+from ripreplace.lab import fakepkgs, image, net, planted, prereq, snmp
 from ripreplace.lab.proc import run
 
 STATE = "lab.json"
@@ -173,8 +173,10 @@ class Lab:
         return self.dir / "hosts" / name
 
     # ---------------------------------------------------------------- up
-    def up(self, light: int, systemd: int) -> None:
+    def up(self, light: int, systemd: int, snmp_devices: Path | None = None) -> None:
         prereq.require()
+        if snmp_devices is not None:
+            snmp.load_dir(snmp_devices)  # a bad device directory is refused before anything is made
         if light < 0 or systemd < 0 or light + systemd == 0:
             raise UsageError("a lab needs at least one host (--hosts N and/or --systemd-hosts M)")
         if light + systemd > 200:
@@ -185,6 +187,9 @@ class Lab:
         img = image.ensure_image()
         try:
             self._up(img, light, systemd)
+            if snmp_devices is not None:
+                snmp.start(self, snmp_devices, _spawn)
+                self._write_inventory()
         except BaseException:
             _log("lab up failed; taking down what was made")
             self.down(quiet=True)
@@ -333,7 +338,8 @@ class Lab:
         common = " ".join(shlex.quote(o) for o in self._ssh_options())
         inventory = {
             "all": {
-                "children": {"lab": {"children": groups, "vars": self._replacement_vars()}},
+                "children": {"lab": {"children": groups, "vars": self._replacement_vars()}}
+                | snmp.inventory_group(self.state),
                 "vars": {
                     "ansible_user": "root",
                     "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
@@ -585,6 +591,10 @@ class Lab:
                 run(["rm", "-rf", "--one-file-system", self._host_dir(host.name)])
             except Exception as exc:  # keep going: take down everything else, then report
                 errors.append(f"{host.name}: {exc}")
+        try:
+            snmp.stop(self, Proc)
+        except Exception as exc:
+            errors.append(f"snmp devices: {exc}")
         server = self.state.get("repo_server")
         if server:
             proc = Proc(**server)

@@ -1,0 +1,256 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""SNMP I/O of ripreplace.remediation.covered_equipment_facts (controller side: pysnmp, asyncio).
+
+One SnmpEngine serves every device; devices are scanned concurrently under a semaphore. Per
+device: one GET of the system group and every vendor probe OID, then, when it answered, one
+GETBULK loop over every table column at once (ENTITY-MIB, LLDP remote systems, ARP, BRIDGE and
+Q-BRIDGE forwarding tables), so a device with empty tables costs two round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_rules as er
+
+try:
+    from pysnmp.hlapi.v3arch import asyncio as hlapi
+    from pysnmp.proto import rfc1905
+
+    HAS_PYSNMP = True
+    PYSNMP_IMPORT_ERROR = None
+except ImportError:  # reported by the module with missing_required_lib
+    import traceback
+
+    HAS_PYSNMP = False
+    PYSNMP_IMPORT_ERROR = traceback.format_exc()
+
+AUTH_PROTOCOLS = {
+    "md5": "usmHMACMD5AuthProtocol",
+    "sha": "usmHMACSHAAuthProtocol",
+    "sha224": "usmHMAC128SHA224AuthProtocol",
+    "sha256": "usmHMAC192SHA256AuthProtocol",
+    "sha384": "usmHMAC256SHA384AuthProtocol",
+    "sha512": "usmHMAC384SHA512AuthProtocol",
+}
+PRIV_PROTOCOLS = {
+    "des": "usmDESPrivProtocol",
+    "3des": "usm3DESEDEPrivProtocol",
+    "aes": "usmAesCfb128Protocol",
+    "aes192": "usmAesCfb192Protocol",
+    "aes256": "usmAesCfb256Protocol",
+}
+#: table -> field -> column OID
+TABLES = {
+    "entity": {
+        "descr": "1.3.6.1.2.1.47.1.1.1.1.2",
+        "software": "1.3.6.1.2.1.47.1.1.1.1.10",
+        "serial": "1.3.6.1.2.1.47.1.1.1.1.11",
+        "mfg": "1.3.6.1.2.1.47.1.1.1.1.12",
+        "model": "1.3.6.1.2.1.47.1.1.1.1.13",
+    },
+    "lldp": {
+        "chassis": "1.0.8802.1.1.2.1.4.1.1.5",
+        "sysname": "1.0.8802.1.1.2.1.4.1.1.9",
+        "sysdesc": "1.0.8802.1.1.2.1.4.1.1.10",
+    },
+    "arp": {"mac": "1.3.6.1.2.1.4.22.1.2"},
+    "fdb": {"mac": "1.3.6.1.2.1.17.4.3.1.1", "qport": "1.3.6.1.2.1.17.7.1.2.2.1.2"},
+}
+MAX_ROWS = 5000  # per column and device: a runaway agent cannot make the scan endless
+REPETITIONS = 16
+_BINARY_FIELDS = {("arp", "mac"), ("fdb", "mac"), ("lldp", "chassis")}
+
+
+def credential_problem(device):
+    if device["version"] == "2c" and not device.get("community"):
+        return "SNMPv2c needs a community (snmp_community)"
+    if device["version"] == "3" and not device.get("v3_user"):
+        return "SNMPv3 needs a user (snmp_v3_user)"
+    if device["version"] == "3" and device.get("v3_priv_key") and not device.get("v3_auth_key"):
+        return "SNMPv3 privacy needs authentication too (snmp_v3_auth_key)"
+    return None
+
+
+def _auth(device):
+    if device["version"] == "2c":
+        # v2c is what most installed surveillance gear speaks; v3 is used whenever the inventory gives a user.
+        return hlapi.CommunityData(device["community"], mpModel=1)  # noqa: S508
+    kwargs = {}
+    if device.get("v3_auth_key"):
+        kwargs["authKey"] = device["v3_auth_key"]
+        kwargs["authProtocol"] = getattr(hlapi, AUTH_PROTOCOLS[device["v3_auth_protocol"]])
+    if device.get("v3_priv_key"):
+        kwargs["privKey"] = device["v3_priv_key"]
+        kwargs["privProtocol"] = getattr(hlapi, PRIV_PROTOCOLS[device["v3_priv_protocol"]])
+    return hlapi.UsmUserData(device["v3_user"], **kwargs)  # noqa: S509 - the site's chosen security level
+
+
+def _absent(value):
+    return isinstance(value, (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView))
+
+
+def _text(value):
+    if value is None or _absent(value):
+        return None
+    if hasattr(value, "asOctets"):
+        return value.asOctets().decode("utf-8", "replace").strip("\x00").strip()
+    return str(value)
+
+
+def _arcs(oid):
+    return tuple(int(x) for x in oid.split("."))
+
+
+class DeviceScan(object):
+    """What one device answered: reachable, error, system values, probes and table rows."""
+
+    def __init__(self, name):
+        self.name = name
+        self.reachable = False
+        self.error = None
+        self.system = {}
+        self.probes = {}
+        self.tables = {}  # table -> {index: {field: value}}
+        self.walk_error = None
+
+
+async def _get(session, oids, scan):
+    engine, device, target, context = session
+    objects = [hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in oids]
+    auth = _auth(device)
+    err, status, index, binds = await hlapi.get_cmd(engine, auth, target, context, *objects, lookupMib=False)
+    if err:
+        scan.error = "SNMP %s: %s" % (device["version"], err)
+        return False
+    scan.reachable = True
+    if status:
+        scan.error = "SNMP error %s at %s" % (status.prettyPrint(), index)
+        return True
+    for name, value in binds:
+        oid = str(name)
+        if oid == er.SYSOBJECTID_OID:
+            scan.system["sysobjectid"] = "" if _absent(value) else str(value).lstrip(".")
+            if hasattr(value, "asOctets"):  # an agent answering an OCTET STRING where an OID belongs
+                scan.system["sysobjectid"] = _text(value) or ""
+        elif oid in er.SYSTEM_OIDS:
+            scan.system[{er.SYSDESCR_OID: "sysdescr", er.SYSNAME_OID: "sysname"}.get(oid, "syslocation")] = _text(value)
+        else:
+            scan.probes[oid] = _text(value)
+    return True
+
+
+async def _walk(session, columns, scan):
+    """Walk every column at once with GETBULK; rows land in scan.tables[table][index][field]."""
+    engine, device, target, context = session
+    auth = _auth(device)
+    current = {col: col[2] for col in columns}
+    counts = {col: 0 for col in columns}
+    done = set()
+    while len(done) < len(columns):
+        active = [c for c in columns if c not in done]
+        objects = [hlapi.ObjectType(hlapi.ObjectIdentity(current[c])) for c in active]
+        err, status, _index, binds = await hlapi.bulk_cmd(
+            engine, auth, target, context, 0, REPETITIONS, *objects, lookupMib=False
+        )
+        if err or status:
+            scan.walk_error = str(err or status.prettyPrint())
+            return
+        if not binds:
+            return
+        for position, (name, answer) in enumerate(binds):
+            col = active[position % len(active)]
+            if col in done:
+                continue
+            oid = str(name)
+            table, field, root = col
+            if _absent(answer) or not er.oid_under(oid, root) or _arcs(oid) <= _arcs(current[col]):
+                done.add(col)
+                continue
+            current[col] = oid
+            counts[col] += 1
+            if counts[col] >= MAX_ROWS:
+                done.add(col)
+            if (table, field) in _BINARY_FIELDS and hasattr(answer, "asOctets"):
+                value = answer.asOctets()
+            else:
+                value = _text(answer)
+            scan.tables.setdefault(table, {}).setdefault(oid[len(root) + 1 :], {})[field] = value
+
+
+async def _scan_one(engine, device, rules, options, scan):
+    target = await hlapi.UdpTransportTarget.create(
+        (device["address"], device["port"]), timeout=options["timeout"], retries=options["retries"]
+    )
+    context = hlapi.ContextData(contextName=device.get("v3_context") or "")
+    session = (engine, device, target, context)
+    oids = list(er.SYSTEM_OIDS) + rules.probe_oids()
+    if not await _get(session, oids, scan) or not options["tables"]:
+        return
+    columns = [(t, f, oid) for t in options["tables"] for f, oid in TABLES[t].items()]
+    await _walk(session, columns, scan)
+
+
+async def _scan_all(devices, rules, options):
+    engine = hlapi.SnmpEngine()
+    semaphore = asyncio.Semaphore(options["concurrency"])
+    scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
+
+    async def one(device):
+        async with semaphore:
+            try:
+                await _scan_one(engine, device, rules, options, scans[device["name"]])
+            except Exception as exc:  # one odd device never stops the others
+                scans[device["name"]].error = "scan failed: %s: %s" % (type(exc).__name__, exc)
+
+    try:
+        await asyncio.gather(*(one(d) for d in devices))
+    finally:
+        engine.close_dispatcher()
+    return scans
+
+
+def scan_all(devices, rules, options):
+    """Scan every device; ``options`` has timeout, retries, concurrency and tables. {name: DeviceScan}."""
+    if not devices:
+        return {}
+    return asyncio.run(_scan_all(devices, rules, dict(options, tables=list(options["tables"]))))
+
+
+# --------------------------------------------------------------------------- tables -> MACs
+def _ip_from_index(index):
+    arcs = index.split(".")
+    return ".".join(arcs[-4:]) if len(arcs) >= 5 else None
+
+
+def collect_macs(scans, neighbour_tables):
+    """{mac: {"mac", "addresses", "seen_by"}} from SNMP ARP/forwarding tables and hosts' neighbour tables."""
+    found = {}
+
+    def add(mac, address, host, source):
+        mac = er.normalise_mac(mac)
+        if mac is None or mac == "00:00:00:00:00:00":
+            return
+        item = found.setdefault(mac, {"mac": mac, "addresses": [], "seen_by": []})
+        if address and address not in item["addresses"]:
+            item["addresses"].append(address)
+        sighting = {"host": host, "source": source, "address": address}
+        if sighting not in item["seen_by"] and len(item["seen_by"]) < 20:
+            item["seen_by"].append(sighting)
+
+    for name, scan in sorted(scans.items()):
+        for index, row in sorted(scan.tables.get("arp", {}).items()):
+            add(row.get("mac"), _ip_from_index(index), name, "arp")
+        for index, row in sorted(scan.tables.get("fdb", {}).items()):
+            if "mac" in row:
+                add(row["mac"], None, name, "fdb")
+            elif "qport" in row:
+                arcs = index.split(".")[-6:]
+                if len(arcs) == 6:
+                    add(bytes(int(a) & 0xFF for a in arcs), None, name, "fdb")
+    for table in neighbour_tables:
+        for entry in table.get("entries") or []:
+            if isinstance(entry, dict) and entry.get("lladdr"):
+                add(entry["lladdr"], entry.get("dst"), table["host"], "ip-neigh")
+    return found

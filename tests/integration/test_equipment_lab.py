@@ -1,0 +1,169 @@
+"""``ripreplace equipment`` against the lab's simulated devices (snmpsim) and a real Linux host.
+
+One lab with the project's fixtures (src/ripreplace/lab/data/snmp): every vendor found by its
+intended rule, the empty-sysObjectID camera only through its probe, OUI-only as review, the
+negative controls clean, the silent address unreachable. Credentials are canaries (a v2c community
+and SNMPv3 passphrases) that must appear in no file of the run directory and nowhere on stdout.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ripreplace.lab import snmp
+from ripreplace.lab.fleet import Lab
+
+pytestmark = pytest.mark.lab
+
+FIXTURES = Path(__file__).resolve().parents[2] / "src" / "ripreplace" / "lab" / "data" / "snmp"
+CANARY_COMMUNITY = "canary-community-5f3a9c"
+CANARY_AUTH = "canary-v3-auth-7b21e0"
+CANARY_PRIV = "canary-v3-priv-c4d8aa"
+CANARIES = (CANARY_COMMUNITY, CANARY_AUTH, CANARY_PRIV)
+
+#: device -> (status, catalog id or None, the evidence kinds that must be there, kinds that must not)
+EXPECTED = {
+    "huawei-ar1220": ("covered", "huawei-network-equipment", {"snmp_sysobjectid", "snmp_sysdescr", "entity"}, set()),
+    "zte-zxr10": ("covered", "zte-network-equipment", {"snmp_sysobjectid", "snmp_sysdescr"}, set()),
+    "zte-olt-c320": ("covered", "zte-network-equipment", {"snmp_sysobjectid"}, {"snmp_sysdescr"}),
+    "hikvision-camera": ("review", "hikvision-surveillance-equipment", {"snmp_probe"}, {"snmp_sysobjectid"}),
+    "hikvision-nvr": ("covered", "hikvision-surveillance-equipment", {"snmp_sysobjectid", "snmp_sysdescr"}, set()),
+    "dahua-camera": ("review", "dahua-surveillance-equipment", {"snmp_sysobjectid", "oui"}, set()),
+    "intelbras-camera": ("review", "dahua-surveillance-equipment", {"snmp_sysobjectid"}, {"snmp_sysdescr"}),
+    "hytera-repeater": ("review", "hytera-radio-equipment", {"snmp_sysobjectid"}, set()),
+    "juniper-with-huawei-optic": ("covered", "huawei-network-equipment", {"entity"}, {"snmp_sysobjectid"}),
+    "lwip-sensor": ("review", "hytera-radio-equipment", {"snmp_sysobjectid"}, set()),
+    "netsnmp-linux": ("clean", None, set(), set()),
+    "silent": ("unreachable", None, set(), set()),
+    "lldp:agg-sw-remote-07": ("covered", "zte-network-equipment", {"lldp"}, set()),
+    "mac:44:47:cc:00:00:c8": ("review", "hikvision-surveillance-equipment", {"oui"}, set()),
+    "mac:10:32:7e:00:00:ca": ("review", "huawei-network-equipment", {"oui"}, set()),
+}
+
+
+@pytest.fixture(scope="module")
+def device_lab() -> Iterator[Lab]:
+    work = Path(tempfile.mkdtemp(prefix="ripreplace-equipment-lab-", dir="/var/tmp"))
+    fixtures = work / "devices"
+    shutil.copytree(FIXTURES, fixtures)
+    config = yaml.safe_load((fixtures / "lab.yml").read_text())
+    config["devices"]["zte-zxr10"]["snmp_v3"].update(auth_key=CANARY_AUTH, priv_key=CANARY_PRIV)
+    config["devices"].setdefault("huawei-ar1220", {})["community"] = CANARY_COMMUNITY
+    (fixtures / "lab.yml").write_text(yaml.safe_dump(config))
+    fleet = Lab(work / "lab")
+    try:
+        fleet.up(light=1, systemd=0, snmp_devices=fixtures)
+        yield fleet
+    finally:
+        fleet.down(quiet=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ripreplace(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    ripreplace = Path(sys.executable).parent / "ripreplace"
+    return subprocess.run([str(ripreplace), *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=600)
+
+
+def _kinds(host: dict) -> set[str]:
+    return {e["kind"] for f in host["findings"] for e in f["evidence"]}
+
+
+def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path) -> None:
+    inventory = yaml.safe_load(device_lab.inventory.read_text())
+    devices = inventory["all"]["children"]["snmp_devices"]
+    assert devices["hosts"]["huawei-ar1220"]["snmp_community"] == CANARY_COMMUNITY
+    assert devices["vars"]["snmp_netns"] == device_lab.slot.ctl_ns
+    proc = _ripreplace("equipment", "-i", str(device_lab.inventory), "--output", "json", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    envelope = json.loads(proc.stdout)
+    summary = envelope["result"]
+    assert envelope["command"] == "equipment" and envelope["exit_code"] == 3
+    assert summary["mode"] == "equipment" and summary["format"] == "ripreplace-summary/2"
+    hosts = summary["hosts"]
+    assert set(hosts) == set(EXPECTED), sorted(set(hosts) ^ set(EXPECTED))
+    for name, (status, catalog_id, kinds, absent) in EXPECTED.items():
+        host = hosts[name]
+        assert host["status"] == status, (name, host["status"], host["reason"])
+        assert [f["catalog_id"] for f in host["findings"]] == ([catalog_id] if catalog_id else []), name
+        assert kinds <= _kinds(host) and not (absent & _kinds(host)), (name, _kinds(host))
+    # the camera answers an empty sysObjectID and is found only through its probe, with its model
+    camera = hosts["hikvision-camera"]
+    assert camera["scanned"]["sysobjectid"] == "" and camera["scanned"]["model"] == "DS-2CD2143G2-I"
+    assert camera["findings"][0]["purpose_review"] is True and camera["findings"][0]["confidence"] == "high"
+    # the NVR's site said it serves a covered purpose: covered, not purpose review
+    assert hosts["hikvision-nvr"]["findings"][0]["purpose_review"] is False
+    # OUI-only and 26381-only are review with their reason; the look-alike is excluded, not a device
+    assert "OUI-only" in hosts["mac:44:47:cc:00:00:c8"]["reason"]
+    assert all(e["confidence"] == "low" for e in hosts["lwip-sensor"]["findings"][0]["evidence"])
+    excluded = {x["organization"] for x in summary["equipment"]["oui_excluded"]}
+    assert excluded == {"Honor Device Co., Ltd."}
+    assert not any(k.startswith("mac:90:ff:d6") for k in hosts)
+    # the covered module in another vendor's chassis: medium, with the module's model and serial
+    optic = hosts["juniper-with-huawei-optic"]["findings"][0]
+    assert optic["confidence"] == "medium" and optic["evidence"][0]["details"]["serial"] == "HA19050100123"
+    huawei = hosts["huawei-ar1220"]["scanned"]
+    assert (huawei["model"], huawei["firmware"], huawei["serial"]) == (
+        "AR1220",
+        "V200R010C10SPC700",
+        "210235G7ABC0000001",
+    )
+    assert hosts["zte-zxr10"]["scanned"]["snmp_version"] == "3"
+    assert "timeout" in hosts["silent"]["reason"].lower()
+    assert summary["equipment"]["neighbour_sources"] == {"light1": {"status": "read", "entries": 4}}
+    assert summary["products"]["zte-network-equipment"] == ["lldp:agg-sw-remote-07", "zte-olt-c320", "zte-zxr10"]
+    # the run directory, like audit's; every file free of the credentials
+    run_dir = Path(envelope["run_dir"])
+    for name in ("manifest.json", "audit.jsonl", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    from ripreplace import records
+
+    assert records.validate_run_dir(run_dir) == {"summary.json": []}
+    verify = _ripreplace("verify-log", str(run_dir), cwd=tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    log = (run_dir / "audit.jsonl").read_text()
+    assert "covered_equipment_facts" in log and "hikvision-surveillance-equipment" in log
+    for path in [p for p in run_dir.rglob("*") if p.is_file()]:
+        data = path.read_bytes()
+        for canary in CANARIES:
+            assert canary.encode() not in data, (canary, path)
+    for canary in CANARIES:
+        assert canary not in proc.stdout and canary not in proc.stderr
+
+
+def test_outside_the_control_namespace_nothing_leaves(device_lab: Lab, tmp_path: Path) -> None:
+    """Without snmp_netns the scan runs in the root namespace, where the guard route fails it locally."""
+    inventory = yaml.safe_load(device_lab.inventory.read_text())
+    group = inventory["all"]["children"]["snmp_devices"]
+    group["vars"].pop("snmp_netns")
+    group["hosts"] = {k: v for k, v in group["hosts"].items() if k in ("zte-olt-c320", "netsnmp-linux")}
+    inventory["all"]["children"].pop("lab")
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    assert (
+        snmp.subnet(device_lab.slot)
+        in subprocess.run(
+            ["ip", "route", "show", "type", "unreachable"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    proc = _ripreplace("equipment", "-i", str(path), "--output", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hosts = json.loads(proc.stdout)["result"]["hosts"]
+    assert {h["status"] for h in hosts.values()} == {"unreachable"}
+    # what the scan met in this namespace: the kernel refuses the packet (the guard route), it never leaves
+    address = group["hosts"]["netsnmp-linux"]["ansible_host"]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, pytest.raises(OSError) as refused:
+        sock.sendto(b"\x30\x00", (address, 161))
+    assert refused.value.errno == errno.EHOSTUNREACH

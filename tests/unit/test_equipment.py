@@ -1,0 +1,320 @@
+"""Equipment classification, the action plugin's inventory reading, the lab device directory, the summary."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ripreplace import catalogs, cli, collection, equipment, records, runner
+from ripreplace.exceptions import UsageError
+from ripreplace.lab import snmp as labsnmp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(relative: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# module_utils are stdlib-only and importable as plain files once their collection import resolves
+er = _load("plugins/module_utils/equipment_rules.py", "equipment_rules_under_test")
+_cat = collection.load_plugin_util("catalog")
+RULES = er.Rules(_cat.compile_equipment_rules(_cat.load_catalogs()))
+ENTRIES = {e["id"]: e for e in RULES.entries}
+
+
+def _scan(system=None, probes=None, tables=None, reachable=True, error=None):
+    return SimpleNamespace(
+        reachable=reachable,
+        error=error,
+        system=system or {},
+        probes=probes or {},
+        tables=tables or {},
+        walk_error=None,
+    )
+
+
+def _device(name, address="192.0.2.1", **extra):
+    return dict({"name": name, "address": address, "version": "2c", "community": "x"}, **extra)
+
+
+def _classify(scan, device=None, macs=None, registry=None):
+    device = device or _device("d")
+    devices, excluded = er.build_devices([device], {device["name"]: scan}, macs or {}, RULES, registry)
+    return devices, excluded
+
+
+@pytest.mark.parametrize(
+    ("oid", "prefix", "under"),
+    [
+        ("1.3.6.1.4.1.2011.2.224.1", "1.3.6.1.4.1.2011", True),
+        ("1.3.6.1.4.1.2011", "1.3.6.1.4.1.2011", True),
+        (".1.3.6.1.4.1.2011.5", "1.3.6.1.4.1.2011", True),
+        ("1.3.6.1.4.1.20110.1", "1.3.6.1.4.1.2011", False),
+        ("1.3.6.1.4.1.201", "1.3.6.1.4.1.2011", False),
+        ("", "1.3.6.1.4.1.2011", False),
+    ],
+)
+def test_sysobjectid_prefix_is_by_whole_arcs(oid, prefix, under):
+    assert er.oid_under(oid, prefix) is under
+
+
+@pytest.mark.parametrize(
+    ("system", "probes", "catalog_id", "kinds", "status"),
+    [
+        (
+            {"sysobjectid": "1.3.6.1.4.1.2011.2.224.1", "sysdescr": "Huawei Versatile Routing Platform Software"},
+            {},
+            "huawei-network-equipment",
+            {"snmp_sysobjectid", "snmp_sysdescr"},
+            "covered",
+        ),
+        (
+            {"sysobjectid": "1.3.6.1.4.1.9.1.1", "sysdescr": "S5720 Software Version VRP V200R011"},
+            {},
+            "huawei-network-equipment",
+            {"snmp_sysdescr"},
+            "covered",
+        ),
+        (
+            {"sysobjectid": "1.3.6.1.4.1.3902.1082.500.1", "sysdescr": "C600"},
+            {},
+            "zte-network-equipment",
+            {"snmp_sysobjectid"},
+            "covered",
+        ),
+        (
+            {"sysobjectid": "", "sysdescr": "IP CAMERA"},
+            {"1.3.6.1.4.1.39165.1.1.0": "DS-2CD2043G0-I"},
+            "hikvision-surveillance-equipment",
+            {"snmp_probe"},
+            "review",
+        ),
+        (
+            {"sysobjectid": "1.3.6.1.4.1.26381", "sysdescr": "lwIP"},
+            {},
+            "hytera-radio-equipment",
+            {"snmp_sysobjectid"},
+            "review",
+        ),
+        ({"sysobjectid": "1.3.6.1.4.1.8072.3.2.10", "sysdescr": "Linux gw 6.1.0"}, {}, None, set(), "clean"),
+    ],
+)
+def test_system_rules(system, probes, catalog_id, kinds, status):
+    devices, _ = _classify(_scan(system=system, probes=probes))
+    record = devices["d"]
+    assert record["status"] == status
+    assert [f["catalog_id"] for f in record["findings"]] == ([catalog_id] if catalog_id else [])
+    assert {e["kind"] for f in record["findings"] for e in f["evidence"]} == kinds
+    for finding in record["findings"]:
+        assert records.validate(finding, "finding") == []
+
+
+def test_probe_counts_only_with_an_empty_sysobjectid():
+    # a device with a real sysObjectID that also answers the camera OID is not a camera by that probe
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.8072.3.2.10"}, probes={"1.3.6.1.4.1.39165.1.1.0": "DS-X"})
+    assert _classify(scan)[0]["d"]["status"] == "clean"
+    # and an empty answer to the probe is no model
+    scan = _scan(system={"sysobjectid": ""}, probes={"1.3.6.1.4.1.39165.1.1.0": ""})
+    assert _classify(scan)[0]["d"]["status"] == "clean"
+
+
+def test_purpose_limited_entries_are_review_unless_the_site_says_otherwise():
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.1004849.2.1.1"})
+    finding = _classify(scan)[0]["d"]["findings"][0]
+    assert finding["review"] and finding["purpose_review"] and finding["confidence"] == "high"
+    finding = _classify(scan, device=_device("d", covered_purpose=True))[0]["d"]["findings"][0]
+    assert not finding["review"] and not finding["purpose_review"]
+    # a site's word never lifts a low-confidence finding: 26381 alone stays review
+    lwip = _scan(system={"sysobjectid": "1.3.6.1.4.1.26381"})
+    assert _classify(lwip, device=_device("d", covered_purpose=True))[0]["d"]["status"] == "review"
+
+
+def test_entity_module_in_another_vendors_chassis():
+    rows = {
+        "1": {"mfg": "Juniper Networks", "model": "EX4300", "serial": "S1"},
+        "1001": {"mfg": "HUAWEI TECHNOLOGIES CO., LTD", "model": "OSX010000", "serial": "HA1"},
+    }
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.2636.1"}, tables={"entity": rows})
+    record = _classify(scan)[0]["d"]
+    assert record["status"] == "covered" and record["model"] == "EX4300" and record["serial"] == "S1"
+    (finding,) = record["findings"]
+    assert finding["confidence"] == "medium"  # never more than medium from ENTITY, whatever the rule says
+    assert finding["evidence"][0]["details"] == {"index": "1001", "model": "OSX010000", "serial": "HA1"}
+
+
+def _registry(tmp_path):
+    text = (
+        "OUI/MA-L\t\tOrganization\n\n"
+        "44-47-CC   (hex)\t\tHangzhou Hikvision Digital Technology Co.,Ltd.\n"
+        "4447CC     (base 16)\t\tHangzhou Hikvision Digital Technology Co.,Ltd.\n\n"
+        "90-FF-D6   (hex)\t\tHonor Device Co., Ltd.\n90FFD6     (base 16)\t\tHonor Device Co., Ltd.\n\n"
+        "00-11-22   (hex)\t\tSomebody Else Inc.\n001122     (base 16)\t\tSomebody Else Inc.\n\n"
+        "40-2C-76   (hex)\t\tShanghai Dahua Scale Factory\n"
+        "100000-1FFFFF     (base 16)\t\tShanghai Dahua Scale Factory\n"
+    )
+    path = tmp_path / "oui.txt"
+    path.write_text(text)
+    registry = er.OuiRegistry()
+    assert registry.load(path, RULES.oui_wanted()) == 3  # the unrelated organisation is never kept
+    return registry
+
+
+def test_oui_matches_review_only_and_lookalikes_are_excluded(tmp_path):
+    registry = _registry(tmp_path)
+    assert registry.lookup("40:2c:76:1f:00:01") == ("Shanghai Dahua Scale Factory", 28)
+    assert registry.lookup("40:2c:76:2f:00:01") == (None, None)
+    macs = {
+        m: {"mac": m, "addresses": [a], "seen_by": [{"host": "h1", "source": "ip-neigh", "address": a}]}
+        for m, a in (
+            ("44:47:cc:00:00:01", "192.0.2.50"),  # Hikvision, nothing scanned there: OUI-only device
+            ("44:47:cc:00:00:02", "192.0.2.1"),  # Hikvision at the scanned device's address: merged
+            ("90:ff:d6:00:00:03", "192.0.2.51"),  # Honor: excluded
+            ("40:2c:76:1a:00:04", "192.0.2.52"),  # Shanghai Dahua Scale: excluded look-alike
+        )
+    }
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.8072.3.2.10"})
+    devices, excluded = _classify(scan, macs=macs, registry=registry)
+    assert set(devices) == {"d", "mac:44:47:cc:00:00:01"}
+    only = devices["mac:44:47:cc:00:00:01"]
+    assert only["status"] == "review" and only["discovered"] and "OUI-only" in only["reason"]
+    assert devices["d"]["status"] == "review" and devices["d"]["findings"][0]["evidence"][0]["kind"] == "oui"
+    assert {x["organization"] for x in excluded} == {"Honor Device Co., Ltd.", "Shanghai Dahua Scale Factory"}
+
+
+@pytest.mark.parametrize(
+    ("value", "mac"),
+    [
+        ("00-E0-FC-12-34-56", "00:e0:fc:12:34:56"),
+        (b"\x00\xe0\xfc\x12\x34\x56", "00:e0:fc:12:34:56"),
+        ("00e0.fc12.3456", "00:e0:fc:12:34:56"),
+        ("nonsense", None),
+        (b"\x00\x01", None),
+    ],
+)
+def test_mac_forms(value, mac):
+    assert er.normalise_mac(value) == mac
+
+
+def test_unreachable_and_lldp_neighbours():
+    lldp = {"0.3.1": {"sysname": "agg-7", "sysdesc": "ZTE ZXR10 5960", "chassis": b"\x4c\xac\x0a\x11\x22\x33"}}
+    scans = {
+        "r": _scan(system={"sysobjectid": "1.3.6.1.4.1.8072.3.2.10"}, tables={"lldp": lldp}),
+        "s": _scan(reachable=False, error="SNMP 2c: No SNMP response received before timeout"),
+    }
+    devices, _ = er.build_devices([_device("r"), _device("s", "192.0.2.9")], scans, {}, RULES, None)
+    assert devices["s"]["status"] == "unreachable" and "timeout" in devices["s"]["reason"]
+    neighbour = devices["lldp:agg-7"]
+    assert neighbour["status"] == "covered" and neighbour["findings"][0]["confidence"] == "medium"
+    assert neighbour["findings"][0]["evidence"][0]["details"]["chassis_id"] == "4c:ac:0a:11:22:33"
+    assert er.counts(devices)["status"] == {"clean": 1, "covered": 1, "unreachable": 1}
+
+
+# --------------------------------------------------------------------------- action plugin helpers
+@functools.cache
+def _action():
+    from importlib import import_module
+
+    sys.path.insert(0, str(collection.collections_path()))
+    return import_module("ansible_collections.ripreplace.remediation.plugins.action.covered_equipment_facts")
+
+
+def test_devices_from_host_variables():
+    mod = _action()
+    v2 = mod.device_from_hostvars("cam", {"ansible_host": "10.0.0.5", "snmp_community": "s3cret", "site": "HQ"})
+    assert v2 == {"name": "cam", "address": "10.0.0.5", "version": "2c", "community": "s3cret", "site": "HQ"}
+    v3 = mod.device_from_hostvars("sw", {"snmp_v3_user": "u", "snmp_v3_auth_key": "a", "snmp_port": "1161"})
+    assert v3 == {"name": "sw", "address": "sw", "port": 1161, "version": "3", "v3_user": "u", "v3_auth_key": "a"}
+
+
+def test_neighbour_tables_from_registered_results():
+    mod = _action()
+    out = json.dumps(
+        [
+            {"dst": "10.0.0.9", "dev": "eth0", "lladdr": "44:47:cc:00:00:01", "state": ["REACHABLE"]},
+            {"dst": "10.0.0.8", "dev": "eth0", "state": ["FAILED"]},
+        ]
+    )
+    table, status = mod.neighbour_table("h", {"rc": 0, "stdout": out})
+    assert table == {"host": "h", "entries": [{"dst": "10.0.0.9", "lladdr": "44:47:cc:00:00:01"}]}
+    assert status == {"status": "read", "entries": 1}
+    assert mod.neighbour_table("h", None)[1]["status"] == "not read"
+    assert mod.neighbour_table("h", {"rc": 1, "stderr": 'Option "-json" is unknown'})[1] == {
+        "status": "failed",
+        "reason": 'Option "-json" is unknown',
+    }
+
+
+# --------------------------------------------------------------------------- lab device directory
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "no NAME.snmprec or NAME.silent file"),
+        ({"bad name.snmprec": ""}, "a device name is letters"),
+        ({"a.snmprec": "", "lab.yml": "devices: {b: {site: x}}\n"}, "no device file for b"),
+        ({"a.snmprec": "", "lab.yml": "devices: {a: {colour: red}}\n"}, "device a: unknown settings"),
+        ({"a.snmprec": "", "lab.yml": "hosts: []\n"}, "expected a mapping"),
+    ],
+)
+def test_bad_device_directories(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(UsageError, match=message):
+        labsnmp.load_dir(tmp_path)
+
+
+def test_the_projects_fixtures_load():
+    devices, neighbours = labsnmp.load_dir(ROOT / "src" / "ripreplace" / "lab" / "data" / "snmp")
+    names = {d.name for d in devices}
+    assert {"hikvision-camera", "intelbras-camera", "lwip-sensor", "netsnmp-linux", "silent"} <= names
+    assert next(d for d in devices if d.name == "silent").source is None
+    assert set(neighbours) == {"light1"}
+
+
+# --------------------------------------------------------------------------- summary and command line
+def _inputs(tmp_path, devices=("cam",), linux=("web1",)):
+    request = equipment.EquipmentRequest(inventory=tmp_path / "inv.yml", limit=None, catalogs=(), runs_dir=tmp_path)
+    return equipment.ValidatedInputs(request=request, devices=devices, linux=linux, catalog_files=())
+
+
+def test_summary_of_a_scan_that_did_not_run(tmp_path):
+    collector = equipment.ScanCollector(failed="pysnmp>=7.1 is required")
+    result = runner.PlaybookResult(status="failed", rc=2, stats={})
+    summary = equipment.build_summary(run_id="r1", inputs=_inputs(tmp_path), collector=collector, playbook=result)
+    assert summary["exit_code"] == 4 and summary["hosts"]["cam"]["status"] == "failed"
+    assert "pysnmp" in summary["hosts"]["cam"]["reason"]
+    assert summary["equipment"]["neighbour_sources"]["web1"]["status"] == "not read"
+    assert records.validate(summary, "summary") == []
+
+
+def test_summary_of_devices(tmp_path):
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.2011.2.224.1", "sysdescr": "VRP (R) software"})
+    devices, _ = _classify(scan, device=_device("cam"))
+    collector = equipment.ScanCollector(facts={"devices": devices, "neighbour_sources": {"web1": {"status": "read"}}})
+    result = runner.PlaybookResult(status="successful", rc=0, stats={})
+    summary = equipment.build_summary(run_id="r2", inputs=_inputs(tmp_path), collector=collector, playbook=result)
+    assert summary["exit_code"] == 3 and summary["products"] == {"huawei-network-equipment": ["cam"]}
+    assert summary["hosts"]["cam"]["scanned"]["sysobjectid"] == "1.3.6.1.4.1.2011.2.224.1"
+    assert records.validate(summary, "summary") == []
+
+
+def test_command_line_errors(tmp_path, capsys):
+    assert cli.main(["equipment"]) == 2
+    assert "-i/--inventory" in capsys.readouterr().err
+    assert cli.main(["equipment", "-i", str(tmp_path / "none.yml")]) == 2
+    assert capsys.readouterr().err == f"ripreplace: error: {tmp_path / 'none.yml'}: inventory not found\n"
+    bad = tmp_path / "site.yml"
+    bad.write_text("format: ripreplace-covered-catalog/1\nentries: [{id: x}]\n")
+    assert cli.main(["equipment", "-i", str(tmp_path / "none.yml"), "--catalog", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"ripreplace: error: {bad}: entry x")
+    assert catalogs.BUNDLED_CATALOG.endswith("covered.yml")
