@@ -3,9 +3,11 @@
 """SNMP I/O of ripreplace.remediation.covered_equipment_facts (controller side: pysnmp, asyncio).
 
 One SnmpEngine serves every device; devices are scanned concurrently under a semaphore. Per
-device: one GET of the system group and every vendor probe OID, then, when it answered, one
-GETBULK loop over every table column at once (ENTITY-MIB, LLDP remote systems, ARP, BRIDGE and
-Q-BRIDGE forwarding tables), so a device with empty tables costs two round trips.
+device: one GETBULK of non-repeaters only, the GETNEXT of the system group, of every vendor probe
+OID and of one sentinel column per table (ENTITY-MIB, LLDP remote systems, ARP, BRIDGE and
+Q-BRIDGE forwarding tables); then GETBULK walks of the tables that have rows, all their columns
+at once. A device with empty tables costs one round trip of a few variables. An agent that answers GETBULK with an
+error status is asked again with a plain GET and a walk.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_rules as er
 
 try:
+    from pysnmp.hlapi.v1arch import asyncio as v1
     from pysnmp.hlapi.v3arch import asyncio as hlapi
     from pysnmp.proto import rfc1905
 
@@ -60,6 +63,10 @@ TABLES = {
 }
 MAX_ROWS = 5000  # per column and device: a runaway agent cannot make the scan endless
 REPETITIONS = 16
+#: table -> the columns whose first GETNEXT tells whether the table has rows (Q-BRIDGE-only switches
+#: have no dot1d rows, so both forwarding-table columns)
+SENTINELS = {"entity": ("mfg",), "lldp": ("sysdesc",), "arp": ("mac",), "fdb": ("mac", "qport")}
+_OBJECTS = {}  # OID -> its request ObjectType (see Session.objects)
 _BINARY_FIELDS = {("arp", "mac"), ("fdb", "mac"), ("lldp", "chassis")}
 
 
@@ -76,7 +83,7 @@ def credential_problem(device):
 def _auth(device):
     if device["version"] == "2c":
         # v2c is what most installed surveillance gear speaks; v3 is used whenever the inventory gives a user.
-        return hlapi.CommunityData(device["community"], mpModel=1)  # noqa: S508
+        return v1.CommunityData(device["community"], mpModel=1)  # noqa: S508
     kwargs = {}
     if device.get("v3_auth_key"):
         kwargs["authKey"] = device["v3_auth_key"]
@@ -116,11 +123,67 @@ class DeviceScan(object):
         self.walk_error = None
 
 
+def _record_identity(scan, oid, value):
+    """One answer of the identification request: the system group or a vendor probe."""
+    if oid == er.SYSOBJECTID_OID:
+        scan.system["sysobjectid"] = "" if _absent(value) else str(value).lstrip(".")
+        if hasattr(value, "asOctets"):  # an agent answering an OCTET STRING where an OID belongs
+            scan.system["sysobjectid"] = _text(value) or ""
+    elif oid in er.SYSTEM_OIDS:
+        scan.system[{er.SYSDESCR_OID: "sysdescr", er.SYSNAME_OID: "sysname"}.get(oid, "syslocation")] = _text(value)
+    else:
+        scan.probes[oid] = _text(value)
+
+
+class Session(object):
+    """One device's SNMP conversation. SNMPv2c goes through pysnmp's light v1arch dispatcher (the full
+    engine resolves a community with a scan of every community it knows, so many devices cost O(n^2));
+    SNMPv3 needs the engine (USM)."""
+
+    def __init__(self, handles, device, target):
+        self.device = device
+        self.v3 = device["version"] == "3"
+        self.handle = handles["engine"] if self.v3 else handles["dispatcher"]
+        self.target = target
+        self.auth = _auth(device)
+        self.context = hlapi.ContextData(contextName=device.get("v3_context") or "") if self.v3 else None
+
+    @staticmethod
+    def objects(oids):
+        """Request variables. The identification OIDs are the same for every device: one object each,
+        shared, so pysnmp resolves it (a MIB-view walk, ~1 ms) once, not once per device."""
+        out = []
+        for oid in oids:
+            obj = _OBJECTS.get(oid)
+            if obj is None:
+                obj = hlapi.ObjectType(hlapi.ObjectIdentity(oid))
+                if len(_OBJECTS) < 1024:
+                    _OBJECTS[oid] = obj
+            out.append(obj)
+        return out
+
+    async def get(self, oids):
+        if self.v3:
+            return await hlapi.get_cmd(
+                self.handle, self.auth, self.target, self.context, *self.objects(oids), lookupMib=False
+            )
+        return await v1.get_cmd(self.handle, self.auth, self.target, *self.objects(oids), lookupMib=False)
+
+    async def bulk(self, non_repeaters, repetitions, oids):
+        objects = self.objects(oids)
+        if self.v3:
+            return await hlapi.bulk_cmd(
+                self.handle, self.auth, self.target, self.context, non_repeaters, repetitions, *objects, lookupMib=False
+            )
+        return await v1.bulk_cmd(
+            self.handle, self.auth, self.target, non_repeaters, repetitions, *objects, lookupMib=False
+        )
+
+
 async def _get(session, oids, scan):
-    engine, device, target, context = session
-    objects = [hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in oids]
-    auth = _auth(device)
-    err, status, index, binds = await hlapi.get_cmd(engine, auth, target, context, *objects, lookupMib=False)
+    """Plain GET of the identification OIDs (the fallback when an agent mishandles GETBULK)."""
+    device = session.device
+    err, status, index, binds = await session.get(oids)
     if err:
         scan.error = "SNMP %s: %s" % (device["version"], err)
         return False
@@ -129,85 +192,113 @@ async def _get(session, oids, scan):
         scan.error = "SNMP error %s at %s" % (status.prettyPrint(), index)
         return True
     for name, value in binds:
-        oid = str(name)
-        if oid == er.SYSOBJECTID_OID:
-            scan.system["sysobjectid"] = "" if _absent(value) else str(value).lstrip(".")
-            if hasattr(value, "asOctets"):  # an agent answering an OCTET STRING where an OID belongs
-                scan.system["sysobjectid"] = _text(value) or ""
-        elif oid in er.SYSTEM_OIDS:
-            scan.system[{er.SYSDESCR_OID: "sysdescr", er.SYSNAME_OID: "sysname"}.get(oid, "syslocation")] = _text(value)
-        else:
-            scan.probes[oid] = _text(value)
+        _record_identity(scan, str(name), value)
     return True
 
 
-async def _walk(session, columns, scan):
+def _take_rows(binds, active, walk, scan):
+    """Rows of one GETBULK answer (repeaters in wire order) into scan.tables; ends finished columns."""
+    current, counts, done = walk
+    for position, (name, answer) in enumerate(binds):
+        col = active[position % len(active)]
+        if col in done:
+            continue
+        oid = str(name)
+        table, field, root = col
+        if _absent(answer) or not er.oid_under(oid, root) or _arcs(oid) <= _arcs(current[col]):
+            done.add(col)
+            continue
+        current[col] = oid
+        counts[col] += 1
+        if counts[col] >= MAX_ROWS:
+            done.add(col)
+        binary = (table, field) in _BINARY_FIELDS and hasattr(answer, "asOctets")
+        value = answer.asOctets() if binary else _text(answer)
+        scan.tables.setdefault(table, {}).setdefault(oid[len(root) + 1 :], {})[field] = value
+
+
+async def _walk(session, columns, scan, walk=None):
     """Walk every column at once with GETBULK; rows land in scan.tables[table][index][field]."""
-    engine, device, target, context = session
-    auth = _auth(device)
-    current = {col: col[2] for col in columns}
-    counts = {col: 0 for col in columns}
-    done = set()
+    walk = walk or ({col: col[2] for col in columns}, {col: 0 for col in columns}, set())
+    current, _counts, done = walk
     while len(done) < len(columns):
         active = [c for c in columns if c not in done]
-        objects = [hlapi.ObjectType(hlapi.ObjectIdentity(current[c])) for c in active]
-        err, status, _index, binds = await hlapi.bulk_cmd(
-            engine, auth, target, context, 0, REPETITIONS, *objects, lookupMib=False
-        )
+        err, status, _index, binds = await session.bulk(0, REPETITIONS, [current[c] for c in active])
         if err or status:
             scan.walk_error = str(err or status.prettyPrint())
             return
         if not binds:
             return
-        for position, (name, answer) in enumerate(binds):
-            col = active[position % len(active)]
-            if col in done:
-                continue
-            oid = str(name)
-            table, field, root = col
-            if _absent(answer) or not er.oid_under(oid, root) or _arcs(oid) <= _arcs(current[col]):
-                done.add(col)
-                continue
-            current[col] = oid
-            counts[col] += 1
-            if counts[col] >= MAX_ROWS:
-                done.add(col)
-            if (table, field) in _BINARY_FIELDS and hasattr(answer, "asOctets"):
-                value = answer.asOctets()
-            else:
-                value = _text(answer)
-            scan.tables.setdefault(table, {}).setdefault(oid[len(root) + 1 :], {})[field] = value
+        _take_rows(binds, active, walk, scan)
 
 
-async def _scan_one(engine, device, rules, options, scan):
-    target = await hlapi.UdpTransportTarget.create(
+async def _identify_and_walk(session, oids, columns, scan):
+    """One GETBULK: GETNEXT of each identification OID's parent (non-repeaters) and of one sentinel
+    column per table (does the table have a row at all?). Only tables with rows are walked after. A
+    device with empty tables costs this one round trip. Returns None when the agent answered with an
+    error status (the caller falls back to GET + walk)."""
+    device = session.device
+    parents = [oid[:-2] if oid.endswith(".0") else oid for oid in oids]
+    sentinels = [c for c in columns if c[1] in SENTINELS[c[0]]]
+    asked = parents + [c[2] for c in sentinels]
+    err, status, _index, binds = await session.bulk(len(asked), 0, asked)
+    if err:
+        scan.error = "SNMP %s: %s" % (device["version"], err)
+        return False
+    scan.reachable = True
+    if status or len(binds) < len(parents) + len(sentinels):
+        return None
+    for position, oid in enumerate(oids):  # (zip(strict=) is Python 3.10+)
+        name, value = binds[position]
+        # GETNEXT answers the next object: only the very instance asked for counts
+        _record_identity(scan, oid, value if str(name) == oid else rfc1905.noSuchInstance)
+    filled = set()
+    for position, col in enumerate(sentinels):
+        name, value = binds[len(parents) + position]
+        if not _absent(value) and er.oid_under(str(name), col[2]):
+            filled.add(col[0])
+    if filled:
+        await _walk(session, [c for c in columns if c[0] in filled], scan)
+    return True
+
+
+async def _scan_one(handles, device, rules, options, scan):
+    api = hlapi if device["version"] == "3" else v1
+    target = await api.UdpTransportTarget.create(
         (device["address"], device["port"]), timeout=options["timeout"], retries=options["retries"]
     )
-    context = hlapi.ContextData(contextName=device.get("v3_context") or "")
-    session = (engine, device, target, context)
+    session = Session(handles, device, target)
     oids = list(er.SYSTEM_OIDS) + rules.probe_oids()
-    if not await _get(session, oids, scan) or not options["tables"]:
-        return
     columns = [(t, f, oid) for t in options["tables"] for f, oid in TABLES[t].items()]
-    await _walk(session, columns, scan)
+    done = await _identify_and_walk(session, oids, columns, scan)
+    if done is None:  # an error status to GETBULK: ask plainly
+        scan.system, scan.probes, scan.tables = {}, {}, {}
+        if await _get(session, oids, scan) and columns:
+            await _walk(session, columns, scan)
 
 
 async def _scan_all(devices, rules, options):
-    engine = hlapi.SnmpEngine()
+    handles = {
+        "engine": hlapi.SnmpEngine() if any(d["version"] == "3" for d in devices) else None,
+        "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in devices) else None,
+    }
     semaphore = asyncio.Semaphore(options["concurrency"])
     scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
 
     async def one(device):
         async with semaphore:
             try:
-                await _scan_one(engine, device, rules, options, scans[device["name"]])
+                await _scan_one(handles, device, rules, options, scans[device["name"]])
             except Exception as exc:  # one odd device never stops the others
                 scans[device["name"]].error = "scan failed: %s: %s" % (type(exc).__name__, exc)
 
     try:
         await asyncio.gather(*(one(d) for d in devices))
     finally:
-        engine.close_dispatcher()
+        if handles["engine"] is not None:
+            handles["engine"].close_dispatcher()
+        if handles["dispatcher"] is not None:
+            handles["dispatcher"].transport_dispatcher.close_dispatcher()
     return scans
 
 

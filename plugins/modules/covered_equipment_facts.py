@@ -12,7 +12,7 @@ author:
   - ripreplace developers (!UNKNOWN)
 description:
   - Identifies Huawei, ZTE, Hikvision, Dahua, Hytera and other covered equipment from the network,
-    reading only. Runs on the controller (C(delegate_to: localhost), C(run_once: true)); the
+    reading only. Runs on the controller (C(delegate_to=localhost), C(run_once=true)); the
     action plugin of the same name builds O(devices) from the play's hosts in the group
     C(snmp_devices) (address C(ansible_host), credentials C(snmp_community) or C(snmp_v3_*)), the
     neighbour tables registered on the play's other hosts and the catalog's equipment rules.
@@ -27,7 +27,7 @@ description:
     prefix of a covered organisation, in a neighbour, ARP or forwarding table) and the lwIP
     enterprise number 26381 are low.
   - Device status. C(covered) when a finding is not for review; C(review) when every finding is low
-    (OUI-only, 26381-only) or belongs to a purpose-limited entry (Hikvision, Dahua, Hytera: covered
+    (OUI-only, 26381-only) or belongs to a purpose-limited entry (Hikvision, Dahua, Hytera are covered
     only when used for public safety, government facilities, critical infrastructure or national
     security; C(purpose_review) is set unless the device's C(covered_purpose) is true); C(clean) when
     the device answered and nothing matched; C(unreachable) when it did not answer. MACs of covered
@@ -35,7 +35,7 @@ description:
     C(mac:XX:XX:XX:XX:XX:XX) (status C(review)); LLDP neighbours matched by their system description
     become C(lldp:NAME).
   - Credentials (O(devices[].community), O(devices[].v3_auth_key), O(devices[].v3_priv_key)) are
-    C(no_log): Ansible masks them in every result and log.
+    C(no_log) - Ansible masks them in every result and log.
 requirements:
   - On the controller's Python that runs the module (C(ansible_playbook_python) for the implicit
     localhost) - pysnmp >= 7.1 (asyncio API), and for OUI matches either netaddr (its bundled IEEE

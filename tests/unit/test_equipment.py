@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -318,3 +319,134 @@ def test_command_line_errors(tmp_path, capsys):
     assert cli.main(["equipment", "-i", str(tmp_path / "none.yml"), "--catalog", str(bad)]) == 2
     assert capsys.readouterr().err.startswith(f"ripreplace: error: {bad}: entry x")
     assert catalogs.BUNDLED_CATALOG.endswith("covered.yml")
+
+
+@pytest.mark.parametrize(("count", "engines"), [(3, 3), (labsnmp.ENGINE_PER_DEVICE_MAX + 1, 1)])
+def test_snmpsim_engines(tmp_path, count, engines):
+    source = tmp_path / "d.snmprec"
+    source.write_text("1.3.6.1.2.1.1.1.0|4|x\n")
+    v3 = {"user": "u", "auth_key": "a" * 8, "priv_key": "p" * 8}
+    served = []
+    for n in range(1, count + 1):
+        device = labsnmp.Device(f"d{n}", source, {"snmp_v3": v3} if n == 1 else {})
+        served.append((n, device, labsnmp._inventory_vars(device, f"10.251.3.{10 + n}")))
+    argv = labsnmp._responder_argv(tmp_path, labsnmp.net.Slot(3), served)
+    assert sum(a.startswith("--v3-engine-id=") for a in argv) == engines
+    assert [a for a in argv if a.startswith("--agent-udpv4-endpoint=")] == [
+        f"--agent-udpv4-endpoint=10.251.3.{10 + n}:161" for n in range(1, count + 1)
+    ]
+    assert "--v3-user=u" in argv and "--v3-auth-proto=SHA" in argv and "--v3-priv-proto=AES" in argv
+    files = sorted(p.name for p in (tmp_path / "snmp" / "data").rglob("*.snmprec"))
+    communities = [inv.get("snmp_community") for _, _, inv in served[1:]]
+    assert files == sorted([*[f"{c}.snmprec" for c in communities], "d1.snmprec"])
+    assert len(set(communities)) == len(communities) and all(c.startswith("lab-") for c in communities)
+
+
+# --------------------------------------------------------------------------- the SNMP client, pysnmp faked at its edge
+@functools.cache
+def _snmp():
+    from importlib import import_module
+
+    sys.path.insert(0, str(collection.collections_path()))
+    with warnings.catch_warnings():
+        # pysnmp 7.1 imports a name pysmi 2 deprecated (not ours to fix; harmless)
+        warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
+        return import_module("ansible_collections.ripreplace.remediation.plugins.module_utils.equipment_snmp")
+
+
+class FakeAgent:
+    """Answers get_cmd/bulk_cmd from an OID -> value map as an SNMPv2c agent would (GETNEXT/GETBULK order)."""
+
+    def __init__(self, values, bulk_status=None):
+        from pysnmp.proto import rfc1902
+
+        self.values = {tuple(int(x) for x in k.split(".")): v for k, v in values.items()}
+        self.calls = []
+        self.bulk_status = bulk_status
+        self.rfc1902 = rfc1902
+
+    def _next(self, oid):
+        key = tuple(int(x) for x in oid.split("."))
+        later = sorted(k for k in self.values if k > key)
+        if not later:
+            from pysnmp.proto import rfc1905
+
+            return oid, rfc1905.endOfMibView
+        return ".".join(map(str, later[0])), self.values[later[0]]
+
+    def _bind(self, oid, value):
+        if isinstance(value, str):
+            value = self.rfc1902.OctetString(value.encode("latin-1"))
+        return (self.rfc1902.ObjectName(oid), value)
+
+    async def get_cmd(self, dispatcher, auth, target, *objects, **kw):
+        from pysnmp.proto import rfc1905
+
+        self.calls.append("get")
+        out = []
+        for obj in objects:
+            oid = str(obj[0])
+            key = tuple(int(x) for x in oid.split("."))
+            out.append(self._bind(oid, self.values.get(key, rfc1905.noSuchInstance)))
+        return None, 0, 0, out
+
+    async def bulk_cmd(self, dispatcher, auth, target, nonrep, reps, *objects, **kw):
+        self.calls.append(f"bulk:{nonrep}:{reps}:{len(objects)}")
+        if self.bulk_status is not None:
+            return None, self.bulk_status, 1, []
+        oids = [str(o[0]) for o in objects]
+        out = [self._bind(*self._next(o)) for o in oids[:nonrep]]
+        current = oids[nonrep:]
+        for _ in range(reps):
+            row = [self._next(o) for o in current]
+            out += [self._bind(*pair) for pair in row]
+            current = [pair[0] for pair in row]
+        return None, 0, 0, out
+
+
+def _run_scan(monkeypatch, agent, tables=("entity", "arp")):
+    snmp = _snmp()
+    monkeypatch.setattr(snmp.v1, "get_cmd", agent.get_cmd)
+    monkeypatch.setattr(snmp.v1, "bulk_cmd", agent.bulk_cmd)
+    monkeypatch.setattr(snmp, "_OBJECTS", {})  # request objects are cached per OID: none from a real run
+    monkeypatch.setattr(snmp.hlapi, "ObjectIdentity", str)  # the fake agent reads plain OID strings
+    monkeypatch.setattr(snmp.hlapi, "ObjectType", lambda identity: (identity,))
+    device = {"name": "r", "address": "127.0.0.1", "port": 16199, "version": "2c", "community": "c"}
+    options = {"timeout": 0.5, "retries": 0, "concurrency": 4, "tables": list(tables)}
+    return snmp.scan_all([device], RULES, options)["r"]
+
+
+ROUTER = {
+    "1.3.6.1.2.1.1.1.0": "Huawei Versatile Routing Platform Software",
+    "1.3.6.1.2.1.1.5.0": "r1",
+    "1.3.6.1.2.1.4.22.1.2.2.192.0.2.1": "\x44\x47\xcc\x00\x00\x01",
+    "1.3.6.1.2.1.4.22.1.2.2.192.0.2.2": "\x44\x47\xcc\x00\x00\x02",
+    "1.3.6.1.2.1.4.22.1.2.2.192.0.2.3": "\x44\x47\xcc\x00\x00\x03",
+    "1.3.6.1.2.1.47.1.1.1.1.12.1": "Huawei Technologies Co., Ltd.",
+    "1.3.6.1.2.1.47.1.1.1.1.13.1": "AR1220",
+}
+
+
+def test_one_getbulk_identifies_and_walks_on(monkeypatch):
+    agent = FakeAgent(dict(ROUTER, **{"1.3.6.1.2.1.1.2.0": _oid("1.3.6.1.4.1.2011.2.224.1")}))
+    scan = _run_scan(monkeypatch, agent)
+    assert scan.reachable and scan.system["sysobjectid"] == "1.3.6.1.4.1.2011.2.224.1"
+    assert scan.system["sysdescr"].startswith("Huawei") and scan.system["syslocation"] is None
+    assert scan.probes == {"1.3.6.1.4.1.39165.1.1.0": None}  # GETNEXT past the probe: not the instance
+    assert sorted(scan.tables["arp"]) == ["2.192.0.2.1", "2.192.0.2.2", "2.192.0.2.3"]  # 3 rows: a second page
+    assert scan.tables["entity"]["1"] == {"mfg": "Huawei Technologies Co., Ltd.", "model": "AR1220"}
+    # one identifying request (5 identity + 2 sentinel GETNEXTs), then one walk of both tables' 6 columns
+    assert agent.calls == ["bulk:7:0:7", "bulk:0:16:6"]
+
+
+def test_an_error_status_to_getbulk_falls_back_to_get(monkeypatch):
+    agent = FakeAgent(dict(ROUTER, **{"1.3.6.1.2.1.1.2.0": _oid("1.3.6.1.4.1.2011.2.224.1")}), bulk_status=5)
+    scan = _run_scan(monkeypatch, agent, tables=())
+    assert agent.calls == ["bulk:5:0:5", "get"]
+    assert scan.reachable and scan.system["sysobjectid"] == "1.3.6.1.4.1.2011.2.224.1"
+
+
+def _oid(text):
+    from pysnmp.proto import rfc1902
+
+    return rfc1902.ObjectIdentifier(text)

@@ -5,9 +5,10 @@ Each ``DIR/NAME.snmprec`` (snmpsim's record format) is device NAME with its own 
 10.251.S.0/24, in one namespace ``rrlS-snmp`` behind the lab bridge (its control namespace gets
 10.251.S.1). The root namespace gets the guard route ``unreachable 10.251.S.0/24`` before any of
 it exists, so a scan started outside the control namespace fails locally instead of leaving the
-machine. One snmpsim responder serves every device: one SNMP engine per device (own engine id,
-own data directory, bound to the device's address only), so a device answers only at its own
-address and only to its own community or SNMPv3 user.
+machine. One snmpsim responder serves every device: up to 24 devices, one SNMP engine per device
+(own engine id, own data directory, bound to the device's address only), so a device answers only
+at its own address and only to its own community or SNMPv3 user; beyond that one shared engine
+(each engine costs snmpsim ~0.8 s to start), the data chosen by community or SNMPv3 context.
 
 ``DIR/lab.yml`` (optional) sets per-device inventory values and plants neighbour entries on lab
 Linux hosts::
@@ -49,6 +50,7 @@ FIRST_DEVICE_OCTET = 10
 MAX_DEVICES = 230
 SNMP_PORT = 161
 START_WAIT_S = 120.0
+ENGINE_PER_DEVICE_MAX = 24
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _V3_KEYS = {"user", "auth_key", "auth_protocol", "priv_key", "priv_protocol"}
 _DEVICE_KEYS = {"community", "snmp_v3", "site", "covered_purpose"}
@@ -128,27 +130,40 @@ def _inventory_vars(device: Device, addr: str) -> dict[str, Any]:
     return out
 
 
+def _v3_args(device: Device) -> list[str]:
+    v3 = device.settings.get("snmp_v3")
+    if not v3:
+        return []
+    argv = [f"--v3-user={v3['user']}"]
+    if v3.get("auth_key"):
+        argv += [f"--v3-auth-key={v3['auth_key']}", f"--v3-auth-proto={v3.get('auth_protocol', 'sha').upper()}"]
+    if v3.get("priv_key"):
+        argv += [f"--v3-priv-key={v3['priv_key']}", f"--v3-priv-proto={v3.get('priv_protocol', 'aes').upper()}"]
+    return argv
+
+
 def _responder_argv(lab_dir: Path, slot: net.Slot, served: list[tuple[int, Device, dict[str, Any]]]) -> list[str]:
+    """snmpsim's command line: one SNMP engine per device up to ENGINE_PER_DEVICE_MAX, else one for all.
+
+    An engine costs snmpsim ~0.8 s to set up. With one engine per device, a device answers only at its
+    own address; with one shared engine (a big lab, e.g. the 200-device benchmark) the data is chosen
+    by the community (or SNMPv3 context) alone, so a device would also answer at another device's
+    address when asked with its own, unguessable community.
+    """
     data = lab_dir / "snmp" / "data"
     argv = [sys.executable, "-m", "snmpsim.commands.responder", f"--cache-dir={lab_dir / 'snmp' / 'cache'}"]
+    shared = len(served) > ENGINE_PER_DEVICE_MAX
+    if shared:
+        argv += [f"--v3-engine-id=8000b7c7030272{slot.index:02x}0000", f"--data-dir={data / 'shared'}"]
     for number, device, inv in served:
-        ddir = data / device.name
+        ddir = data / ("shared" if shared else device.name)
         ddir.mkdir(parents=True, exist_ok=True)
-        key = inv.get("snmp_v3_context") or inv["snmp_community"]
         assert device.source is not None
-        shutil.copyfile(device.source, ddir / f"{key}.snmprec")
-        argv += [
-            f"--v3-engine-id=8000b7c7030272{slot.index:02x}{number:04x}",
-            f"--data-dir={ddir}",
-            f"--agent-udpv4-endpoint={device_addr(slot, number)}:{SNMP_PORT}",
-        ]
-        v3 = device.settings.get("snmp_v3")
-        if v3:
-            argv.append(f"--v3-user={v3['user']}")
-            if v3.get("auth_key"):
-                argv += [f"--v3-auth-key={v3['auth_key']}", f"--v3-auth-proto={v3.get('auth_protocol', 'sha').upper()}"]
-            if v3.get("priv_key"):
-                argv += [f"--v3-priv-key={v3['priv_key']}", f"--v3-priv-proto={v3.get('priv_protocol', 'aes').upper()}"]
+        shutil.copyfile(device.source, ddir / f"{inv.get('snmp_v3_context') or inv['snmp_community']}.snmprec")
+        if not shared:
+            argv += [f"--v3-engine-id=8000b7c7030272{slot.index:02x}{number:04x}", f"--data-dir={ddir}"]
+        argv.append(f"--agent-udpv4-endpoint={device_addr(slot, number)}:{SNMP_PORT}")
+        argv += _v3_args(device)
     return argv
 
 
