@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, catalogs, collection, records, rundir, runner, textout
+from ripreplace import auditlog, catalogs, collection, records, rundir, runner, sitefiles, textout
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
-from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.exceptions import UsageError
 from ripreplace.inventory import inventory_hosts
 from ripreplace.records import HostOutcome
 
@@ -66,16 +66,11 @@ def validate_inputs(request: AuditRequest) -> ValidatedInputs:
     """Everything that can be checked without touching a host. Raises UsageError/InputFileError."""
     if request.forks < 1:
         raise UsageError(f"--forks must be a positive number, got {request.forks}")
-    cat = catalogs
-    try:
-        catalog = cat.load_catalogs([str(p) for p in request.catalogs])
-        _items, _files = cat.load_exceptions([str(p) for p in request.exceptions], known_ids=set(catalog.ids))
-    except cat.CatalogError as exc:
-        raise InputFileError(str(exc)) from None
+    site = sitefiles.check(request.catalogs, request.exceptions)
     if request.today is not None:
         try:
-            cat.parse_day(request.today)
-        except cat.CatalogError:
+            catalogs.parse_day(request.today)
+        except catalogs.CatalogError:
             raise UsageError(f"--today {request.today!r} is not a date (YYYY-MM-DD)") from None
     if request.inventory is None:
         if request.limit is not None and request.limit not in ("all", LOCAL_INVENTORY_NAME, "localhost*"):
@@ -89,8 +84,8 @@ def validate_inputs(request: AuditRequest) -> ValidatedInputs:
         request=request,
         hosts=tuple(hosts),
         inventory=inventory,
-        catalog_files=tuple(catalog.files),
-        exception_count=len(_items),
+        catalog_files=site.catalog_files,
+        exception_count=site.exception_count,
         local=request.inventory is None,
     )
 

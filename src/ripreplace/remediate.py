@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, campaign, collection, records, rundir, runner, safetext, windows
+from ripreplace import auditlog, campaign, collection, records, rundir, runner, safetext, sitefiles, windows
 from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
@@ -47,6 +47,8 @@ class RemediateRequest:
     resume: str | None = None
     runs_dir: Path = Path("runs")
     playbook: Path | None = None  # hidden test hook; default playbooks/remediate.yml of the collection
+    catalogs: tuple[Path, ...] = ()  # site catalogs (--catalog), as for audit
+    exceptions: tuple[Path, ...] = ()  # exceptions files (--exceptions), as for audit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +88,7 @@ class ValidatedRemediate:
     playbook: Path
     previous: Previous | None
     keys: auditlog.Keys
+    site: sitefiles.SiteFiles
 
 
 def _approved_products() -> tuple[str | None, dict[str, str]]:
@@ -205,6 +208,7 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
     playbook = (request.playbook or collection.playbook("remediate")).resolve()
     if not playbook.is_file():
         raise InputFileError(f"{playbook}: playbook not found")
+    site = sitefiles.check(request.catalogs, request.exceptions)  # as audit: one line, exit 2
     try:
         keys = auditlog.keys_from_env()
     except auditlog.AuditChainError as exc:
@@ -238,6 +242,7 @@ def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> Va
         playbook=playbook,
         previous=previous,
         keys=keys,
+        site=site,
     )
 
 
@@ -289,7 +294,11 @@ def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.dateti
         started=started,
         inventory=request.inventory.resolve(),
         playbooks=[inputs.playbook, *(roles / r for r in ("detect", "replacement", "remove", "verify"))],
-        catalogs=[Path(collection.catalog_dir())] + ([request.window_file.resolve()] if request.window_file else []),
+        catalogs=[
+            Path(collection.catalog_dir()),
+            *inputs.site.paths,
+            *([request.window_file.resolve()] if request.window_file else []),
+        ],
         ticket=_validate_ticket(request.ticket),
         window=inputs.schedule.description,
         check_mode=False,
@@ -306,6 +315,7 @@ def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.dateti
             "hard_stop": request.hard_stop,
             "playbook": str(inputs.playbook),
             "resumes": inputs.previous.as_dict() if inputs.previous else None,
+            "catalog_files": list(inputs.site.catalog_files),
         },
     )
 
@@ -345,7 +355,11 @@ def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], 
         ) -> runner.PlaybookResult:
             limit_file = run.path / f"batch-{number}.hosts"
             limit_file.write_text("".join(f"{h}\n" for h in hosts), encoding="utf-8")
-            extravars: dict[str, Any] = {"ripreplace_run_id": run.run_id, "replacement_product": inputs.replacement}
+            extravars: dict[str, Any] = {
+                "ripreplace_run_id": run.run_id,
+                "replacement_product": inputs.replacement,
+                **inputs.site.extravars(),
+            }
             request = runner.PlaybookRequest(
                 playbook=inputs.playbook,
                 inventory=str(inputs.request.inventory.resolve()),

@@ -48,6 +48,36 @@ def test_bad_input_is_one_line_exit_2_and_touches_no_host(site, capsys, extra, w
     assert touched(site) == [] and runs(site) == []
 
 
+UNKNOWN_ID_EXCEPTION = """\
+format: ripreplace-exceptions/1
+exceptions:
+  - {id: EXC-1, host: h1, catalog_id: no-such-entry, reason: a vendor-certified gateway, ticket: CHG-1,
+     expires: "2099-01-01"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "words"),
+    [
+        ("--catalog", None, "no such file"),
+        ("--catalog", "format: ripreplace-covered-catalog/1\nentries:\n  - {id: x-y, vendor: v}\n", "entry x-y"),
+        ("--exceptions", None, "no such file"),
+        ("--exceptions", UNKNOWN_ID_EXCEPTION, "no-such-entry"),
+    ],
+)
+def test_bad_site_catalog_or_exceptions_is_one_line_exit_2_as_for_audit(site, capsys, option, content, words):
+    path = site / "site-file.yml"
+    if content is not None:
+        path.write_text(content)
+    code = cli.main([*base(site, "--window", "now/PT1H", option, str(path)), "--yes"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and words in err and "site-file.yml" in err, err
+    assert touched(site) == [] and runs(site) == []
+    audit = cli.main(["audit", "-i", str(site / "inv.yml"), option, str(path), "--runs-dir", str(site / "runs")])
+    assert audit == ExitCode.USAGE and capsys.readouterr().err == err  # the same line as audit's
+
+
 def test_bad_inventory_and_ticket(site, capsys):
     (site / "bad.yml").write_text("all: [unclosed\n")
     args = base(site, "--window", "now/PT1H", "--yes")

@@ -57,6 +57,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--replacement", metavar="NAME", help="approved replacement product (default: the catalog's)")
     parser.add_argument("--limit", metavar="PATTERN", help="only hosts matching this Ansible host pattern")
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a site catalog added to the bundled one, as for audit (repeatable); with the inventory's "
+        "detect_catalogs group_vars",
+    )
+    parser.add_argument(
+        "--exceptions",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="an exceptions file, as for audit (repeatable); with the inventory's detect_exceptions group_vars",
+    )
     parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help="parallel hosts (default: 5)")
     parser.add_argument(
         "--batch-estimate",
@@ -165,6 +182,8 @@ def handle(args: argparse.Namespace) -> ExitCode:
         resume=args.resume,
         runs_dir=args.runs_dir,
         playbook=args.playbook,
+        catalogs=tuple(args.catalog),
+        exceptions=tuple(args.exceptions),
     )
     inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
     info = sys.stderr if args.output == "json" else sys.stdout
