@@ -117,3 +117,84 @@ def parse_proc_modules(text):
             continue
         out.append({"name": parts[0], "size": int(parts[1]) if parts[1].isdigit() else None, "refcount": parts[2]})
     return out
+
+
+def _unescape_mount(text):
+    """mountinfo escapes space, tab, newline and backslash as octal (\\040 and so on)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_mountinfo(text):
+    """Mount points of ``/proc/PID/mountinfo`` (proc(5): the fifth field), unescaped."""
+    points = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) >= 5 and fields[4].startswith("/"):
+            points.append(_unescape_mount(fields[4]))
+    return points
+
+
+def parse_dpkg_search(text):
+    """``dpkg-query -S`` output -> [(package names, path)].
+
+    Lines are ``pkg1, pkg2:arch: /path``; a diversion line (``diversion by PKG from: /path``,
+    ``local diversion to: /path``) counts for the diverting package (none for a local one).
+    """
+    out = []
+    for line in text.splitlines():
+        owners, sep, path = line.partition(": ")
+        if not sep or not path.startswith("/"):
+            continue
+        if owners.startswith(("diversion by ", "local diversion")):
+            words = owners.split()
+            names = [words[2]] if owners.startswith("diversion by ") and len(words) > 2 else []
+        else:
+            names = [name.strip().split(":")[0] for name in owners.split(",") if name.strip()]
+        out.append((names, path))
+    return out
+
+
+#: ``rpm -qa --qf`` format listing every file of every package: ``path<TAB>name`` a line.
+RPM_FILES_QUERYFORMAT = "[%{FILENAMES}\t%{=NAME}\n]"
+
+
+def parse_rpm_files(text):
+    """Lines of ``rpm -qa --qf RPM_FILES_QUERYFORMAT`` -> [(package name, path)]."""
+    out = []
+    for line in text.splitlines():
+        path, sep, name = line.rpartition("\t")
+        if sep and path.startswith("/") and name:
+            out.append((name, path))
+    return out
+
+
+_CONTAINER_ID = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
+_NAMED_CONTAINER = (
+    re.compile(r"/lxc(?:\.payload)?[./]([^/]+)"),
+    re.compile(r"/machine\.slice/machine-([^/]+)\.scope"),
+    re.compile(r"/systemd-nspawn@([^/]+)\.service"),
+)
+
+
+def parse_cgroup(text):
+    """``/proc/PID/cgroup`` -> {cgroup, container_id}: the unified (or first) hierarchy's path and,
+    where it names one, the container's id (docker, podman, containerd, CRI-O: 64 hex digits) or
+    name (LXC, systemd-machined/nspawn; None otherwise)."""
+    paths = []
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and parts[2].startswith("/"):
+            paths.append((parts[0] != "0", parts[2]))
+    if not paths:
+        return {"cgroup": None, "container_id": None}
+    cgroup = sorted(paths)[0][1]  # the unified hierarchy ("0::") first
+    for _legacy, path in paths:
+        found = _CONTAINER_ID.search(path)
+        if found:
+            return {"cgroup": cgroup, "container_id": found.group(1)}
+    for _legacy, path in paths:
+        for pattern in _NAMED_CONTAINER:
+            found = pattern.search(path)
+            if found:
+                return {"cgroup": cgroup, "container_id": found.group(1).replace("\\x2d", "-")}
+    return {"cgroup": cgroup, "container_id": None}

@@ -14,6 +14,7 @@ import os
 
 from ansible_collections.ripreplace.remediation.plugins.module_utils import fs_paths, purge_safety
 from ansible_collections.ripreplace.remediation.plugins.module_utils.fs_paths import is_under
+from ansible_collections.ripreplace.remediation.plugins.module_utils.purge_proof import PurgeProof
 
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 ACTIVE_STATES = ("active", "activating", "reloading", "deactivating")
@@ -28,6 +29,7 @@ PLAN_KEYS = (
     "repo_files",
     "repo_keys",
     "refused",
+    "kept_packages",
 )
 
 
@@ -55,30 +57,45 @@ def is_live(evidence, entry):
     return False
 
 
+def _finding(entry, evidence, state):
+    confidence = max((e["confidence"] for e in evidence), key=lambda c: CONFIDENCE_RANK[c])
+    return {
+        "catalog_id": entry["id"],
+        "vendor": entry["vendor"],
+        "product": entry["product"],
+        "covered_list": entry["covered_list"],
+        "state": state,
+        "confidence": confidence,
+        # never acted on automatically: unconfirmed facts only, or software in a container
+        "review": confidence == "low" or state == "container",
+        "evidence": evidence,
+    }
+
+
 def build_findings(rules, scanner):
-    """[(entry, finding)] in catalog order; a fallback entry only when nothing of its vendor matched."""
+    """[(entry, finding)] in catalog order; a fallback entry only when nothing of its vendor matched.
+
+    An entry seen on the host and in containers gives two findings: the host's (installed or
+    residue) and one in state ``container`` with the processes of the other mount namespaces.
+    """
     findings = []
     by_vendor = {}
     for entry in rules.get("entries", []):
         evidence = scanner.evidence.get(entry["id"])
-        if not evidence:
-            continue
-        confidence = max((e["confidence"] for e in evidence), key=lambda c: CONFIDENCE_RANK[c])
-        finding = {
-            "catalog_id": entry["id"],
-            "vendor": entry["vendor"],
-            "product": entry["product"],
-            "covered_list": entry["covered_list"],
-            "state": "installed" if any(is_live(e, entry) for e in evidence) else "residue",
-            "confidence": confidence,
-            "review": confidence == "low",
-            "evidence": evidence,
-        }
-        findings.append((entry, finding))
-        if not entry.get("fallback"):
-            by_vendor.setdefault(entry["vendor"], []).append(entry["id"])
+        if evidence:
+            state = "installed" if any(is_live(e, entry) for e in evidence) else "residue"
+            findings.append((entry, _finding(entry, evidence, state)))
+            if not entry.get("fallback"):
+                by_vendor.setdefault(entry["vendor"], []).append(entry["id"])
+        elsewhere = scanner.in_containers.get(entry["id"])
+        if elsewhere:
+            findings.append((entry, _finding(entry, elsewhere, "container")))
     # A fallback entry (the bare vendor directories) only when nothing more specific explains them.
-    return [(e, f) for e, f in findings if not (e.get("fallback") and by_vendor.get(e["vendor"]))]
+    return [
+        (e, f)
+        for e, f in findings
+        if not (e.get("fallback") and f["state"] != "container" and by_vendor.get(e["vendor"]))
+    ]
 
 
 def split_exceptions(findings, exceptions):
@@ -148,7 +165,9 @@ def _actionable(rules, findings, excepted):
     has looked at yet (its files live under the same roots).
     """
     actionable = [(e, f) for e, f in findings if not f["review"]]
-    keep = {e["vendor"] for e, _f in excepted} | {e["vendor"] for e, f in findings if f["review"]}
+    # A container's files are not on the host's roots: it keeps nothing there.
+    on_host = [(e, f) for e, f in [*findings, *excepted] if f["state"] != "container"]
+    keep = {e["vendor"] for e, f in on_host if f["review"] or "exception" in f}
     vendors = {e["vendor"] for e, _f in actionable} - keep
     listed = {e["id"] for e, _f in actionable}
     for entry in rules.get("entries", []):
@@ -206,28 +225,21 @@ def _refuse(plan, path, entry, reason):
         plan["refused"].append({"path": path, "catalog_id": entry["id"], "reason": reason})
 
 
-def _plan_files(plan, scanner, entry, fs_root):
-    """Leftover paths, vendor roots and repository files of one entry, each checked before listed."""
+def _plan_files(plan, scanner, entry, fs_root, root_ids):
+    """Leftover paths and vendor roots of one entry that exist (proven later, all at once)."""
     removal = entry.get("removal", {})
     roots = removal.get("vendor_roots", [])
     for leftover in removal.get("leftover_paths", []):
         for path in scanner.existing(leftover):
+            if any(p["path"] == path for p in plan["paths"]):
+                continue
             root_of = next((r for r in roots if is_under(path, r)), "")
-            problem = purge_safety.check_path(path, root_of, fs_root=fs_root)
-            if problem:
-                _refuse(plan, path, entry, problem)
-            elif all(p["path"] != path for p in plan["paths"]):
-                details = scanner.path_details(path)
-                plan["paths"].append(
-                    {"path": path, "vendor_root": root_of, "catalog_id": entry["id"], "details": details}
-                )
+            details = scanner.path_details(path)
+            plan["paths"].append({"path": path, "vendor_root": root_of, "catalog_id": entry["id"], "details": details})
     for vroot in roots:
-        if not scanner.existing(vroot) or vroot in plan["vendor_roots"]:
-            continue
-        problem = purge_safety.check_root(vroot)
-        if problem:
-            _refuse(plan, vroot, entry, problem)
-        elif not os.path.islink(fs_paths.join(fs_root, vroot)):  # a symlinked root is never removed
+        root_ids.setdefault(vroot, entry["id"])
+        listed = vroot in plan["vendor_roots"] or not scanner.existing(vroot)
+        if not listed and not os.path.islink(fs_paths.join(fs_root, vroot)):  # a symlinked root is never removed
             plan["vendor_roots"].append(vroot)
     _plan_repositories(plan, scanner, entry, fs_root)
 
@@ -253,13 +265,44 @@ def _outermost(paths):
     return outer
 
 
+def _kept_packages(scanner, actionable):
+    """Covered packages on the host that the plan leaves in place (excepted, under review)."""
+    acted = {e["id"] for e, _f in actionable}
+    return [
+        {"name": pkg["name"], "manager": pkg["manager"], "catalog_id": entry_id}
+        for entry_id, packages in scanner.packages.items()
+        if entry_id not in acted
+        for pkg in packages
+    ]
+
+
+def _prove(plan, scanner, fs_root, root_ids):
+    """Move every path and vendor root the host does not prove purgeable to ``refused``."""
+    proof = PurgeProof(scanner.module, fs_root, plan["packages"], plan["kept_packages"])
+    refused = proof.refusals(purges=plan["paths"], roots=plan["vendor_roots"])
+    for item in plan["paths"]:
+        if item["path"] in refused:
+            plan["refused"].append(
+                {"path": item["path"], "catalog_id": item["catalog_id"], "reason": refused[item["path"]]}
+            )
+    for root in plan["vendor_roots"]:
+        if root in refused and all(r["path"] != root for r in plan["refused"]):
+            plan["refused"].append({"path": root, "catalog_id": root_ids.get(root), "reason": refused[root]})
+    plan["paths"] = [p for p in plan["paths"] if p["path"] not in refused]
+    plan["vendor_roots"] = [r for r in plan["vendor_roots"] if r not in refused]
+
+
 def build_plan(rules, scanner, findings, root="/", excepted=()):
     """The removal plan for this host (see covered_facts' RETURN: removal_plan)."""
     plan = {key: [] for key in PLAN_KEYS}
     actionable = _actionable(rules, findings, excepted)
     plan["packages"] = _plan_packages(rules, scanner, actionable)
+    plan["kept_packages"] = _kept_packages(scanner, actionable)
+    root_ids = {}
     for entry, finding in actionable:
         _plan_runtime(plan, scanner, entry, finding)
-        _plan_files(plan, scanner, entry, root)
+        _plan_files(plan, scanner, entry, root, root_ids)
+    if plan["paths"] or plan["vendor_roots"]:
+        _prove(plan, scanner, root, root_ids)
     plan["paths"] = _outermost(plan["paths"])
     return plan

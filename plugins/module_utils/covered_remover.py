@@ -20,8 +20,8 @@ import time
 from ansible_collections.ripreplace.remediation.plugins.module_utils import fs_paths
 from ansible_collections.ripreplace.remediation.plugins.module_utils.fs_paths import is_under
 from ansible_collections.ripreplace.remediation.plugins.module_utils.proc_scan import ProcessScanner
+from ansible_collections.ripreplace.remediation.plugins.module_utils.purge_proof import PurgeProof
 from ansible_collections.ripreplace.remediation.plugins.module_utils.purge_safety import (
-    check_path,
     check_repo_file,
     check_root,
 )
@@ -98,10 +98,7 @@ class Remover(object):
             problem = check_root(root)
             if problem:
                 self.fail("refusing to remediate: %s. Nothing was changed." % problem)
-        for item in self.plan.get("paths", []):
-            problem = check_path(item.get("path"), item.get("vendor_root") or "", fs_root=self.fs_root)
-            if problem:
-                self.fail("refusing to purge: %s. Nothing was changed." % problem, path=item)
+        self.prove_paths("Nothing was changed.")
         for path in self._repo_paths():
             problem = check_repo_file(path, fs_root=self.fs_root)
             if problem:
@@ -112,6 +109,18 @@ class Remover(object):
         debs = self._packages("deb")
         if debs:
             self._simulate_apt([p["name"] for p in debs])
+
+    def prove_paths(self, consequence):
+        """The host proves every planned purge (see purge_proof), or the module fails."""
+        paths = self.plan.get("paths", [])
+        roots = self.plan.get("vendor_roots", [])
+        if not paths and not roots:
+            return
+        proof = PurgeProof(self.module, self.fs_root, self.plan.get("packages", []), self.plan.get("kept_packages", []))
+        refused = proof.refusals(purges=paths, roots=roots)
+        for item in [*paths, *({"path": r} for r in roots)]:
+            if item["path"] in refused:
+                self.fail("refusing to purge: %s. %s" % (refused[item["path"]], consequence), path=item)
 
     def _simulate_apt(self, names):
         apt = self.module.get_bin_path("apt-get")
@@ -195,15 +204,20 @@ class Remover(object):
 
     # ------------------------------------------------------------------ processes
     def covered_pids(self):
-        """{pid: exe} of running processes the plan names or that run from a vendor root (never PID 1)."""
+        """{pid: exe} of the host's running processes the plan names or that run from a vendor root.
+
+        Never PID 1, never a process in a container (another mount namespace, see proc_scan): the
+        host cannot uninstall what a container runs, so it never signals it either.
+        """
         roots = list(self.plan.get("vendor_roots", []))
         exes = {p.get("exe") for p in self.plan.get("processes", []) if p.get("exe")}
+        scanner = ProcessScanner(self.fs_root)
         found = {}
-        for proc in ProcessScanner(self.fs_root).processes(with_argv0=False):
+        for proc in scanner.processes(with_argv0=False):
             exe = proc["exe"]
-            if proc["pid"] == 1 or not exe:
+            if proc["pid"] == 1 or not exe or not (exe in exes or any(is_under(exe, r) for r in roots)):
                 continue
-            if exe in exes or any(is_under(exe, r) for r in roots):
+            if scanner.container_of(proc["pid"], exe) is None:
                 found[proc["pid"]] = exe
         return found
 
@@ -357,6 +371,8 @@ class Remover(object):
         self.timings["paths"] = _now()
         if not self.module.params["purge_paths"]:
             return
+        # Proven again right before deleting: the package transaction may have changed the tree.
+        self.prove_paths("Nothing was purged; the packages are already removed.")
         for item in self.plan.get("paths", []):
             self._purge(item)
         for root in sorted(self.plan.get("vendor_roots", []), key=len, reverse=True):
@@ -378,10 +394,6 @@ class Remover(object):
         local = self.local(path)
         if not os.path.lexists(local):
             return
-        # Checked again right before deleting: the package transaction may have changed the tree.
-        problem = check_path(path, item.get("vendor_root") or "", fs_root=self.fs_root)
-        if problem:
-            self.fail("refusing to purge: %s" % problem, path=item)
         if self.module.check_mode:
             self.would("paths", path, "would purge")
             return

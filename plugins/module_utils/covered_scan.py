@@ -38,9 +38,10 @@ class Scanner:
         self.services = {}  # entry id -> [service dicts]
         self.processes = {}
         self.modules = {}
+        self.in_containers = {}  # entry id -> [process evidence seen in other mount namespaces]
 
-    def _add(self, entry, kind, value, signal, details):
-        self.evidence.setdefault(entry["id"], []).append(
+    def _add(self, entry, kind, value, signal, details, *, into=None):
+        (self.evidence if into is None else into).setdefault(entry["id"], []).append(
             {
                 "kind": kind,
                 "value": value,
@@ -177,24 +178,38 @@ class Scanner:
             self.scanned["processes"] = {"available": False}
             return
         procs = backend.processes()
-        self.scanned["processes"] = {"available": True, "seen": len(procs), "unreadable": backend.unreadable}
+        self.scanned["processes"] = {
+            "available": True,
+            "seen": len(procs),
+            "unreadable": backend.unreadable,
+            "host_mount_namespace": backend.host_namespaces()["mnt"],
+        }
         for proc in procs:
+            placed = False
+            where = None
             for entry, signal in self._signals("processes"):
-                candidates = [proc["exe"]] + (
-                    [proc["argv0"]] if proc["argv0"] and proc["argv0"].startswith("/") else []
-                )
-                hit = next((c for c in candidates if c and fnmatch.fnmatchcase(c, signal["exe"])), None)
-                if hit is None:
-                    continue
-                already = [
-                    e
-                    for e in self.evidence.get(entry["id"], [])
-                    if e["kind"] == "process" and e["details"].get("pid") == proc["pid"]
-                ]
-                if already:
+                hit = self._process_hit(proc, signal)
+                if hit is None or self._seen_pid(entry, proc["pid"]):
                     continue  # one process, one piece of evidence per entry (the first, most specific, signal)
-                self._add(entry, "process", hit, signal, {"pid": proc["pid"]})
-                self.processes.setdefault(entry["id"], []).append({"pid": proc["pid"], "exe": hit})
+                if not placed:
+                    where, placed = backend.container_of(proc["pid"], proc["exe"]), True
+                if where is None:
+                    self._add(entry, "process", hit, signal, {"pid": proc["pid"]})
+                    self.processes.setdefault(entry["id"], []).append({"pid": proc["pid"], "exe": hit})
+                else:
+                    self._add(entry, "process", hit, signal, dict(where, pid=proc["pid"]), into=self.in_containers)
+
+    @staticmethod
+    def _process_hit(proc, signal):
+        candidates = [proc["exe"]] + ([proc["argv0"]] if proc["argv0"] and proc["argv0"].startswith("/") else [])
+        return next((c for c in candidates if c and fnmatch.fnmatchcase(c, signal["exe"])), None)
+
+    def _seen_pid(self, entry, pid):
+        return any(
+            e["kind"] == "process" and e["details"].get("pid") == pid
+            for found in (self.evidence, self.in_containers)
+            for e in found.get(entry["id"], [])
+        )
 
     # -- kernel modules
     def scan_kernel_modules(self):

@@ -19,16 +19,25 @@ description:
     state (C(systemctl) is asked only when systemd runs, that is C(/run/systemd/system) exists);
     paths; running processes by the executable of C(/proc/PID/exe); loaded kernel modules from
     C(/proc/modules)."
+  - "A process counts for the host only when it shares the mount namespace of the host's PID 1
+    (or is a service of the host's init in a sandbox of its own: the host's PID namespace and the
+    host's executable file). A covered process in any other mount namespace (a container, an
+    nspawn or LXC guest) is reported as a finding in state C(container), with the container id or
+    cgroup read from C(/proc/PID/cgroup), and is never planned for removal."
   - A package name that another vendor also uses (Checkmarx C(kics)) only counts when the package's
     maintainer (deb) or vendor (rpm) matches the catalog's constraint; a service name that collides
     only counts when its unit file or init script mentions the vendor's path.
   - Each finding has the catalog id, vendor, product, the Covered List entry, a state (C(installed),
-    or C(residue) for what an uninstall left behind), a confidence (the highest of its evidence) and
-    the evidence itself. Signals with confidence C(low) come from unconfirmed facts; findings made
-    only of them are marked C(review) and never enter the removal plan.
+    C(residue) for what an uninstall left behind, or C(container)), a confidence (the highest of its
+    evidence) and the evidence itself. Signals with confidence C(low) come from unconfirmed facts;
+    findings made only of them, and container findings, are marked C(review) and never enter the
+    removal plan.
   - The module also returns the removal plan remediation would carry out on this host (packages
     in dependency order, services, processes, kernel modules, leftover paths under declared vendor
-    roots, vendor repository files and keys).
+    roots, vendor repository files and keys). Every path in it is proven on the host - not a system
+    directory nor above one, no symlink out of its vendor root, no mount point at or under it, and
+    no package outside the plan owning anything under its vendor root (asked of C(dpkg-query -S)
+    and C(rpm)) - or listed under C(refused) with the reason.
   - The catalogs are read, validated and compiled on the controller by the action plugin of the
     same name, which also applies exceptions (host or group, with expiry) for the host. Targets need
     no catalog file. The module changes nothing on the target.
@@ -193,14 +202,18 @@ ansible_facts:
                   its files are present.
                 - C(residue) when only leftovers remain, such as a package in state C(config-files)
                   or files under the vendor's directories.
+                - C(container) when it only runs in another mount namespace than the host's (a
+                  container); such a finding is always C(review) and never removed.
               type: str
-              choices: [installed, residue]
+              choices: [installed, residue, container]
             confidence:
               description: The highest confidence of its evidence.
               type: str
               choices: [high, medium, low]
             review:
-              description: True when all evidence is low-confidence (unconfirmed facts). Never removed automatically.
+              description:
+                - True when all evidence is low-confidence (unconfirmed facts), or the finding is in a
+                  container. Never removed automatically.
               type: bool
             evidence:
               description: What was seen.
@@ -223,7 +236,8 @@ ansible_facts:
                 details:
                   description: >-
                     Kind-specific: version, arch, status, maintainer/vendor, residue (packages);
-                    manager (systemd or sysv), path, enabled, active (services); type (paths); pid (processes); size and
+                    manager (systemd or sysv), path, enabled, active (services); type (paths); pid, and
+                    for a container namespace, mnt_ns, container_id and cgroup (processes); size and
                     refcount (kernel modules).
                   type: dict
           sample:
@@ -301,7 +315,17 @@ ansible_facts:
               type: list
               elements: str
             refused:
-              description: Paths not planned for removal and why (for example a symlink leading out of its vendor root).
+              description:
+                - Paths not planned for removal and why (for example a symlink leading out of its vendor
+                  root, a mount point, a vendor root another package owns files under).
+                - covered_remove fails the host with nothing changed while this is not empty.
+              type: list
+              elements: dict
+            kept_packages:
+              description:
+                - Covered packages the plan leaves on the host (excepted or under review), each with
+                  name, manager and catalog_id. They may own files under a vendor root the plan purges
+                  from, never under a purged path.
               type: list
               elements: dict
         scanned:

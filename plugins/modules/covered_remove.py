@@ -16,11 +16,17 @@ description:
     end the covered processes that remain, remove and purge the packages in the plan's order in
     B(one) package-manager transaction, delete vendor repository files and signing keys, purge the
     leftover paths, and remove the vendor roots that are left empty.
-  - Everything is checked B(before) anything is touched. A leftover path is purged only when it lies
-    under its declared vendor root, contains no C(..), is not a system directory (C(/), C(/etc),
-    C(/usr), C(/var), C(/opt) and the like) and does not resolve through a symlink out of its root.
-    A plan with a refused path, a vendor root that is a system directory, or a package transaction
-    that would remove anything the plan does not name fails the host with nothing changed.
+  - Everything is checked B(before) anything is touched. A leftover path is purged only when the
+    host proves it may be - it lies under its declared vendor root and contains no C(..); neither it
+    nor its vendor root is a system directory of the FHS or lies above one (C(/etc/ssh),
+    C(/var/lib/dpkg), C(/usr/share/doc), C(/root/.ssh) and the like); it does not resolve through a
+    symlink out of its root; no filesystem is mounted at it or under it; and no package outside the
+    plan owns anything under its vendor root (C(dpkg-query -S ROOT ROOT/*), C(rpm -qa) file lists;
+    covered packages the plan keeps, C(kept_packages) in the plan, may share the root but own
+    nothing under the path). What cannot be proven is refused.
+  - A plan with a refused path, or a package transaction that would remove anything the plan does
+    not name, fails the host with nothing changed. The proof is made again right before purging.
+  - Processes in another mount namespace than the host's (containers) are never signalled.
   - The dpkg lock is waited for up to O(lock_timeout) seconds instead of failing at once.
   - After the change the end state is read again; a package still installed, a process still
     running or a path still present fails the module with the package manager's message.

@@ -342,7 +342,8 @@ def _check_regexes(path, entry):
 
 
 def _check_removal_paths(path, entry):
-    """Vendor roots and leftover paths a host would accept: the catalog is refused otherwise."""
+    """Vendor roots, leftover paths and repository files a host would accept; the catalog is refused
+    otherwise (exit 2 before any host is touched). The host proves the rest (purge_proof)."""
     eid = entry["id"]
     safety = _purge_safety()
     removal = entry.get("removal") or {}
@@ -359,6 +360,11 @@ def _check_removal_paths(path, entry):
             problem = safety.leftover_problem(leftover, root)
         if problem:
             raise CatalogError(path, "removal.leftover_paths %s %s" % (leftover, problem), eid)
+    for key in ("repo_files", "repo_keys"):
+        for pattern in removal.get(key, []):
+            problem = safety.repo_file_problem(pattern)
+            if problem:
+                raise CatalogError(path, "removal.%s %s %s" % (key, pattern, problem), eid)
 
 
 def _check_entry_semantics(path, entry):

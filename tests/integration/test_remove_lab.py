@@ -1,4 +1,5 @@
-"""The remove role and covered_remove module on lab hosts: the failure cases of issue 4.
+"""The remove role and covered_remove module on lab hosts: the failure cases of issue 4, and the
+safety cases of issue 11 (purge roots by proof; containers are not the host).
 
 These run the remove role with ``remove_require_replacement: false`` so each failure is the
 removal's own; the full flow with the replacement is in test_remediate_lab.py.
@@ -6,10 +7,12 @@ removal's own; the full flow with the replacement is in test_remediate_lab.py.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.integration.hoststate import listing, package_states, running_executables
 
 pytestmark = pytest.mark.lab
@@ -140,3 +143,215 @@ def test_purge_path_escaping_its_root_is_refused_before_anything_is_touched(lab,
     assert AGENT in running_executables(lab, host)
     assert lab.sh(host, "test", "-d", "/usr/share/doc/dpkg", check=False).returncode == 0
     lab.reset(host)
+
+
+# --------------------------------------------------------------------------- purge roots by proof
+SITE_DOC = {
+    "format": "ripreplace-covered-catalog/1",
+    "entries": [
+        {
+            "id": "site-doc-viewer",
+            "vendor": "AO Kaspersky Lab",
+            "product": "Documentation viewer (a site entry gone wrong)",
+            "platform": "linux",
+            "covered_list": {
+                "entry": "AO Kaspersky Lab information security products",
+                "added": "2022-03-25",
+                "sources": ["https://docs.fcc.gov/public/attachments/DA-22-320A1.txt"],
+            },
+            "signals": {
+                "paths": [
+                    {"path": "/usr/share/doc/dpkg", "confidence": "high", "source": {"grade": "site", "ref": "r"}}
+                ]
+            },
+            "removal": {
+                "vendor_roots": ["/usr/share/doc"],
+                "leftover_paths": ["/usr/share/doc"],
+                "source": {"grade": "site", "ref": "site runbook"},
+            },
+        }
+    ],
+}
+
+DIRECT_REMOVE = """\
+- name: Call covered_remove with a plan no catalog validation ever saw (test)
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: REMOVE | PURGE | Forged plan
+      ripreplace.remediation.covered_remove:
+        plan: {plan}
+"""
+
+
+def _direct_remove(tmp_path: Path, plan: dict) -> Path:
+    path = tmp_path / "direct-remove.yml"
+    path.write_text(DIRECT_REMOVE.format(plan=json.dumps(plan)))
+    return path
+
+
+def test_system_directory_roots_refused_at_validation_and_on_the_host(lab, playbook, workdir, tmp_path):
+    host = lab.light_hosts[0]
+    lab.reset(host)
+    lab.plant(host, "kesl")
+    site = tmp_path / "site.yml"
+    site.write_text(yaml.safe_dump(SITE_DOC))
+    # 1. Validation: the catalog command and the audit refuse it, one line, exit 2, no host touched.
+    result = lab.ripreplace("catalog", "validate", str(site))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "entry site-doc-viewer: removal.vendor_roots /usr/share/doc is a system directory" in result.stderr
+    result = lab.ripreplace(
+        "audit", "-i", str(lab.inventory), "--catalog", str(site), "--runs-dir", str(workdir / "runs"), cwd=workdir
+    )
+    assert result.returncode == 2 and "is a system directory" in result.stderr
+    result = lab.ripreplace(
+        "remediate",
+        "-i",
+        str(lab.inventory),
+        "--catalog",
+        str(site),
+        "--ticket",
+        "CHG-1",
+        "--window",
+        "now/PT1H",
+        "--yes",
+        "--limit",
+        host,
+        "--runs-dir",
+        str(workdir / "runs"),
+        cwd=workdir,
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is a system directory" in result.stderr
+    assert not (workdir / "runs").exists()
+    before = listing(lab, host)
+    # 2. Past the command line, as host var detect_catalogs: the action plugin validates it on the
+    #    controller and the host fails before covered_remove runs.
+    host_vars = tmp_path / "host-vars.yml"
+    host_vars.write_text(yaml.safe_dump({"all": {"hosts": {host: {"detect_catalogs": [str(site)]}}}}))
+    result = lab.ansible_playbook(playbook, "-i", str(host_vars), "--limit", host)
+    assert result.returncode != 0
+    assert "catalog error" in result.stdout and "is a system directory" in result.stdout
+    assert listing(lab, host) == before
+    # 3. Past every validation: covered_remove given the plan such a catalog would make. The host
+    #    refuses before touching anything.
+    forged = {
+        "paths": [{"path": "/usr/share/doc", "vendor_root": "/usr/share/doc"}],
+        "vendor_roots": ["/usr/share/doc"],
+    }
+    result = lab.ansible_playbook(_direct_remove(tmp_path, forged), "--limit", host)
+    assert result.returncode != 0
+    assert "vendor root '/usr/share/doc' is a system directory. Nothing was changed." in result.stdout
+    # 4. A root the deny-list does not name (below /etc/ssh) but a package outside the plan owns:
+    #    the host's own proof (dpkg-query -S) refuses it.
+    forged = {
+        "paths": [{"path": "/etc/ssh/sshd_config.d", "vendor_root": "/etc/ssh/sshd_config.d"}],
+        "vendor_roots": ["/etc/ssh/sshd_config.d"],
+    }
+    result = lab.ansible_playbook(_direct_remove(tmp_path, forged), "--limit", host)
+    assert result.returncode != 0
+    assert (
+        "vendor root /etc/ssh/sshd_config.d holds files of packages outside the removal plan: openssh-server"
+        in result.stdout
+    )
+    assert listing(lab, host) == before
+    assert lab.sh(host, "test", "-f", "/usr/share/doc/dpkg/copyright", check=False).returncode == 0
+    assert lab.sh(host, "test", "-f", "/etc/ssh/sshd_config.d/hostkey.conf", check=False).returncode == 0
+    assert package_states(lab, host, "kesl")["kesl"] == "ii"
+    lab.reset(host)
+
+
+# --------------------------------------------------------------------------- containers
+CONTAINER_ID = "5d2f0c3b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615e4"
+# A container as docker makes one: its own mount and PID namespaces, a root of its own (a tmpfs
+# with the host's /usr bound in), pivot_root into it, and a copy of a binary at the path the
+# catalog knows. Seen from the host, /proc/PID/exe reads /opt/kaspersky/kesl/libexec/kesl.
+CONTAINER_SCRIPT = """\
+set -e
+mount --make-rprivate /
+mount -t tmpfs -o size=16m tmpfs /mnt
+mkdir -p /mnt/usr /mnt/opt/kaspersky/kesl/libexec /mnt/old
+mount --rbind /usr /mnt/usr
+for d in bin sbin lib lib64; do ln -s usr/$d /mnt/$d; done
+cp /usr/bin/sleep /mnt/opt/kaspersky/kesl/libexec/kesl
+cd /mnt
+pivot_root . old
+exec chroot . /opt/kaspersky/kesl/libexec/kesl 3600
+"""
+FIND_CONTAINER = (
+    "host=$(readlink /proc/1/ns/mnt); for p in /proc/[0-9]*; do "
+    '[ "$(readlink $p/exe 2>/dev/null)" = /opt/kaspersky/kesl/libexec/kesl ] && '
+    '[ "$(readlink $p/ns/mnt)" != "$host" ] && echo ${p#/proc/}; done; true'
+)
+
+
+def _start_container(lab, host: str) -> int:
+    lab.lab.sh(host, "sh", "-c", "cat > /run/ctr.sh", input_text=CONTAINER_SCRIPT)
+    lab.sh(
+        host,
+        "sh",
+        "-c",
+        f"setsid -f systemd-run --quiet --scope --unit=docker-{CONTAINER_ID} "
+        "unshare --mount --pid --fork sh /run/ctr.sh >/run/ctr.log 2>&1 </dev/null",
+    )
+    for _ in range(100):
+        pids = lab.sh(host, "sh", "-c", FIND_CONTAINER).stdout.split()
+        if pids:
+            return int(pids[0])
+        time.sleep(0.1)
+    raise AssertionError("the container did not start: " + lab.sh(host, "cat", "/run/ctr.log").stdout)
+
+
+def _audit(lab, workdir: Path, host: str) -> tuple[int, dict]:
+    result = lab.ripreplace(
+        "audit",
+        "-i",
+        str(lab.inventory),
+        "--limit",
+        host,
+        "--runs-dir",
+        str(workdir / "runs"),
+        "--output",
+        "json",
+        cwd=workdir,
+    )
+    assert result.returncode in (0, 3), result.stderr
+    return result.returncode, json.loads(result.stdout)["result"]["hosts"][host]
+
+
+def test_covered_process_in_another_mount_namespace_is_reported_not_removed(lab, playbook, workdir):
+    host = lab.systemd_hosts[0]
+    lab.reset(host)
+    lab.plant(host, "kesl")
+    cpid = _start_container(lab, host)
+    try:
+        rc, entry = _audit(lab, workdir, host)
+        assert rc == 3 and entry["status"] == "covered"  # the host's own kesl
+        kesl = [f for f in entry["findings"] if f["catalog_id"] == "kaspersky-kesl"]
+        assert [f["state"] for f in kesl] == ["installed", "container"]
+        host_pids = {e["details"]["pid"] for e in kesl[0]["evidence"] if e["kind"] == "process"}
+        assert cpid not in host_pids and host_pids
+        container = kesl[1]
+        assert container["review"] is True
+        [ev] = container["evidence"]
+        assert ev["kind"] == "process" and ev["value"] == KESL
+        assert ev["details"]["pid"] == cpid and ev["details"]["namespace"] == "container"
+        assert ev["details"]["container_id"] == CONTAINER_ID
+        assert ev["details"]["cgroup"].endswith(f"docker-{CONTAINER_ID}.scope")
+        plan = entry["removal_plan"]
+        assert {p["pid"] for p in plan["processes"]} == host_pids
+        # Remediation removes the host's kesl and never signals the container's.
+        result = lab.ansible_playbook(playbook, "--limit", host)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert package_states(lab, host, "kesl")["kesl"] == "absent"
+        assert lab.sh(host, "test", "-d", f"/proc/{cpid}", check=False).returncode == 0, (
+            "the container's process was killed"
+        )
+        assert str(cpid) in lab.sh(host, "sh", "-c", FIND_CONTAINER).stdout.split()
+        # Afterwards the host is not covered; the container is still reported, for review.
+        rc, entry = _audit(lab, workdir, host)
+        assert rc == 0 and entry["status"] != "covered"
+        assert [(f["catalog_id"], f["state"]) for f in entry["findings"]] == [("kaspersky-kesl", "container")]
+        assert entry["removal_plan"]["processes"] == []
+    finally:
+        lab.sh(host, "kill", str(cpid), check=False)
+        lab.reset(host)

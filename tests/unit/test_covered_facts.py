@@ -38,11 +38,16 @@ def rules():
 
 
 class FakeModule:
-    """Stands in for AnsibleModule at the edges: binaries and commands are canned, argv recorded."""
+    """Stands in for AnsibleModule at the edges: binaries and commands are canned, argv recorded.
 
-    def __init__(self, bins=None, commands=None):
-        self.bins = bins or {}
+    ``dpkg-query -S`` is answered as dpkg answers it from ``owners`` (host path -> packages whose
+    file lists hold it): a literal pattern finds that path, ``ROOT/*`` everything below ROOT.
+    """
+
+    def __init__(self, bins=None, commands=None, owners=None):
+        self.bins = {"dpkg-query": "/usr/bin/dpkg-query", **(bins or {})}
         self.commands = commands or []  # [(argv_prefix, (rc, out, err))]
+        self.owners = owners or {}
         self.calls = []
 
     def get_bin_path(self, name, required=False):
@@ -53,7 +58,22 @@ class FakeModule:
         for prefix, result in self.commands:
             if list(argv[: len(prefix)]) == list(prefix):
                 return result
+        if argv[0] == self.bins["dpkg-query"] and "-S" in argv:
+            return self._dpkg_search(argv[argv.index("-S") + 1 :])
         raise AssertionError(f"unexpected command {argv!r}")
+
+    def _dpkg_search(self, patterns):
+        out, err = [], []
+        for pattern in patterns:
+            if pattern.endswith("/*"):
+                base = pattern[:-2]
+                hits = [p for p in sorted(self.owners) if p.startswith(base + "/")]
+            else:
+                hits = [p for p in sorted(self.owners) if p == pattern]
+            out += [f"{', '.join(self.owners[p])}: {p}" for p in hits]
+            if not hits:
+                err.append(f"dpkg-query: no path found matching pattern {pattern}")
+        return (1 if err else 0), "".join(line + "\n" for line in out), "".join(line + "\n" for line in err)
 
     def fail_json(self, **kwargs):
         raise RuntimeError(json.dumps(kwargs))
@@ -131,12 +151,19 @@ def _write(root: Path, path: str, content: str = "", mode: int = 0o644) -> None:
     full.chmod(mode)
 
 
-def _proc(root: Path, pid: int, exe: str | None, argv0: str = "") -> None:
+def _proc(root: Path, pid: int, exe: str | None, argv0: str = "", ns: dict | None = None) -> None:
+    """A /proc/PID entry; ``ns``: {mnt, pid} namespace links and the process's ``cgroup`` file."""
     d = root / "proc" / str(pid)
     d.mkdir(parents=True, exist_ok=True)
     if exe:
         os.symlink(exe, d / "exe")
     (d / "cmdline").write_bytes(argv0.encode() + b"\0--secret-flag=hunter2\0")
+    for kind in ("mnt", "pid"):
+        if ns and kind in ns:
+            (d / "ns").mkdir(exist_ok=True)
+            os.symlink(ns[kind], d / "ns" / kind)
+    if ns and "cgroup" in ns:
+        (d / "cgroup").write_text(ns["cgroup"])
 
 
 def make_root(tmp_path: Path, status_files=("dpkg-status-debian12-real.txt",), procs=(), modules=False) -> Path:
@@ -146,8 +173,8 @@ def make_root(tmp_path: Path, status_files=("dpkg-status-debian12-real.txt",), p
     (root / "etc/init.d").mkdir(parents=True, exist_ok=True)
     (root / "lib/systemd/system").mkdir(parents=True, exist_ok=True)
     (root / "proc/self").mkdir(parents=True)
-    for pid, exe, argv0 in procs:
-        _proc(root, pid, exe, argv0)
+    for pid, exe, argv0, *ns in procs:
+        _proc(root, pid, exe, argv0, *ns)
     if modules:
         _write(root, "/proc/modules", (FIXTURES / "proc-modules-sample.txt").read_text())
     return root
@@ -328,16 +355,20 @@ def test_systemctl_live_state_used_only_when_systemd_runs(tmp_path, rules, monke
     )
     # Offline root: never ask systemctl (it would describe the controller, not the image).
     scan(rules, root, module=module)
-    assert module.calls == []
+    assert [c for c in module.calls if c[0] == "/usr/bin/systemctl"] == []
     monkeypatch.setattr(backends.ServiceBackend, "systemd_running", lambda self: True)
     findings, _, plan, _ = scan(rules, root, module=module)
-    assert module.calls[0][:4] == [
-        "/usr/bin/systemctl",
-        "show",
-        "--no-pager",
-        "--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,SourcePath",
+    asked = [c for c in module.calls if c[0] == "/usr/bin/systemctl"]
+    assert asked == [
+        [
+            "/usr/bin/systemctl",
+            "show",
+            "--no-pager",
+            "--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,SourcePath",
+            "--",
+            "kesl.service",
+        ]
     ]
-    assert module.calls[0][4:] == ["--", "kesl.service"]
     svc = next(e for e in findings["kaspersky-kesl"]["evidence"] if e["kind"] == "service")
     assert svc["details"]["active"] == "active" and svc["details"]["enabled"] == "enabled"
     assert svc["details"]["main_pid"] == 412
@@ -514,3 +545,217 @@ def test_main_without_rules_explains_the_action_plugin(monkeypatch, capsys):
         cf.main()
     assert exit_info.value.code == 1
     assert "action plugin" in json.loads(capsys.readouterr().out)["msg"]
+
+
+# --------------------------------------------------------------------------- namespaces
+HOST_NS = {"mnt": "mnt:[4026531841]", "pid": "pid:[4026531836]"}
+DOCKER_ID = "3f1c2b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3"
+CONTAINER = {
+    "mnt": "mnt:[4026532771]",
+    "pid": "pid:[4026532774]",
+    "cgroup": f"0::/system.slice/docker-{DOCKER_ID}.scope\n",
+}
+
+
+def test_process_in_another_mount_namespace_is_a_container_finding_never_planned(tmp_path, rules):
+    kesl = "/opt/kaspersky/kesl/libexec/kesl"
+    root = make_root(
+        tmp_path,
+        status_files=("dpkg-status-kaspersky.txt",),
+        procs=[
+            (1, "/usr/bin/tini", "tini", HOST_NS),
+            (412, kesl, kesl, HOST_NS),
+            (7001, kesl, kesl, CONTAINER),
+            (7002, "/opt/kaspersky/klnagent64/sbin/klnagent", "klnagent", CONTAINER),
+        ],
+    )
+    plant_kesl_files(root)
+    module = FakeModule()
+    scanner = scanning.Scanner(module, rules, root=str(root)).run()
+    found = planning.build_findings(rules, scanner)
+    plan = planning.build_plan(rules, scanner, found, root=str(root))
+    by_state = {(f["catalog_id"], f["state"]): f for _e, f in found}
+    host_kesl = by_state[("kaspersky-kesl", "installed")]
+    assert [e["details"]["pid"] for e in host_kesl["evidence"] if e["kind"] == "process"] == [412]
+    in_container = by_state[("kaspersky-kesl", "container")]
+    assert in_container["review"] is True and in_container["confidence"] == "high"
+    assert in_container["evidence"] == [
+        {
+            "kind": "process",
+            "value": kesl,
+            "confidence": "high",
+            "source": in_container["evidence"][0]["source"],
+            "details": {
+                "pid": 7001,
+                "namespace": "container",
+                "mnt_ns": "mnt:[4026532771]",
+                "container_id": DOCKER_ID,
+                "cgroup": f"/system.slice/docker-{DOCKER_ID}.scope",
+            },
+        }
+    ]
+    agent = by_state[("kaspersky-network-agent", "container")]
+    assert agent["review"] is True and [e["details"]["pid"] for e in agent["evidence"]] == [7002]
+    host_agent = by_state[("kaspersky-network-agent", "installed")]  # its package, on the host
+    assert {e["kind"] for e in host_agent["evidence"]} == {"deb"}  # never the container's process
+    assert plan["processes"] == [{"pid": 412, "exe": kesl, "catalog_id": "kaspersky-kesl"}]
+    # A container keeps nothing on the host's roots: the vendor directories still go with kesl.
+    assert "/opt/kaspersky" in [p["path"] for p in plan["paths"]]
+    assert scanner.scanned["processes"]["host_mount_namespace"] == HOST_NS["mnt"]
+
+
+def test_sandboxed_host_service_counts_for_the_host(tmp_path, rules, monkeypatch):
+    """systemd PrivateTmp=: another mount namespace, the host's PID namespace and executable."""
+    kesl = "/opt/kaspersky/kesl/libexec/kesl"
+    sandbox = {"mnt": "mnt:[4026532900]", "pid": HOST_NS["pid"], "cgroup": "0::/system.slice/kesl.service\n"}
+    root = make_root(
+        tmp_path,
+        status_files=("dpkg-status-kaspersky.txt",),
+        procs=[(1, "/usr/lib/systemd/systemd", "/sbin/init", HOST_NS), (412, kesl, kesl, sandbox)],
+    )
+    plant_kesl_files(root)
+    proc_scan = load("plugins.module_utils.proc_scan")
+    # The fake /proc/412/exe link cannot point into the fake root's inode; the check is stubbed.
+    monkeypatch.setattr(proc_scan.ProcessScanner, "_runs_host_file", lambda self, pid, exe: exe == kesl)
+    findings, _, plan, _ = scan(rules, root)
+    assert findings["kaspersky-kesl"]["state"] == "installed"
+    assert [p["pid"] for p in plan["processes"]] == [412]
+    monkeypatch.setattr(proc_scan.ProcessScanner, "_runs_host_file", lambda self, pid, exe: False)
+    findings, _, plan, _ = scan(rules, root)
+    assert plan["processes"] == []
+
+
+def test_runs_host_file_compares_device_and_inode(tmp_path):
+    proc_scan = load("plugins.module_utils.proc_scan")
+    root = tmp_path / "root"
+    _write(root, "/opt/kaspersky/kesl/libexec/kesl", "\x7fELF", 0o755)
+    _write(root, "/copy/kesl", "\x7fELF", 0o755)
+    (root / "proc" / "5").mkdir(parents=True)
+    os.symlink(root / "opt/kaspersky/kesl/libexec/kesl", root / "proc/5/exe")
+    scanner = proc_scan.ProcessScanner(str(root))
+    assert scanner._runs_host_file(5, "/opt/kaspersky/kesl/libexec/kesl") is True
+    assert scanner._runs_host_file(5, "/copy/kesl") is False
+    assert scanner._runs_host_file(5, "/missing") is False
+
+
+def test_container_only_on_a_clean_host_plans_nothing(tmp_path, rules):
+    kesl = "/opt/kaspersky/kesl/libexec/kesl"
+    root = make_root(tmp_path, procs=[(1, "/usr/bin/tini", "tini", HOST_NS), (7001, kesl, kesl, CONTAINER)])
+    findings, _, plan, _ = scan(rules, root)
+    assert list(findings) == ["kaspersky-kesl"] and findings["kaspersky-kesl"]["state"] == "container"
+    assert all(plan[k] == [] for k in ("packages", "services", "processes", "paths", "vendor_roots", "refused"))
+
+
+# --------------------------------------------------------------------------- the purge proof in the plan
+def test_plan_refuses_a_vendor_root_another_package_owns(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    owners = {
+        "/opt/kaspersky": ["kesl-gui", "kesl", "klnagent64"],
+        "/opt/kaspersky/kesl/libexec/kesl": ["kesl"],
+        "/opt/kaspersky/shared/libz.so": ["zlib-kaspersky-edition"],
+    }
+    _findings, _, plan, _ = scan(rules, root, module=FakeModule(owners=owners))
+    refused = {r["path"]: r["reason"] for r in plan["refused"]}
+    assert refused["/opt/kaspersky"] == (
+        "vendor root /opt/kaspersky holds files of packages outside the removal plan: zlib-kaspersky-edition"
+    )
+    assert "/opt/kaspersky" not in plan["vendor_roots"]
+    assert "/var/opt/kaspersky" in [p["path"] for p in plan["paths"]]  # other roots are unaffected
+
+
+def test_plan_lets_covered_packages_that_stay_share_the_root(tmp_path, rules):
+    root = make_root(tmp_path, status_files=("dpkg-status-kaspersky.txt",))
+    plant_kesl_files(root)
+    _write(root, "/opt/kaspersky/klnagent64/bin/klnagchk", "#!/bin/sh\n", 0o755)
+    owners = {
+        "/opt/kaspersky": ["kesl-gui", "kesl", "klnagent64"],
+        "/opt/kaspersky/kesl/libexec/kesl": ["kesl"],
+        "/opt/kaspersky/klnagent64/bin/klnagchk": ["klnagent64"],
+    }
+    exceptions = [
+        {"id": "EXC-1", "catalog_id": cid, "scope": "host:h", "reason": "r", "ticket": "T", "expires": "2099-01-01"}
+        for cid in ("kaspersky-kesl", "kaspersky-kesl-gui")
+    ]
+    _f, excepted, plan, _ = scan(rules, root, module=FakeModule(owners=owners), exceptions=exceptions)
+    assert set(excepted) == {"kaspersky-kesl", "kaspersky-kesl-gui"}
+    assert [p["name"] for p in plan["packages"]] == ["klnagent64"]
+    assert {(p["name"], p["catalog_id"]) for p in plan["kept_packages"]} == {
+        ("kesl", "kaspersky-kesl"),
+        ("kesl-gui", "kaspersky-kesl-gui"),
+    }
+    assert [p["path"] for p in plan["paths"]] == ["/opt/kaspersky/klnagent64"]
+    assert plan["refused"] == []
+
+
+def test_plan_forced_past_validation_refuses_usr_share_doc(tmp_path, rules):
+    """Compiled rules that never passed catalog validation (a forged site entry): the host refuses."""
+    root = make_root(tmp_path)
+    _write(root, "/usr/share/doc/dpkg/copyright", "x")
+    forged = {
+        "id": "site-forged",
+        "vendor": "Forged",
+        "product": "Forged",
+        "covered_list": {"entry": "x", "added": "2026-01-01", "sources": []},
+        "fallback": False,
+        "signals": {"paths": [{"path": "/usr/share/doc/dpkg", "confidence": "high", "source": "site: x"}]},
+        "removal": {"vendor_roots": ["/usr/share/doc"], "leftover_paths": ["/usr/share/doc"]},
+    }
+    forged_rules = {"format": rules["format"], "entries": [forged]}
+    findings, _, plan, _ = scan(forged_rules, root)
+    assert findings["site-forged"]["state"] == "installed"
+    assert plan["paths"] == [] and plan["vendor_roots"] == []
+    assert {r["path"]: r["reason"] for r in plan["refused"]} == {
+        "/usr/share/doc": "vendor root '/usr/share/doc' is a system directory"
+    }
+
+
+# --------------------------------------------------------------------------- parsers of the proof
+def test_parse_dpkg_search_real_output_with_diversions_and_arch():
+    parsed = parsers.parse_dpkg_search((FIXTURES / "dpkg-S-diversion-arch.txt").read_text())
+    assert parsed[:4] == [
+        (["dash"], "/bin/sh"),
+        (["dash"], "/bin/sh.distrib"),
+        (["dash"], "/bin/sh"),
+        (["libc6"], "/lib64/ld-linux-x86-64.so.2"),
+    ]
+    parsed = parsers.parse_dpkg_search((FIXTURES / "dpkg-S-kaspersky-roots-installed.txt").read_text())
+    assert (["kesl-gui", "kesl", "klnagent64"], "/opt/kaspersky") in parsed
+    assert parsers.parse_dpkg_search("local diversion from: /etc/foo\n") == [([], "/etc/foo")]
+
+
+def test_parse_rpm_files_real_output():
+    parsed = parsers.parse_rpm_files((FIXTURES / "rpm-qa-files-kesl.txt").read_text())
+    assert ("kesl", "/opt/kaspersky/kesl/libexec/kesl") in parsed and len(parsed) == 8
+
+
+def test_parse_mountinfo_real_and_escaped():
+    points = parsers.parse_mountinfo((FIXTURES / "mountinfo-lab-light.txt").read_text())
+    assert points == ["/", "/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/run"]
+    line = "95 22 0:52 / /mnt/my\\040disk rw - ext4 /dev/sdb1 rw\n"
+    assert parsers.parse_mountinfo(line) == ["/mnt/my disk"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ((FIXTURES / "cgroup-lab-light.txt").read_text(), {"cgroup": "/", "container_id": None}),
+        (
+            f"0::/system.slice/docker-{DOCKER_ID}.scope\n",
+            {"cgroup": f"/system.slice/docker-{DOCKER_ID}.scope", "container_id": DOCKER_ID},
+        ),
+        (f"12:pids:/docker/{DOCKER_ID}\n", {"cgroup": f"/docker/{DOCKER_ID}", "container_id": DOCKER_ID}),
+        (
+            f"0::/machine.slice/libpod-{DOCKER_ID}.scope/container\n",
+            {"cgroup": f"/machine.slice/libpod-{DOCKER_ID}.scope/container", "container_id": DOCKER_ID},
+        ),
+        ("0::/lxc.payload.web01/init.scope\n", {"cgroup": "/lxc.payload.web01/init.scope", "container_id": "web01"}),
+        (
+            "0::/machine.slice/machine-lab\\x2dhost1.scope/payload\n",
+            {"cgroup": "/machine.slice/machine-lab\\x2dhost1.scope/payload", "container_id": "lab-host1"},
+        ),
+        ("", {"cgroup": None, "container_id": None}),
+    ],
+)
+def test_parse_cgroup(text, expected):
+    assert parsers.parse_cgroup(text) == expected

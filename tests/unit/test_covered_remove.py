@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -37,14 +38,16 @@ class Failed(Exception):
 class FakeModule:
     """AnsibleModule at the edges: parameters, check mode, binaries and the commands of the case."""
 
-    def __init__(self, case: dict[str, Any]) -> None:
+    def __init__(self, case: dict[str, Any], fs_root: str) -> None:
         params = {"lock_timeout": 300, "stop_timeout": 15, "purge_paths": True}
         params.update(case.get("params") or {})
         self.params = params
         self.check_mode = bool(case.get("check_mode"))
         self._diff = bool(case.get("diff"))
         self.bins = case.get("bins") or {}
-        self.expected = list((case.get("mocks") or {}).get("run_command") or [])
+        commands = (case.get("mocks") or {}).get("run_command") or []
+        # {fs_root}: the fake host's root, which the module names as dpkg-query --root / rpm --root.
+        self.expected = [dict(c, command=[w.replace("{fs_root}", fs_root) for w in c["command"]]) for c in commands]
         self.ran: list[list[str]] = []
 
     def get_bin_path(self, name: str, required: bool = False) -> str | None:
@@ -89,10 +92,20 @@ class FakeHost:
             self.local(link).parent.mkdir(parents=True, exist_ok=True)
             os.symlink(self.local(target), self.local(link))
         for proc in spec.get("processes", []):
-            (root / "proc" / str(proc["pid"])).mkdir()
-            os.symlink(proc["exe"], root / "proc" / str(proc["pid"]) / "exe")
+            base = root / "proc" / str(proc["pid"])
+            base.mkdir()
+            os.symlink(proc["exe"], base / "exe")
+            for kind, link in (proc.get("ns") or {}).items():
+                (base / "ns").mkdir(exist_ok=True)
+                os.symlink(link, base / "ns" / kind)
+            if "cgroup" in proc:
+                (base / "cgroup").write_text(proc["cgroup"])
         if spec.get("systemd"):
             self.local("/run/systemd/system").mkdir(parents=True)
+        if spec.get("dpkg"):
+            self._file("/var/lib/dpkg/status", "", 0o644)
+        if "mountinfo" in spec:
+            self._file("/proc/self/mountinfo", spec["mountinfo"], 0o444)
         if spec.get("modules"):
             lines = "".join(f"{m} 16384 0 - Live 0x0000000000000000\n" for m in spec["modules"])
             self._file("/proc/modules", lines, 0o444)
@@ -113,8 +126,7 @@ class FakeHost:
         self.signals.append([pid, signal.Signals(sig).name])
         dies = self.dies_on.get(pid, "TERM")
         if (dies == "TERM") or (dies == "KILL" and sig == signal.SIGKILL):
-            (proc / "exe").unlink()
-            proc.rmdir()
+            shutil.rmtree(proc)
 
 
 @pytest.fixture
@@ -131,7 +143,7 @@ def host_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_remover_case(case: dict[str, Any], host_factory) -> None:
     host = host_factory(case.get("host") or {})
-    module = FakeModule(case)
+    module = FakeModule(case, str(host.root))
     want = case["output"]
     if "failed" in want:
         with pytest.raises(Failed) as failure:

@@ -26,6 +26,30 @@ ROOTS = [
     ("/usr/share", "is a system directory"),
     ("/etc/systemd/system", "is a system directory"),
     ("/kaspersky", "too shallow"),
+    # The FHS deny-list: the directories themselves and anything above them.
+    ("/etc/ssh", "is a system directory"),
+    ("/var/lib/dpkg", "is a system directory"),
+    ("/usr/lib/x86_64-linux-gnu", "is a system directory"),
+    ("/usr/lib/aarch64-linux-gnu", "is a system directory"),
+    ("/root/.ssh", "is a system directory"),
+    ("/boot/grub", "is a system directory"),
+    ("/etc/pam.d", "is a system directory"),
+    ("/usr/share/doc", "is a system directory"),
+    ("/home/alice", "is a system directory"),
+    ("/etc/rc2.d", "is a system directory"),
+    ("/usr/lib/python3.11", "is a system directory"),
+    ("/var/spool/cron", "is a system directory"),
+    ("/usr/local/bin", "is a system directory"),
+    ("/var/lib", "is a system directory"),
+    ("/usr/lib", "is a system directory"),
+    ("/lib", "is a system directory"),
+    # below a system directory, the deny-list has nothing to say (the owner proof does)
+    ("/usr/share/doc/kesl", None),
+    ("/etc/ssh/sshd_config.d", None),
+    ("/usr/lib/kaspersky", None),
+    ("/var/lib/kaspersky", None),
+    ("/opt/kaspersky/*", "contains a wildcard"),
+    ("/opt/kasp[e]rsky", "contains a wildcard"),
     ("opt/kaspersky", "not a normalised absolute path"),
     ("/opt/kaspersky/", "not a normalised absolute path"),
     ("/opt//kaspersky", "not a normalised absolute path"),
@@ -48,10 +72,14 @@ LEFTOVERS = [
     ("/opt/kaspersky/kesl", "/opt/kaspersky", None),
     ("/opt/kaspersky", "/opt/kaspersky", None),
     ("/opt/kasperskyx", "/opt/kaspersky", "is not under its vendor root"),
-    ("/etc/passwd", "/opt/kaspersky", "is not under its vendor root"),
+    ("/etc/passwd", "/opt/kaspersky", "is a system directory"),
+    ("/srv/data", "/opt/kaspersky", "is not under its vendor root"),
+    ("/opt/kaspersky2/x", "/opt/kaspersky", "is not under its vendor root"),
     ("/opt/kaspersky/../../etc", "/opt/kaspersky", "not a normalised absolute path"),
     ("/opt/kaspersky/kesl", "/opt", "is a system directory"),
     ("/usr/share", "/usr/share", "is a system directory"),
+    ("/usr/share/doc", "/usr/share/doc", "is a system directory"),
+    ("/opt/kaspersky/kesl/*/tmp", "/opt/kaspersky", None),
 ]
 
 
@@ -144,3 +172,30 @@ def test_check_repo_file(tmp_path, path, refusal):
 )
 def test_is_under_by_components(path, root, under):
     assert fs_paths.is_under(path, root) is under
+
+
+@pytest.mark.parametrize(
+    ("path", "entry"),
+    [
+        ("/", "/bin"),
+        ("/usr", "/usr"),
+        ("/usr/lib", "/usr/lib"),
+        ("/usr/lib/x86_64-linux-gnu", "/usr/lib/*-linux-gnu*"),
+        ("/root/.ssh", "/root/*"),
+        ("/etc/ssh", "/etc/ssh"),
+        ("/etc/ssh/sshd_config.d", None),
+        ("/opt/kaspersky", None),
+        ("/usr/local/ksn", None),
+    ],
+)
+def test_system_directory_at_or_above(path, entry):
+    assert ps.system_directory(path) == entry
+
+
+def test_every_system_directory_and_everything_above_it_is_refused():
+    for entry in ps.SYSTEM_DIRS:
+        parts = [p.replace("*", "x").replace("?", "1") for p in entry.split("/") if p]
+        for depth in range(len(parts) + 1):
+            path = "/" + "/".join(parts[:depth])
+            assert ps.root_problem(path) is not None, path
+            assert ps.check_leftover(path, "/opt/kaspersky") is not None, path
