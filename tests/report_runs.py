@@ -79,7 +79,13 @@ def make_run(
     resumes: dict[str, Any] | None = None,
     summary_format: str = "ripreplace-summary/2",
     manifest_extra: dict[str, Any] | None = None,
+    summary: dict[str, Any] | None = None,
+    cover_files: bool = True,
 ) -> Path:
+    """A run directory as the wrapper leaves it: manifest.json, audit.jsonl, summary.json written before
+    run-end, which records the sha256 of summary.json and manifest.json (an edit afterwards is tampering).
+    ``end=False``: a killed run (no run-end). ``summary``: this summary.json instead of one built here.
+    ``cover_files=False``: a run-end that records no file (as before run-end recorded them)."""
     path = runs / run_id
     path.mkdir(parents=True)
     manifest: dict[str, Any] = {"format": "ripreplace-manifest/1", "run": run_id, "mode": mode, "started": started}
@@ -95,15 +101,19 @@ def make_run(
         log.decision(fields.pop("kind"), **fields)
     for name, entry in hosts.items():
         log.host_state(name, entry["status"], reason=entry.get("reason"))
-    if end:
-        log.run_end(status="ok", manifest_path=path / "manifest.json")
-    log.close()
-    counts: dict[str, int] = {}
-    for entry in hosts.values():
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    summary = {"format": summary_format, "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
-    summary.update(extra_summary or {})
+    if summary is None:
+        counts: dict[str, int] = {}
+        for entry in hosts.values():
+            counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        summary = {"format": summary_format, "run": run_id, "mode": mode, "counts": counts, "hosts": hosts}
+        summary.update(extra_summary or {})
     (path / "summary.json").write_text(json.dumps(summary))
+    if end and cover_files:
+        log.run_end(status="ok", manifest_path=path / "manifest.json", summary_path=path / "summary.json")
+    elif end:
+        appended = log.run_end(status="ok")
+        chain.record_final_hash(path / "manifest.json", appended, log_path=path / "audit.jsonl", run_id=run_id)
+    log.close()
     return path
 
 

@@ -259,8 +259,7 @@ def test_a_summary_built_by_the_record_contract_renders_every_status(tmp_path: P
         run_id=RUN, mode="audit", hosts=hosts, playbook={"status": "successful", "rc": 3}, products={}
     )
     assert records.validate(summary, "summary") == []
-    path = make_run(tmp_path / "runs", RUN, hosts=hosts)
-    (path / "summary.json").write_text(json.dumps(summary))
+    path = make_run(tmp_path / "runs", RUN, hosts=hosts, summary=dict(summary))
     out = tmp_path / "r.json"
     assert cli.main(["report", str(path), "--format", "json", "-o", str(out)]) == 0
     data = json.loads(out.read_text())
@@ -291,3 +290,62 @@ def test_runs_show_escapes_what_a_run_file_holds(tmp_path: Path, capsys: pytest.
     assert "ticket     CHG-1\\x1b[31m" in out
     assert cli.main(["runs", "list", "--runs-dir", str(path.parent)]) == 0
     assert "\x1b" not in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the files the log vouches for
+@pytest.mark.parametrize(
+    ("name", "change", "what"),
+    [
+        ("summary.json", _set("hosts", "web1", "status", value="clean"), "a covered host made clean"),
+        ("summary.json", _set("hosts", "db2", "reason", value="all fine"), "a reason rewritten"),
+        ("manifest.json", _set("ticket", value="CHG-FORGED"), "the ticket changed"),
+        ("manifest.json", _set("operator", value="mallory"), "the operator changed"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " in v else None,
+)
+def test_an_edited_run_file_is_never_shown_beside_ok(  # noqa: PLR0917 - fixtures and the table
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, change: Any, what: str
+) -> None:
+    """Issue 11: summary.json and manifest.json are vouched for by the run-end record; an edit after the
+    run fails verification, and the report says so instead of "Audit log verified" (exit 6)."""
+    out = tmp_path / "r.html"
+    assert cli.main(["report", str(run), "-o", str(out)]) == 0
+    assert "Audit log verified" in out.read_text()
+    _edit(run / name, change)
+    assert cli.main(["report", str(run), "-o", str(out)]) == 6, what
+    err = capsys.readouterr().err
+    assert f"{name} was changed after the run ended" in err
+    page = out.read_text()
+    assert "Audit log verified" not in page
+    assert "AUDIT LOG FAILED VERIFICATION: TAMPERED" in page and f"{name} was changed after the run ended" in page
+    assert 'class="verdict bad"' in page
+    data_out = tmp_path / "r.json"
+    assert cli.main(["report", str(run), "--format", "json", "-o", str(data_out)]) == 6
+    data = json.loads(data_out.read_text())
+    assert data["audit_log_ok"] is False and data["runs"][0]["audit_log"]["status"] == "tampered"
+    campaign = tmp_path / "c.html"
+    assert cli.main(["report", "--campaign", str(run.parent), "-o", str(campaign)]) == 6
+    assert "AUDIT LOG FAILED VERIFICATION: 1 of 1 runs" in campaign.read_text()
+    assert cli.main(["runs", "show", str(run)]) == 0
+    assert "log        TAMPERED: " in capsys.readouterr().out
+
+
+def test_files_the_run_end_did_not_record_are_named_unverified(tmp_path: Path) -> None:
+    """A run whose run-end recorded no file (older runs): the log verifies, and the report says plainly
+    that summary.json and manifest.json are not covered by it (amber, exit 0)."""
+    path = make_run(tmp_path / "runs", RUN, hosts=audit_hosts(), cover_files=False)
+    out = tmp_path / "r.json"
+    assert cli.main(["report", str(path), "--format", "json", "-o", str(out)]) == 0
+    verdict = json.loads(out.read_text())["runs"][0]["audit_log"]
+    assert verdict["status"] == "ok" and verdict["unverified_files"] == ["summary.json", "manifest.json"]
+    page = tmp_path / "r.html"
+    assert cli.main(["report", str(path), "-o", str(page)]) == 0
+    text = page.read_text()
+    assert 'class="verdict warn"' in text
+    assert "Not covered by the log: summary.json, manifest.json" in text
+    assert text.count("not verified") == 1  # said once, not again in the verifier's own words
+    assert cli.main(["report", "--campaign", str(path.parent), "-o", str(page)]) == 0
+    assert "summary.json, manifest.json not covered by its log" in page.read_text()
+    covered = make_run(tmp_path / "runs2", RUN, hosts=audit_hosts())
+    assert cli.main(["report", str(covered), "--format", "json", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["runs"][0]["audit_log"]["unverified_files"] == []

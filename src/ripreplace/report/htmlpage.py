@@ -62,6 +62,7 @@ h1 .id{font-size:.8em}
 .verdict .head{font-size:16px}.verdict.bad .head{color:#b71c1c}
 .verdict ul{margin:4px 0;padding-left:18px}
 .verdict .superseded{color:#7a5d00}
+.verdict.warn{background:#fff8e1;border-color:#f9a825}
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(104px,1fr));gap:10px;margin:10px 0 14px}
 .tile{border:1px solid var(--line);border-radius:6px;padding:8px 14px;background:var(--soft)}
 .tile .n{font-size:26px;font-weight:600;line-height:1.2}.tile .l{font-weight:600}.tile .note{color:var(--muted)}

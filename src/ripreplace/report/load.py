@@ -114,13 +114,27 @@ def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) ->
         verdict = auditlog.verify_run(run_dir, key=key)
     except auditlog.AuditChainError as exc:
         return LogVerdict("unreadable", str(exc), None, 0, expected_hash, detail=str(exc))
-    if verdict.ok:  # in words; the hash itself is shown once, apart (verify_run adds the manifest/file notes)
-        detail = "; ".join([f"{verdict.records} records, chain intact", *verdict.notes])
-    else:
-        detail = verdict.one_line()
+    # in words, without the status word the banner shows and the hash it shows apart; files run-end did
+    # not cover are named apart as well (``unverified``)
+    head = [f"{verdict.records} records, chain intact"] if verdict.ok else [verdict.message]
+    detail = "; ".join([*head, *(n for n in verdict.notes if not n.endswith("content not verified"))])
     return LogVerdict(
-        verdict.status, verdict.one_line(), verdict.final_hash, verdict.records, expected_hash, detail=detail
+        verdict.status,
+        verdict.one_line(),
+        verdict.final_hash,
+        verdict.records,
+        expected_hash,
+        detail=detail,
+        unverified=_unverified(run_dir, verdict.run_end) if verdict.ok else (),
     )
+
+
+def _unverified(run_dir: Path, run_end: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The files a report shows that the run-end did not record (a run from before run-end recorded
+    them): the log vouches for neither their content nor their absence of edits."""
+    files = (run_end or {}).get("files")
+    covered = files if isinstance(files, Mapping) else {}
+    return tuple(n for n in (rundir.SUMMARY, rundir.MANIFEST) if n not in covered and (run_dir / n).is_file())
 
 
 def _take(facts: LogFacts, rtype: Any, data: dict[str, Any]) -> None:

@@ -341,6 +341,8 @@ class LogVerdict:
     manifest_final_hash: str | None
     superseded_by: str | None = None  # campaign: a later run resumed this one from its last hash
     detail: str = ""  # the verdict in words without the final hash (HTML shows the hash once, apart)
+    #: summary.json / manifest.json present but not recorded by run-end: their content is not verified
+    unverified: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -355,6 +357,7 @@ class LogVerdict:
             "manifest_final_hash": self.manifest_final_hash,
             "superseded_by": self.superseded_by,
             "ok": self.ok,
+            "unverified_files": list(self.unverified),
         }
 
 
