@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-fuzz test-lab sanity molecule build clean
+.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-fuzz test-lab sanity test-compat molecule build clean
 
 help:
 	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-lab   lab integration tests only"
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
 	@echo "make sanity     ansible-test sanity on the collection content"
+	@echo "make test-compat  unit tests and sanity on ansible-core 2.16 and the newest installable"
 	@echo "make molecule   every role's molecule scenario on lab hosts (root)"
 	@echo "make build      the collection tarball (ansible-galaxy collection build)"
 
@@ -63,12 +64,17 @@ test-fuzz: venv
 test-lab: deps
 	$(BIN)/pytest -m lab $(PYTEST_ARGS)
 
-test: deps lint sanity
+test: deps lint sanity test-compat
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # ansible-test sanity on the collection content (first run ~7 min: it builds its own virtualenvs).
 sanity: venv
 	$(BIN)/python tests/sanity/run.py
+
+# Unit tests, the audit callback's playbook tests and ansible-test sanity on ansible-core 2.16 and
+# on the newest release installable (Python 3.12+ from PATH or pyenv; says so when there is none).
+test-compat: venv
+	$(BIN)/python tests/sanity/cores.py
 
 # Molecule scenarios of every role, on real lab hosts (extensions/molecule: ripreplace lab up/down).
 MOLECULE_ROLES ?= detect replacement remove verify
@@ -81,4 +87,4 @@ build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .venvs
