@@ -10,7 +10,7 @@ type: notification
 short_description: Write the run's tamper-evident audit log (audit.jsonl)
 version_added: 0.1.0
 author:
-  - ripreplace developers (!UNKNOWN)
+  - ripreplace developers (@ripreplace)
 description:
   - Records what a playbook run does into a hash-chained, append-only JSON Lines file, C(audit.jsonl),
     that C(ripreplace verify-log) checks. The format is documented in C(docs/audit-log.md) of the

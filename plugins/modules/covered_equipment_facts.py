@@ -9,7 +9,7 @@ module: covered_equipment_facts
 short_description: Find Covered List network equipment over SNMP and in neighbour tables
 version_added: 0.2.0
 author:
-  - ripreplace developers (!UNKNOWN)
+  - ripreplace developers (@ripreplace)
 description:
   - Identifies Huawei, ZTE, Hikvision, Dahua, Hytera and other covered equipment from the network,
     reading only. Runs on the controller (C(delegate_to=localhost), C(run_once=true)); the

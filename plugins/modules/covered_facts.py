@@ -42,8 +42,12 @@ description:
     same name, which also applies exceptions (host or group, with expiry) for the host. Targets need
     no catalog file. The module changes nothing on the target.
   - Module code runs on the target with the standard library only (Python 3.9 and later).
+requirements:
+  - On the controller, the Python package C(jsonschema) 4.18 or later (the action plugin validates
+    the catalogs with it), as listed in the collection's C(requirements.txt)
+  - On the target, Python 3.9 or later (standard library only)
 author:
-  - ripreplace developers (!UNKNOWN)
+  - ripreplace developers (@ripreplace)
 options:
   catalogs:
     description:

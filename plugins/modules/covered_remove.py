@@ -32,10 +32,12 @@ description:
     running or a path still present fails the module with the package manager's message.
   - In check mode nothing is changed; the module reports the exact plan and a real diff (what exists
     now, and that it would be gone).
-  - The role M(ripreplace.remediation.remove) runs this module only once the replacement is
+  - The role P(ripreplace.remediation.remove#role) runs this module only once the replacement is
     proven healthy, then re-scans with covered_facts.
+requirements:
+  - On the target, Python 3.9 or later (standard library only), and dpkg (with apt-get when present) or rpm
 author:
-  - ripreplace developers (!UNKNOWN)
+  - ripreplace developers (@ripreplace)
 options:
   plan:
     description:
