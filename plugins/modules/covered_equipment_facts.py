@@ -42,6 +42,24 @@ requirements:
     registry) or Debian's C(ieee-data) files (O(oui_files)). Nothing is downloaded at run time.
   - Root (CAP_SYS_ADMIN) only when O(netns) is set.
 options:
+  catalogs:
+    description: Site catalogs added to the bundled one (read by the action plugin on the controller).
+    type: list
+    elements: path
+    default: []
+  bundled_catalog:
+    description: Use the bundled catalog (read by the action plugin).
+    type: bool
+    default: true
+  device_group:
+    description: The inventory group whose hosts of the play are the SNMP devices, without O(devices) (action plugin).
+    type: str
+    default: snmp_devices
+  neighbour_var:
+    description:
+      - Variable registered on the play's other hosts with the output of C(ip -json neigh show) (action plugin).
+    type: str
+    default: equipment_neighbour_table
   devices:
     description: The devices to scan. The action plugin fills this from the inventory when omitted.
     type: list
@@ -86,7 +104,9 @@ options:
         type: list
         elements: dict
   compiled_rules:
-    description: Equipment rules compiled from the catalogs by the action plugin (C(ripreplace-equipment-rules/1)).
+    description:
+      - Equipment rules compiled from the catalogs by the action plugin (C(ripreplace-equipment-rules/1)).
+      - Set by the action plugin; a task never gives it.
     type: dict
     required: true
   netns:
@@ -226,6 +246,11 @@ def main():
                 options=dict(host=dict(type="str", required=True), entries=dict(type="list", elements="dict")),
             ),
             compiled_rules=dict(type="dict", required=True),
+            # read by the action plugin on the controller (documented here, never sent to the module)
+            catalogs=dict(type="list", elements="path", default=[]),
+            bundled_catalog=dict(type="bool", default=True),
+            device_group=dict(type="str", default="snmp_devices"),
+            neighbour_var=dict(type="str", default="equipment_neighbour_table"),
             netns=dict(type="str"),
             timeout=dict(type="float", default=2.0),
             retries=dict(type="int", default=1),

@@ -8,7 +8,9 @@ and SNMPv3 passphrases) that must appear in no file of the run directory and now
 
 from __future__ import annotations
 
+import csv
 import errno
+import io
 import json
 import shutil
 import socket
@@ -141,6 +143,30 @@ def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path
             assert canary.encode() not in data, (canary, path)
     for canary in CANARIES:
         assert canary not in proc.stdout and canary not in proc.stderr
+    _reports_cover_devices(run_dir, tmp_path)
+
+
+def _reports_cover_devices(run_dir: Path, tmp_path: Path) -> None:
+    out = {}
+    for fmt in ("html", "md", "csv", "json", "junit"):
+        path = tmp_path / f"report.{fmt}"
+        proc = _ripreplace("report", str(run_dir), "--format", fmt, "-o", str(path), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        out[fmt] = path.read_text()
+    html = out["html"]
+    section = html[html.index('<section id="equipment">') : html.index("</section>", html.index('id="equipment"'))]
+    assert "<h3>By vendor</h3>" in section and "<h3>By site</h3>" in section and "ZTE Corporation" in section
+    oui = section[section.index('id="oui-only"') : section.index('id="unreachable"')]
+    assert "mac:44:47:cc:00:00:c8" in oui and "mac:10:32:7e:00:00:ca" in oui and "lwip-sensor" not in oui
+    assert "silent" in section[section.index('id="unreachable"') :]
+    assert "snmp_probe:DS-2CD2143G2-I" in html  # per-device evidence in the hosts table
+    assert "### Equipment (15 devices)" in out["md"] and "OUI-only, unidentified (2):" in out["md"]
+    rows = {r["host"]: r for r in csv.DictReader(io.StringIO(out["csv"]))}
+    assert rows["huawei-ar1220"]["device_serial"] == "210235G7ABC0000001"
+    assert rows["silent"]["device_address"] and rows["silent"]["status"] == "unreachable"
+    devices = {h["name"]: h["device"] for h in json.loads(out["json"])["hosts"]}
+    assert devices["mac:44:47:cc:00:00:c8"]["oui_only"] is True and devices["zte-zxr10"]["site"] == "Chicago POP"
+    assert out["junit"].count("<testcase ") == 15
 
 
 def test_outside_the_control_namespace_nothing_leaves(device_lab: Lab, tmp_path: Path) -> None:

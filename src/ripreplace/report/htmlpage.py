@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import jinja2
 from markupsafe import Markup, escape
 
-from ripreplace.report import charts
+from ripreplace.report import charts, equipment
 from ripreplace.report.model import STATUS_ORDER, CoveredListEntry, HostReport, Report
 
 
@@ -275,6 +275,7 @@ def context(report: Report) -> dict[str, Any]:
         "csp": csp(),
         "exceptions": report.exceptions(),
         "expired": report.expired_exceptions(),
+        "equipment": equipment.section(report),
     }
 
 

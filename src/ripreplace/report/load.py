@@ -24,6 +24,7 @@ from typing import Any
 
 from ripreplace import auditlog, campaign, rundir
 from ripreplace.exceptions import InputFileError
+from ripreplace.report import equipment
 from ripreplace.report.documents import STATE_FILE, RunDocuments, read_run
 from ripreplace.report.model import (
     Batch,
@@ -283,6 +284,7 @@ def _host(
         verify=Verify(verify) if verify else None,
         tasks=facts.tallies.get(name),
         first_failure=facts.first_failure.get(name),
+        device=equipment.device(entry) if mode == "equipment" else None,
     )
 
 

@@ -258,6 +258,23 @@ class HistoryEntry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Device:
+    """What an equipment run's scan read about a device (summary.json ``scanned``; docs/equipment.md)."""
+
+    address: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    site: str | None = None
+    discovered: bool = False  # seen only in a neighbour, ARP, forwarding or LLDP table
+    oui_only: bool = False  # its only evidence is a MAC prefix: "OUI-only, unidentified"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class HostReport:
     name: str
     status: str
@@ -277,6 +294,7 @@ class HostReport:
     first_failure: str | None  # the first failed task of the run's log for this host
     history: tuple[HistoryEntry, ...] = ()
     findings_from: str | None = None  # the run whose findings are shown, when not ``run``
+    device: Device | None = None  # equipment runs: the device facts
 
     @property
     def actionable(self) -> tuple[Finding, ...]:
@@ -327,6 +345,7 @@ class HostReport:
             "tasks": self.tasks.as_dict() if self.tasks else None,
             "first_failure": self.first_failure,
             "history": [h.as_dict() for h in self.history],
+            "device": self.device.as_dict() if self.device is not None else None,
         }
 
 

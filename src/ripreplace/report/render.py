@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TextIO
 
+from ripreplace.report import equipment
 from ripreplace.report.charts import fmt_seconds
 from ripreplace.report.htmlpage import render_html, safe_url
 from ripreplace.report.model import SKIPPED_STATUSES, Report
@@ -61,6 +62,13 @@ CSV_COLUMNS = (
     "protection_gap_seconds",
     "removal_actions",
     "audit_log",
+    # equipment runs (docs/equipment.md); empty for hosts
+    "device_address",
+    "device_vendor",
+    "device_model",
+    "device_firmware",
+    "device_serial",
+    "device_site",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -96,6 +104,8 @@ def render_csv(report: Report, out: TextIO) -> None:
             "removal_actions": "; ".join(a.words() for a in host.removal_actions),
             "audit_log": verdicts.get(host.run),
         }
+        if host.device is not None:
+            common.update({f"device_{k}": v for k, v in host.device.as_dict().items()})
         findings = list(host.findings) + list(host.excepted)
         if not findings:
             writer.writerow([csv_cell(common.get(c)) for c in CSV_COLUMNS])
@@ -222,7 +232,26 @@ def render_md(report: Report, out: TextIO, *, limit: int = 20) -> None:
     for status, n in report.counts.items():
         w(f"| {md(status)} | {n} |\n")
     _md_attention(report, w, limit)
+    _md_equipment(report, w, limit)
     w(f"\n_{md(report.generator)}, {md(report.generated)}_\n")
+
+
+def _md_equipment(report: Report, w: Callable[[str], object], limit: int) -> None:
+    part = equipment.section(report)
+    if part is None:
+        return
+    w(f"\n### Equipment ({len(part.devices)} devices)\n")
+    for title, totals in (("vendor", part.by_vendor), ("site", part.by_site)):
+        w(f"\n| {title} | devices | by status |\n|---|---:|---|\n")
+        for t in totals:
+            w(f"| {md(t.key)} | {t.devices} | {md(t.text())} |\n")
+    for title, hosts in (("OUI-only, unidentified", part.oui_only), ("Unreachable", part.unreachable)):
+        w(f"\n{title} ({len(hosts)}):\n\n" if hosts else f"\n{title}: none\n")
+        for h in hosts[:limit]:
+            address = f" at {md(h.device.address)}" if h.device is not None and h.device.address else ""
+            w(f"- {md(h.name)}{address}: {md(h.reason)}\n")
+        if len(hosts) > limit:
+            w(f"- ... and {len(hosts) - limit} more (see the full report)\n")
 
 
 def _md_attention(report: Report, w: Callable[[str], object], limit: int) -> None:
