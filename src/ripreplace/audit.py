@@ -266,15 +266,8 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
         ident="audit",
     )
     # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
-    with auditlog.AuditLog(run.audit_log_path, run_id=run.run_id, key=keys.hmac, signer=keys.signer) as log:
-        log.run_start(manifest)
-        try:
-            result = runner.run_playbook(run, request_, on_event=collector)
-        except BaseException as exc:
-            reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
-            log.decision("stop", reason=reason, by="error")
-            log.run_end(status="error", manifest_path=run.manifest_path, reason=reason)
-            raise
+    with auditlog.wrapper_run(run, manifest, keys) as log:
+        result = runner.run_playbook(run, request_, on_event=collector)
         summary = build_summary(
             run_id=run.run_id,
             hosts=inputs.hosts,

@@ -13,10 +13,12 @@ Use it as ``from ripreplace import auditlog`` and then ``auditlog.AuditLog(...)`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ripreplace import collection
 
@@ -59,6 +61,7 @@ __all__ = [
     "parse_line",
     "verify",
     "verify_run",
+    "wrapper_run",
 ]
 
 # Record format and reading.
@@ -141,3 +144,42 @@ def keys_from_env(environ: Mapping[str, str] | None = None) -> Keys:
     )
     signing = environ.get(ENV_SIGNING_KEY_FILE)
     return Keys(hmac=hmac_key, signer=load_signer(signing) if signing else None)
+
+
+class RunPaths(Protocol):
+    """What :func:`wrapper_run` needs of a run directory (``rundir.RunDir`` has it)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def audit_log_path(self) -> Path: ...
+
+    @property
+    def manifest_path(self) -> Path: ...
+
+
+@contextlib.contextmanager
+def wrapper_run(
+    run: RunPaths, manifest: Mapping[str, Any], keys: Keys, *, tracked: tuple[Path, ...] = ()
+) -> Iterator[AuditLog]:
+    """The wrapper's log of one run: run-start now; the body writes its records, summary.json, then run-end.
+
+    If the body raises before its run-end, a ``stop`` decision and a run-end with status ``error``
+    close the run (the error's class and message as the reason) and the exception goes on::
+
+        with auditlog.wrapper_run(run, manifest, keys) as log:
+            result = runner.run_playbook(run, request)
+            run.write_summary(summary)
+            log.run_end(status=result.status, summary_path=run.summary_path, manifest_path=run.manifest_path)
+    """
+    with AuditLog(run.audit_log_path, run_id=run.run_id, key=keys.hmac, signer=keys.signer, tracked=tracked) as log:
+        log.run_start(manifest)
+        try:
+            yield log
+        except BaseException as exc:
+            if log.writer.open_run() == run.run_id:
+                reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
+                log.decision("stop", reason=reason, by="error")
+                log.run_end(status="error", manifest_path=run.manifest_path, reason=reason)
+            raise

@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ripreplace import catalogs, collection, records, rundir, runner
+from ripreplace import auditlog, catalogs, collection, records, rundir, runner
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import load_inventory
@@ -182,6 +182,10 @@ class EquipmentOutcome:
 
 def run_scan(inputs: ValidatedInputs) -> EquipmentOutcome:
     request = inputs.request
+    try:
+        keys = auditlog.keys_from_env()  # a configured key that cannot be read: exit 2, nothing started
+    except auditlog.AuditChainError as exc:
+        raise UsageError(str(exc)) from None
     started = rundir.utcnow()
     run = rundir.RunDir.create(request.runs_dir.resolve(), "equipment")
     playbook = collection.playbook("equipment")
@@ -203,24 +207,30 @@ def run_scan(inputs: ValidatedInputs) -> EquipmentOutcome:
     )
     run.write_manifest(manifest)
     collector = ScanCollector()
-    result = runner.run_playbook(
-        run,
-        runner.PlaybookRequest(
-            playbook=playbook,
-            inventory=str(request.inventory.resolve()),
-            limit=request.limit,
-            forks=request.forks,
-            check=True,
-            extravars={"equipment_catalogs": [str(p.resolve()) for p in request.catalogs]},
-            # The module (and the credentials in its arguments) goes to the controller's Python on a pipe,
-            # never into a temporary file.
-            envvars={"ANSIBLE_PIPELINING": "True"},
-            ident="equipment",
-        ),
-        on_event=collector,
+    request_ = runner.PlaybookRequest(
+        playbook=playbook,
+        inventory=str(request.inventory.resolve()),
+        limit=request.limit,
+        forks=request.forks,
+        check=True,
+        extravars={"equipment_catalogs": [str(p.resolve()) for p in request.catalogs]},
+        # The module (and the credentials in its arguments) goes to the controller's Python on a pipe,
+        # never into a temporary file.
+        envvars={"ANSIBLE_PIPELINING": "True"},
+        ident="equipment",
     )
-    summary = build_summary(run_id=run.run_id, inputs=inputs, collector=collector, playbook=result)
-    run.write_summary(summary)
+    # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
+    with auditlog.wrapper_run(run, manifest, keys) as log:
+        result = runner.run_playbook(run, request_, on_event=collector)
+        summary = build_summary(run_id=run.run_id, inputs=inputs, collector=collector, playbook=result)
+        run.write_summary(summary)
+        log.run_end(
+            status=result.status,
+            stats=summary["counts"],
+            summary_path=run.summary_path,
+            manifest_path=run.manifest_path,
+            exit_code=summary["exit_code"],
+        )
     return EquipmentOutcome(run=run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
 
 
