@@ -1,4 +1,4 @@
-"""Named exit codes: the contract of ../shared/DESIGN.md. Tests and users rely on them."""
+"""Named exit codes: the contract of docs/contracts.md. Tests and users rely on them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The run directory of DESIGN.md: ``<runs-dir>/<run-id>/`` with manifest, audit log and summary.
+"""The run directory of docs/contracts.md: ``<runs-dir>/<run-id>/`` with manifest, audit log and summary.
 
 Nothing already recorded is ever lost: a run directory is created once (never reused), and every
 JSON file is written to a temporary name, fsynced and renamed into place.

@@ -52,7 +52,7 @@ def test_supported_products_match_the_facts_file() -> None:
 
 
 def test_no_bundled_product_removes_first() -> None:
-    # DESIGN: the replacement is proven healthy before anything covered goes.
+    # docs/contracts.md: the replacement is proven healthy before anything covered goes.
     assert all(p["remove_first"] is False for p in bundled()["products"])
 
 

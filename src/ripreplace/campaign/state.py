@@ -283,7 +283,7 @@ def load_state(path: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- a host in summary.json
 def host_status(record: HostProgress) -> tuple[str, str | None]:
-    """summary.json status and reason of one host (DESIGN.md statuses)."""
+    """summary.json status and reason of one host (statuses of docs/contracts.md)."""
     state = record.state
     if state == HostState.VERIFIED:
         actionable = [f for f in record.findings or [] if not f.get("review")]
