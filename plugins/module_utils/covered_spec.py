@@ -4,8 +4,11 @@
 
 The task's options are split by where they are read: the action plugin reads the controller's
 options (catalog and exceptions files, the day) and sends the module the host's options (what to
-scan, where, and the rules it compiled). The module declares only what it reads; the action plugin
-validates what the task gave it. Standard library only (runs on targets, Python 3.9 and later).
+scan, where, and the rules it compiled). The action plugin validates what the task gave it. The
+module's argument spec also names the controller's options, so that its documentation and its spec
+agree (ansible-test's validate-modules), but it never reads them: the action plugin never sends
+them, and :func:`controller_options_given` makes the module refuse them if a caller tries.
+Standard library only (runs on targets, Python 3.9 and later).
 """
 
 from __future__ import annotations
@@ -38,7 +41,14 @@ _COMPILED = {
 
 def module_argument_spec():
     """What the module on the host takes (a fresh copy: AnsibleModule may annotate it)."""
-    return copy.deepcopy(dict(_SHARED, **_COMPILED))
+    spec = dict(_SHARED, **_COMPILED)
+    spec.update(_CONTROLLER)
+    return copy.deepcopy(spec)
+
+
+def controller_options_given(params):
+    """Controller-only options that reached the module with a value other than their default."""
+    return sorted(name for name, opt in _CONTROLLER.items() if params.get(name) != opt.get("default"))
 
 
 def action_argument_spec():

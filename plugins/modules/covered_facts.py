@@ -359,12 +359,19 @@ from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_pla
 from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_scan import Scanner
 from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_spec import (
     FACTS_FORMAT,
+    controller_options_given,
     module_argument_spec,
 )
 
 
 def main():
     module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    stray = controller_options_given(module.params)
+    if stray:
+        module.fail_json(
+            msg="covered_facts: %s are read by the action plugin on the controller and never reach the "
+            "module; run it as ripreplace.remediation.covered_facts from a playbook" % ", ".join(stray)
+        )
     rules = module.params["compiled_rules"]
     if not rules or not isinstance(rules.get("entries"), list):
         module.fail_json(
