@@ -71,12 +71,13 @@ class OuiRegistry(object):
         pending = None
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                match = self._HEX.match(line)
-                if match:
-                    org = match.group(4)
-                    pending = (int("".join(match.group(1, 2, 3)), 16), org) if wanted.search(org) else None
+                if "(hex)" in line:  # a cheap test first: most lines are addresses
+                    match = self._HEX.match(line)
+                    if match:
+                        org = match.group(4)
+                        pending = (int("".join(match.group(1, 2, 3)), 16), org) if wanted.search(org) else None
                     continue
-                if pending is None:
+                if pending is None or "(base 16)" not in line:
                     continue
                 match = self._BASE16.match(line)
                 if not match:
