@@ -151,10 +151,17 @@ def host_outcome(record: HostScan | None) -> HostOutcome:
     review = [f for f in findings if f["review"]]
     expired = list(facts.get("exceptions_expired") or [])
     notes = [e.get("message", f"exception {e.get('id')} expired") for e in expired]
-    if review:
+    contained = [f for f in review if f["state"] == "container"]
+    signals = [f for f in review if f["state"] != "container"]
+    if contained:
+        notes.append(
+            "covered software running in a container, not on the host (never removed by ripreplace): "
+            + ", ".join(_container_label(f) for f in contained)
+        )
+    if signals:
         notes.append(
             "low-confidence signal(s) to review, never removed automatically: "
-            + ", ".join(f["catalog_id"] for f in review)
+            + ", ".join(f["catalog_id"] for f in signals)
         )
     reason: str | None
     if record.failed:
@@ -178,6 +185,15 @@ def host_outcome(record: HostScan | None) -> HostOutcome:
     if record.warnings:
         entry["warnings"] = record.warnings
     return entry
+
+
+def _container_label(finding: records.Finding) -> str:
+    """``catalog-id (container ID)``: the first container id the process evidence names, if any."""
+    for evidence in finding.get("evidence") or []:
+        container = (evidence.get("details") or {}).get("container_id")
+        if container:
+            return f"{finding['catalog_id']} (container {str(container)[:12]})"
+    return finding["catalog_id"]
 
 
 def _excepted_reason(finding: records.Finding) -> str:

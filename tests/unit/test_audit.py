@@ -101,6 +101,22 @@ def _review(events):
     return out
 
 
+def _container(events):
+    out = copy.deepcopy(events)
+    facts = _detect_ok(out)["event_data"]["res"]["ansible_facts"]["covered_software"]
+    finding = facts["findings"][0]
+    finding.update(state="container", review=True)
+    finding["evidence"] = [
+        {
+            "kind": "process",
+            "value": "/opt/kaspersky/kesl/libexec/kesl",
+            "confidence": "high",
+            "details": {"pid": 4242, "container_id": "0123456789abcdef0123", "cgroup": "/docker/0123456789abcdef0123"},
+        }
+    ]
+    return out
+
+
 def _unreachable(events):
     return [
         {
@@ -135,6 +151,11 @@ def _failed(events):
         (_clean, "clean", None),
         (_excepted, "excepted", "excepted by EXC-1 (CHG-1, until 2027-01-31): kept for a vendor test"),
         (_review, "clean", "low-confidence signal(s) to review"),
+        (
+            _container,
+            "clean",
+            "in a container, not on the host (never removed by ripreplace): kaspersky-kesl (container 0123456789ab)",
+        ),
         (_unreachable, "unreachable", "Failed to connect to the host via ssh: timeout"),
         (_failed, "failed", "rpm could not list installed packages"),
         (lambda e: [], "failed", "never scanned"),
