@@ -278,14 +278,19 @@ async def _scan_one(handles, device, rules, options, scan):
 
 
 async def _scan_all(devices, rules, options):
+    usable = [d for d in devices if not credential_problem(d)]
     handles = {
-        "engine": hlapi.SnmpEngine() if any(d["version"] == "3" for d in devices) else None,
-        "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in devices) else None,
+        "engine": hlapi.SnmpEngine() if any(d["version"] == "3" for d in usable) else None,
+        "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in usable) else None,
     }
     semaphore = asyncio.Semaphore(options["concurrency"])
     scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
 
     async def one(device):
+        problem = credential_problem(device)
+        if problem:  # one device without credentials never stops the others: it is reported, unscanned
+            scans[device["name"]].error = "not scanned: %s" % problem
+            return
         async with semaphore:
             try:
                 await _scan_one(handles, device, rules, options, scans[device["name"]])

@@ -263,10 +263,6 @@ def main():
     if not snmp.HAS_PYSNMP:
         module.fail_json(msg=missing_required_lib("pysnmp>=7.1"), exception=snmp.PYSNMP_IMPORT_ERROR)
     params = module.params
-    for device in params["devices"]:
-        problem = snmp.credential_problem(device)
-        if problem:
-            module.fail_json(msg="device %s: %s" % (device["name"], problem))
     if params["timeout"] <= 0 or params["retries"] < 0 or params["concurrency"] < 1:
         module.fail_json(msg="timeout must be > 0, retries >= 0 and concurrency >= 1")
     if params["netns"]:

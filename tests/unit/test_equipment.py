@@ -450,3 +450,24 @@ def _oid(text):
     from pysnmp.proto import rfc1902
 
     return rfc1902.ObjectIdentifier(text)
+
+
+def test_a_device_without_credentials_is_reported_not_scanned(monkeypatch):
+    snmp = _snmp()
+    agent = FakeAgent(dict(ROUTER, **{"1.3.6.1.2.1.1.2.0": _oid("1.3.6.1.4.1.2011.2.224.1")}))
+    monkeypatch.setattr(snmp.v1, "bulk_cmd", agent.bulk_cmd)
+    monkeypatch.setattr(snmp, "_OBJECTS", {})
+    monkeypatch.setattr(snmp.hlapi, "ObjectIdentity", str)
+    monkeypatch.setattr(snmp.hlapi, "ObjectType", lambda identity: (identity,))
+    devices = [
+        {"name": "ok", "address": "127.0.0.1", "port": 16199, "version": "2c", "community": "c"},
+        {"name": "none", "address": "127.0.0.2", "port": 16199, "version": "2c"},
+        {"name": "v3", "address": "127.0.0.3", "port": 16199, "version": "3"},
+    ]
+    options = {"timeout": 0.5, "retries": 0, "concurrency": 4, "tables": []}
+    scans = snmp.scan_all(devices, RULES, options)
+    assert scans["ok"].reachable and len(agent.calls) == 1  # the others sent nothing
+    assert scans["none"].error == "not scanned: SNMPv2c needs a community (snmp_community)"
+    assert scans["v3"].error == "not scanned: SNMPv3 needs a user (snmp_v3_user)"
+    records_, _ = er.build_devices(devices, scans, {}, RULES, None)
+    assert records_["none"]["status"] == "unreachable" and "snmp_community" in records_["none"]["reason"]
