@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,15 @@ def _lock_held(path: Path) -> bool:
     return False
 
 
+#: What a run id may look like (rundir.new_run_id makes them): never ``.``, ``..`` or a path.
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", re.ASCII)
+
+
 def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous, dict[str, HostProgress]]:
     assert request.resume is not None
     run_id = request.resume.strip().rstrip("/").split("/")[-1]
+    if not _RUN_ID.match(run_id):
+        raise UsageError(f"--resume {request.resume!r}: not a run id (e.g. 20261205T010000Z-remediate-1a2b3c)")
     path = request.runs_dir / run_id
     if not path.is_dir():
         raise UsageError(f"--resume {request.resume}: no run {run_id!r} in {request.runs_dir}")

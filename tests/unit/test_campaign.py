@@ -42,14 +42,16 @@ def test_plan_batches_serial_semantics(spec, hosts, sizes):
     assert [h for b in batches for h in b] == names
 
 
-@pytest.mark.parametrize("bad", ["", "0", "1,,2", "x", "150%", "-1", "1.5", "10%%"])
+@pytest.mark.parametrize(
+    "bad", ["", "0", "1,,2", "x", "150%", "-1", "1.5", "10%%", "1" * 23, "\u0663", "1_0", "1000000000"]
+)
 def test_bad_batches(bad):
     with pytest.raises(UsageError) as info:
         campaign.parse_batches(bad)
     assert "\n" not in str(info.value) and "--batches" in str(info.value)
 
 
-@pytest.mark.parametrize("bad", ["x", "-1", "101", "nan"])
+@pytest.mark.parametrize("bad", ["x", "-1", "101", "nan", "inf", "1_0", "1e1", "-0", "", "\u0663", "100.5"])
 def test_bad_max_fail(bad):
     with pytest.raises(UsageError, match="--max-fail"):
         campaign.parse_percent(bad)
@@ -57,6 +59,7 @@ def test_bad_max_fail(bad):
 
 def test_max_fail_accepts_a_percent_sign():
     assert campaign.parse_percent("25%") == 25.0
+    assert campaign.parse_percent(" 12.5 ") == 12.5 and campaign.parse_percent("0") == 0.0
 
 
 # --------------------------------------------------------------------------- estimates

@@ -33,7 +33,8 @@ class BatchSpec:
         return f"{self.value}%" if self.percent else str(self.value)
 
 
-_BATCH = re.compile(r"^\s*(\d+)\s*(%?)\s*$")
+#: ASCII digits only (``\d`` would take any Unicode digit), at most 6 of them: a batch of a million hosts.
+_BATCH = re.compile(r"^\s*([0-9]{1,6})\s*(%?)\s*$", re.ASCII)
 
 
 def parse_batches(text: str) -> tuple[BatchSpec, ...]:
@@ -69,12 +70,16 @@ def plan_batches(specs: Sequence[BatchSpec], hosts: Sequence[str]) -> list[list[
     return out
 
 
+_PERCENT = re.compile(r"^\s*([0-9]{1,3}(?:\.[0-9]{1,3})?)\s*%?\s*$", re.ASCII)
+
+
 def parse_percent(text: str) -> float:
-    try:
-        value = float(str(text).rstrip("%"))
-    except ValueError:
-        raise UsageError(f"--max-fail {text!r} is not a percentage (0 to 100)") from None
-    if not 0 <= value <= 100 or math.isnan(value):
+    """``--max-fail``: a plain decimal from 0 to 100, ``%`` optional (no ``1_0``, ``1e1``, ``-0``, ``nan``)."""
+    match = _PERCENT.match(str(text))
+    if not match:
+        raise UsageError(f"--max-fail {text!r} is not a percentage (0 to 100, e.g. 10 or 12.5%)")
+    value = float(match.group(1))
+    if value > 100:
         raise UsageError(f"--max-fail {text!r} must be between 0 and 100")
     return value
 
