@@ -112,6 +112,7 @@ font-size:12px;color:var(--muted);padding-top:2px}
 table.hosts td{padding-left:10px}
 table.hosts td[data-label]::before{float:none;display:block;width:auto;margin:0}
 table.hosts td[data-label=host]{font-weight:600}table.hosts td[data-label=host]::before{display:none}
+table.hosts td[data-label=host] .id{font-size:13px}
 }
 """
 
