@@ -44,7 +44,7 @@ COVERED = ["kesl", "klnagent64"]
 
 
 def site_inventory(lab_dir: Path, work: Path) -> Path:
-    from ripreplace.lab import fakepkgs
+    from ripreplace.lab import fakeapproved
 
     state = json.loads((lab_dir / "lab.json").read_text())
     data = yaml.safe_load((lab_dir / "inventory.yml").read_text())
@@ -52,7 +52,7 @@ def site_inventory(lab_dir: Path, work: Path) -> Path:
         {
             "replacement_clamav_signatures_url": state["repo_url"] + "clamav/",
             "replacement_clamav_official_databases": False,
-            "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+            "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         }
     )
     path = work / "inventory.yml"

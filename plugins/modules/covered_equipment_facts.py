@@ -220,7 +220,8 @@ def default_oui_files():
     return files
 
 
-def main():
+def argument_spec():
+    """The module's options (devices and their credentials, neighbour tables, scan bounds)."""
     device_spec = dict(
         name=dict(type="str", required=True),
         address=dict(type="str", required=True),
@@ -236,30 +237,45 @@ def main():
         site=dict(type="str"),
         covered_purpose=dict(type="bool"),
     )
-    module = AnsibleModule(
-        argument_spec=dict(
-            devices=dict(type="list", elements="dict", default=[], options=device_spec),
-            neighbour_tables=dict(
-                type="list",
-                elements="dict",
-                default=[],
-                options=dict(host=dict(type="str", required=True), entries=dict(type="list", elements="dict")),
-            ),
-            compiled_rules=dict(type="dict", required=True),
-            # read by the action plugin on the controller (documented here, never sent to the module)
-            catalogs=dict(type="list", elements="path", default=[]),
-            bundled_catalog=dict(type="bool", default=True),
-            device_group=dict(type="str", default="snmp_devices"),
-            neighbour_var=dict(type="str", default="equipment_neighbour_table"),
-            netns=dict(type="str"),
-            timeout=dict(type="float", default=2.0),
-            retries=dict(type="int", default=1),
-            concurrency=dict(type="int", default=64),
-            walk=dict(type="list", elements="str", choices=["entity", "lldp", "arp", "fdb"], default=list(snmp.TABLES)),
-            oui_files=dict(type="list", elements="path", default=[]),
+    return dict(
+        devices=dict(type="list", elements="dict", default=[], options=device_spec),
+        neighbour_tables=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(host=dict(type="str", required=True), entries=dict(type="list", elements="dict")),
         ),
-        supports_check_mode=True,
+        compiled_rules=dict(type="dict", required=True),
+        # read by the action plugin on the controller (documented here, never sent to the module)
+        catalogs=dict(type="list", elements="path", default=[]),
+        bundled_catalog=dict(type="bool", default=True),
+        device_group=dict(type="str", default="snmp_devices"),
+        neighbour_var=dict(type="str", default="equipment_neighbour_table"),
+        netns=dict(type="str"),
+        timeout=dict(type="float", default=2.0),
+        retries=dict(type="int", default=1),
+        concurrency=dict(type="int", default=64),
+        walk=dict(type="list", elements="str", choices=["entity", "lldp", "arp", "fdb"], default=list(snmp.TABLES)),
+        oui_files=dict(type="list", elements="path", default=[]),
     )
+
+
+def load_oui_registry(module, rules, macs):
+    """The OUI registry, read only when there are MACs to match and OUI rules to match them with."""
+    if not (macs and rules.has_oui_rules()):
+        return None
+    registry = er.OuiRegistry()
+    wanted = rules.oui_wanted()
+    for path in module.params["oui_files"] or default_oui_files():
+        try:
+            registry.load(path, wanted)
+        except OSError as exc:
+            module.fail_json(msg="cannot read the OUI registry %s: %s" % (path, exc.strerror or exc))
+    return registry
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not snmp.HAS_PYSNMP:
         module.fail_json(msg=missing_required_lib("pysnmp>=7.1"), exception=snmp.PYSNMP_IMPORT_ERROR)
     params = module.params
@@ -276,16 +292,8 @@ def main():
         scans = snmp.scan_all(params["devices"], rules, dict(options, tables=params["walk"]))
     except Exception as exc:  # a bug in the scanner must say so, with the traceback, not hang or vanish
         module.fail_json(msg="the SNMP scan failed: %s" % exc, exception=traceback.format_exc())
-    registry = None
     macs = snmp.collect_macs(scans, params["neighbour_tables"])
-    if macs and rules.has_oui_rules():
-        registry = er.OuiRegistry()
-        wanted = rules.oui_wanted()
-        for path in params["oui_files"] or default_oui_files():
-            try:
-                registry.load(path, wanted)
-            except OSError as exc:
-                module.fail_json(msg="cannot read the OUI registry %s: %s" % (path, exc.strerror or exc))
+    registry = load_oui_registry(module, rules, macs)
     devices, excluded = er.build_devices(params["devices"], scans, macs, rules, registry)
     facts = {
         "format": FACTS_FORMAT,

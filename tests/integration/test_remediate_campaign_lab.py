@@ -30,7 +30,7 @@ from tests.integration.hoststate import listing, package_states
 from tests.remediate_site import collection_copy
 
 from ripreplace import collection, records
-from ripreplace.lab import fakepkgs
+from ripreplace.lab import fakeapproved
 from ripreplace.lab.fleet import Lab
 
 pytestmark = pytest.mark.lab
@@ -44,7 +44,7 @@ def site_inventory(lab_dir: Path, repo_url: str, workdir: Path) -> Path:
         {
             "replacement_clamav_signatures_url": repo_url + "clamav/",
             "replacement_clamav_official_databases": False,
-            "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+            "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         }
     )
     path = workdir / "inventory.yml"

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.hoststate import listing, package_states, running_executables
 
 from ripreplace import collection, records
-from ripreplace.lab import fakepkgs
+from ripreplace.lab import fakeapproved
 
 pytestmark = pytest.mark.lab
 
@@ -54,7 +54,7 @@ def lab_vars(lab, **more: object) -> dict[str, object]:
     return {
         "replacement_clamav_signatures_url": lab.lab.state["repo_url"] + "clamav/",
         "replacement_clamav_official_databases": False,
-        "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+        "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         "fact_dir": "",
         **more,
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ripreplace.lab import fakepkgs
+from ripreplace.lab import fakeapproved
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -68,7 +68,7 @@ def mirror_vars(lab) -> dict[str, object]:
     return {
         "replacement_clamav_signatures_url": lab.lab.state["repo_url"] + "clamav/",
         "replacement_clamav_official_databases": False,
-        "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+        "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
     }
 
 
@@ -89,7 +89,7 @@ def snapshot(lab, host: str) -> str:
 
 
 def assert_eicar_detected(lab, host: str) -> None:
-    eicar = fakepkgs.eicar_test_string().decode()
+    eicar = fakeapproved.eicar_test_string().decode()
     out = lab.lab.sh(host, "clamdscan", "--no-summary", "-", check=False, input_text=eicar)
     assert out.returncode == 1 and "FOUND" in out.stdout, out.stdout + out.stderr
 
@@ -132,8 +132,8 @@ def test_clamav_check_mode_install_health_idempotence(lab, play: Path, kind: str
 def test_clamav_signatures_from_files_masks_freshclam(lab, play: Path, tmp_path: Path) -> None:
     host = lab.systemd_hosts[0]
     lab.reset(host)
-    db = tmp_path / fakepkgs.CLAMAV_LAB_DB
-    db.write_text(fakepkgs.clamav_lab_database())
+    db = tmp_path / fakeapproved.CLAMAV_LAB_DB
+    db.write_text(fakeapproved.clamav_lab_database())
     # The lab inventory names its mirror; files replace it here (exactly one source is allowed).
     result, fact = run(
         lab, play, host, replacement_clamav_signatures_files=[str(db)], replacement_clamav_signatures_url=""

@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 import yaml
 
-from ripreplace.lab import fakepkgs
+from ripreplace.lab import fakeapproved
 
 pytestmark = pytest.mark.lab
 
@@ -205,7 +205,7 @@ def site_inventory(lab: Any, workdir: Path) -> Path:
         {
             "replacement_clamav_signatures_url": repo_url + "clamav/",
             "replacement_clamav_official_databases": False,
-            "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+            "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         }
     )
     path = workdir / "inventory.yml"

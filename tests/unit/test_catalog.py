@@ -12,6 +12,7 @@ import yaml
 from ripreplace import collection
 
 cat = collection.load_plugin_util("catalog")
+cat_files = collection.load_plugin_util("catalog_files")  # the bounded reader the catalog re-exports
 
 SITE_OK = """\
 format: ripreplace-covered-catalog/1
@@ -370,7 +371,7 @@ def test_shared_aliases_within_the_bound_load(tmp_path):
 
 
 def test_a_file_too_large_and_a_directory_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(cat, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(cat_files, "MAX_FILE_BYTES", 1024)
     path = write(tmp_path, "site.yml", SITE_OK + "# padding\n" * 200)
     with pytest.raises(cat.CatalogError, match=r"site.yml: larger than 1024 bytes: not a catalog"):
         cat.load_catalogs([path], bundled=False)

@@ -7,7 +7,6 @@ failed ``up``; and only that: a pid is signalled only if it is still the process
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -27,79 +26,17 @@ from typing import Any
 import yaml
 
 from ripreplace.exceptions import LabError, UsageError
-from ripreplace.lab import fakepkgs, image, net, planted, prereq, snmp
-from ripreplace.lab.proc import run
+from ripreplace.lab import fakeapproved, fakepkgs, image, net, planted, prereq, snmp
+from ripreplace.lab.proc import Proc, children, run, spawn
 
 STATE = "lab.json"
 INVENTORY = "inventory.yml"
 DEFAULT_DIR = Path(os.environ.get("RIPREPLACE_LAB_DIR", "/var/lib/ripreplace/lab"))
 SSH_WAIT_S = 60.0
 
-#: Popen objects of the processes this Python process started, so they are reaped (and not
-#: reported as still running when collected) when the lab stops them.
-_STARTED: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _spawn(argv: list[str], log: Path) -> Proc:
-    with log.open("ab") as handle:
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, start_new_session=True)
-    _STARTED[popen.pid] = popen
-    return Proc.of(popen.pid)
-
 
 def _log(msg: str) -> None:
     print(f"lab: {msg}", file=sys.stderr, flush=True)
-
-
-def _proc_starttime(pid: int) -> int | None:
-    """Start time of a live process (None when gone or a zombie waiting to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-@dataclasses.dataclass
-class Proc:
-    """A process the lab started, identified by pid and start time (guards against pid reuse)."""
-
-    pid: int
-    start: int | None
-
-    @classmethod
-    def of(cls, pid: int) -> Proc:
-        return cls(pid=pid, start=_proc_starttime(pid))
-
-    def alive(self) -> bool:
-        return self.start is not None and _proc_starttime(self.pid) == self.start
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, sig)
-
-    def wait_gone(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            popen = _STARTED.get(self.pid)  # our own child (lab up and down in one process): reap it
-            if popen is not None and popen.poll() is not None:
-                _STARTED.pop(self.pid, None)
-            if not self.alive():
-                return True
-            time.sleep(0.05)
-        return not self.alive()
 
 
 @dataclasses.dataclass
@@ -188,7 +125,7 @@ class Lab:
         try:
             self._up(img, light, systemd)
             if snmp_devices is not None:
-                snmp.start(self, snmp_devices, _spawn)
+                snmp.start(self, snmp_devices, spawn)
                 self._write_inventory()
         except BaseException:
             _log("lab up failed; taking down what was made")
@@ -231,7 +168,7 @@ class Lab:
         pool.symlink_to(img.pool, target_is_directory=True)
         built = fakepkgs.build_all(fake)
         # Approved-replacement fakes (mdatp, falcon-sensor, sentinelagent) and the ClamAV EICAR database.
-        built.update(fakepkgs.publish_replacements(repo))
+        built.update(fakeapproved.publish_replacements(repo))
         self.state["fake_packages"] = {name: str(path) for name, path in built.items()}
         debs_only = repo / ".scan"
         debs_only.mkdir(exist_ok=True)
@@ -256,7 +193,7 @@ class Lab:
         self._save()
 
     def _start_repo_server(self, slot: net.Slot) -> None:
-        proc = _spawn(
+        proc = spawn(
             [
                 "ip",
                 "netns",
@@ -363,7 +300,7 @@ class Lab:
         return {
             "replacement_clamav_signatures_url": f"{self.state.get('repo_url')}clamav/",
             "replacement_clamav_official_databases": False,
-            "replacement_clamav_custom_databases": [fakepkgs.CLAMAV_LAB_DB],
+            "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         }
 
     def _prepare_root(self, img: image.Image, host: Host) -> Path:
@@ -444,7 +381,7 @@ class Lab:
                 f"--network-namespace-path={net.NETNS_DIR / host.ns}",
                 f"--machine={host.name}",
             ]
-        host.proc = _spawn(argv, self._host_dir(host.name) / "console.log")
+        host.proc = spawn(argv, self._host_dir(host.name) / "console.log")
         self._save_host(host)
 
     def wait_ssh(self, names: Sequence[str], timeout: float = SSH_WAIT_S) -> None:
@@ -553,7 +490,7 @@ class Lab:
             # The pid-namespace init is the child of unshare (light) or of systemd-nspawn: killing it
             # ends every process of the host. Then the parent exits by itself.
             if host.proc.alive():
-                for child in _children(host.proc.pid):
+                for child in children(host.proc.pid):
                     Proc.of(child).kill(signal.SIGKILL)
                 if not host.proc.wait_gone(10):
                     host.proc.kill(signal.SIGKILL)

@@ -1,9 +1,15 @@
-"""Run lab commands as argv lists; failures become one-line LabErrors."""
+"""Run lab commands as argv lists (failures become one-line LabErrors), and the processes the lab starts.
+
+A started process is identified by pid and start time, so the lab never signals a pid that was reused."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -47,3 +53,67 @@ def run(
         last = detail[-1] if detail else "no output"
         raise LabError(f"{' '.join(args[:4])} failed (rc={proc.returncode}): {last}")
     return proc
+
+
+#: Popen objects of the processes this Python process started, so they are reaped (and not
+#: reported as still running when collected) when the lab stops them.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn(argv: list[str], log: Path) -> Proc:
+    """Start a lab process in its own session, its output to ``log``; remembered so it is reaped."""
+    with log.open("ab") as handle:
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, start_new_session=True)
+    _STARTED[popen.pid] = popen
+    return Proc.of(popen.pid)
+
+
+def _proc_starttime(pid: int) -> int | None:
+    """Start time of a live process (None when gone or a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+@dataclasses.dataclass
+class Proc:
+    """A process the lab started, identified by pid and start time (guards against pid reuse)."""
+
+    pid: int
+    start: int | None
+
+    @classmethod
+    def of(cls, pid: int) -> Proc:
+        return cls(pid=pid, start=_proc_starttime(pid))
+
+    def alive(self) -> bool:
+        return self.start is not None and _proc_starttime(self.pid) == self.start
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            popen = _STARTED.get(self.pid)  # our own child (lab up and down in one process): reap it
+            if popen is not None and popen.poll() is not None:
+                _STARTED.pop(self.pid, None)
+            if not self.alive():
+                return True
+            time.sleep(0.05)
+        return not self.alive()
