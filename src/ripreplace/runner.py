@@ -76,6 +76,10 @@ def base_envvars(run: RunDir) -> dict[str, str]:
         AUDIT_ENV["wrapped"]: "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
+        # SSH connection failures (exit 255: a broken control master, a reset, a timeout) are
+        # retried with backoff before a host counts as unreachable; an inventory's
+        # ansible_ssh_retries or the operator's own ANSIBLE_SSH_RETRIES wins.
+        "ANSIBLE_SSH_RETRIES": os.environ.get("ANSIBLE_SSH_RETRIES", "3"),
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
     }
 

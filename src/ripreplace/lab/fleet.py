@@ -283,6 +283,8 @@ class Lab:
                     "ansible_ssh_common_args": common,
                     "ansible_python_interpreter": "/usr/bin/python3",
                     "ansible_ssh_pipelining": True,
+                    # a dropped control master or a reset is retried with backoff, not an outcome
+                    "ansible_ssh_retries": 3,
                     "lab_repo_url": self.state.get("repo_url"),
                 },
             }
