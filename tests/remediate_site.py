@@ -25,12 +25,15 @@ _REPLACED = """\
                                  healthy: true, reason: "", check_mode: false, times: {}}
 """
 
-STANDIN = (
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}" if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+#: The stand-in's steps; between the collection's own lock tasks (role ripreplace.remediation.lock, as
+#: playbooks/remediate.yml takes and releases them), each host's lock a file under the site (lock_path).
+_STEPS = (
     """\
-- name: Stand-in remediate
-  hosts: all
-  gather_facts: false
-  tasks:
     - name: Touch the host
       ansible.builtin.file:
         path: "{{ marker_dir }}/{{ inventory_hostname }}.touched"
@@ -42,6 +45,11 @@ STANDIN = (
     - name: Take a while
       ansible.builtin.command: sleep {{ pause | default(0) }}
       changed_when: false
+    - name: Wait for the test to open the gate
+      ansible.builtin.wait_for:
+        path: "{{ gate }}"
+        timeout: 600
+      when: gate is defined
     - name: Fail a host on request
       ansible.builtin.fail:
         msg: "postrm of kesl failed"
@@ -52,6 +60,28 @@ STANDIN = (
     - name: Publish the verification's outcome, recorded on the host
       ansible.builtin.set_fact:
         verify_outcome: {step: verify, outcome: verified, reason: "", check_mode: false, recorded: true}
+"""
+)
+
+STANDIN = (
+    """\
+- name: Stand-in remediate
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Take the host's campaign lock (the collection's lock role)
+      ansible.builtin.include_role:
+        name: ripreplace.remediation.lock
+    - name: Under the lock
+      block:
+"""
+    + _indent(_STEPS)
+    + """\
+      always:
+        - name: Release the host's campaign lock
+          ansible.builtin.include_role:
+            name: ripreplace.remediation.lock
+            tasks_from: release.yml
 """
 )
 
@@ -145,6 +175,9 @@ def write_inventory(site: Path, hostvars: dict[str, dict[str, object]], count: i
                 "ansible_connection": "local",
                 "ansible_python_interpreter": sys.executable,
                 "marker_dir": str(site / "markers"),
+                # each host's campaign lock: its own file (the hosts are all this machine)
+                "lock_path": str(site / "locks") + "/{{ inventory_hostname }}.lock",
+                "lock_become": False,
             },
         }
     }

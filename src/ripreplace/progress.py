@@ -30,7 +30,14 @@ from ripreplace import rundir, textout, windows
 from ripreplace.campaign import HostProgress, HostState
 
 END_STATES = frozenset(
-    {HostState.VERIFIED, HostState.FAILED, HostState.UNREACHABLE, HostState.DEFERRED, HostState.INTERRUPTED}
+    {
+        HostState.VERIFIED,
+        HostState.FAILED,
+        HostState.UNREACHABLE,
+        HostState.DEFERRED,
+        HostState.INTERRUPTED,
+        HostState.LOCKED,
+    }
 )
 #: Styles of the states on a terminal.
 STATE_STYLE = {
@@ -39,6 +46,7 @@ STATE_STYLE = {
     "unreachable": "bold yellow",
     "deferred": "yellow",
     "interrupted": "yellow",
+    "locked": "yellow",
     "replaced": "cyan",
     "removed": "cyan",
 }
@@ -67,7 +75,7 @@ class _Counts:
 
     @property
     def deferred(self) -> int:
-        return self.count("deferred", "interrupted")
+        return self.count("deferred", "interrupted", "locked")
 
     @property
     def remaining(self) -> int:

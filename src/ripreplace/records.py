@@ -36,7 +36,7 @@ never flattened, so a report shows the Covered List facts the run used, not toda
 its flattened findings re-nested by :func:`finding_from_v1`)::
 
     {"format": "ripreplace-state/2", "run": "...", "updated": "...Z", "previous": null|{...}, "targets": [...],
-     "hosts": {"<host>": {"state": "pending|replaced|removed|verified|failed|deferred|unreachable|interrupted",
+     "hosts": {"<host>": {"state": "pending|replaced|removed|verified|failed|deferred|unreachable|interrupted|locked",
                           "reason", "batch", "task", "run", "findings": [Finding]|null, "excepted": [Finding]|null,
                           "replacement": {...}|null, "removed": [...]|null, "verify": {...}|null,
                           "changed": "...Z"|null, "history": [{"state", "at", "run", "reason"?}]}}}
@@ -49,7 +49,7 @@ role name): ``ripreplace_replacement``, ``remove_outcome`` and ``verify_outcome`
 Exit codes (:func:`exit_code_for`, over the targeted hosts): audit: any ``covered`` -> 3 (a definite
 finding is never masked by a flaky host), else any ``failed``/``unreachable`` -> 4, else 0;
 remediate: any ``failed``/``unreachable`` -> 4, else any ``deferred`` (outside the window, stopped,
-interrupted) -> 5, else 0; equipment: any ``covered`` -> 3, else 0.
+interrupted) or ``locked`` (another campaign holds the host) -> 5, else 0; equipment: any ``covered`` -> 3, else 0.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ STATE_FORMAT = "ripreplace-state/2"
 STATE_FORMATS_READ = ("ripreplace-state/1", STATE_FORMAT)
 DETECT_ACTION = f"{collection.FQCN}.covered_facts"
 REMOVE_ACTION = f"{collection.FQCN}.covered_remove"
+LOCK_ACTION = f"{collection.FQCN}.covered_lock"
 
 FINDING_STATES = ("installed", "residue", "container")
 CONFIDENCES = ("high", "medium", "low")
@@ -174,7 +175,7 @@ _EXIT_RULES: Mapping[str, tuple[tuple[frozenset[str], ExitCode], ...]] = {
     ),
     "remediate": (
         (frozenset({"failed", "unreachable"}), ExitCode.HOSTS_FAILED),
-        (frozenset({"deferred"}), ExitCode.WINDOW),
+        (frozenset({"deferred", "locked"}), ExitCode.WINDOW),  # locked: another run holds it; not done
     ),
     "equipment": ((frozenset({"covered"}), ExitCode.COVERED),),
 }

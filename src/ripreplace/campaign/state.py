@@ -10,6 +10,8 @@ task's or a role's name:
   ``reason``, ``check_mode``): ``ripreplace_replacement`` outcome ``healthy`` -> replaced;
   ``remove_outcome`` -> removed; ``verify_outcome`` outcome ``verified`` with ``recorded: true``
   (the evidence is on the host) -> verified;
+- ``covered_lock`` with ``locked: true`` (another run holds the host's lock; the playbook ends the
+  host there, untouched) -> locked, reason ``locked by RUN_ID since TIME``;
 - ``runner_on_failed`` (not ignored) -> failed, ``runner_on_unreachable`` -> unreachable, with the
   task's message as the reason.
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from ripreplace import records, rundir
 from ripreplace.exceptions import UsageError
-from ripreplace.records import DETECT_ACTION, REMOVE_ACTION, STATE_FORMAT, Finding, HostOutcome
+from ripreplace.records import DETECT_ACTION, LOCK_ACTION, REMOVE_ACTION, STATE_FORMAT, Finding, HostOutcome
 from ripreplace.runner import PlaybookResult, result_message
 
 #: What the verify role's fact ``verify_outcome`` carries into state.json and the summary.
@@ -58,6 +60,7 @@ class HostState(enum.StrEnum):
     DEFERRED = "deferred"
     UNREACHABLE = "unreachable"
     INTERRUPTED = "interrupted"
+    LOCKED = "locked"  # another run holds the host's lock: not touched
 
 
 #: States a host is in while its batch runs and it has not reached an end.
@@ -207,6 +210,9 @@ class StateTracker:
                 record.findings = records.findings_of(covered)
                 record.excepted = records.findings_of(covered, "excepted")
                 self.save()
+        if action == LOCK_ACTION and res.get("locked") and record.state == HostState.PENDING:
+            self.set(host, HostState.LOCKED, str(res.get("reason") or "locked by another run"))
+            return
         if action == REMOVE_ACTION and record.state in (HostState.PENDING, HostState.REPLACED):
             record.removed = list(res.get("actions") or [])
             self.set(host, HostState.REMOVED)
@@ -295,7 +301,7 @@ def host_status(record: HostProgress) -> tuple[str, str | None]:
             ids = ", ".join(sorted({f["catalog_id"] for f in record.excepted}))
             return "excepted", f"verified; excepted products stay: {ids}"
         return "clean", record.reason
-    if state in (HostState.FAILED, HostState.UNREACHABLE):
+    if state in (HostState.FAILED, HostState.UNREACHABLE, HostState.LOCKED):
         return str(state), record.reason
     return "deferred", record.reason or f"not finished (state {state})"
 

@@ -17,7 +17,7 @@ from ripreplace.exceptions import UsageError
 EXIT_MEANING = {
     ExitCode.OK: "every targeted host verified clean",
     ExitCode.HOSTS_FAILED: "some hosts failed or were unreachable",
-    ExitCode.WINDOW: "stopped by the change window (outside it, or hosts deferred)",
+    ExitCode.WINDOW: "stopped by the change window (outside it, or hosts deferred) or hosts locked by another run",
 }
 
 
@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "verify) one batch at a time, only inside the change window. Prints the plan and asks for confirmation "
             "unless --yes. Per-host state is kept in the run directory (state.json) so --resume RUN_ID continues "
             "the hosts not yet verified. Exit codes: 0 every targeted host verified; 4 some failed or were "
-            "unreachable; 5 stopped by the window (outside it, or hosts deferred); 2 bad arguments or input "
+            "unreachable; 5 stopped by the window (outside it, or hosts deferred) or hosts locked by another campaign, "
+            "untouched; 2 bad arguments or input "
             "(no host touched); 6 the audit log of the run being resumed does not verify. See docs/remediate.md."
         ),
     )
@@ -83,6 +84,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--hard-stop", action="store_true", help="cancel a batch still running when the window closes")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue the hosts of RUN_ID not yet verified")
     parser.add_argument(
+        "--break-lock",
+        metavar="RUN_ID",
+        help="take over the host locks RUN_ID holds (a campaign known dead; recorded in the audit log)",
+    )
+    parser.add_argument(
         "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation of the plan")
@@ -103,6 +109,8 @@ def _print_plan(inputs: remediate.ValidatedRemediate, opening: campaign.Opening,
         f"  batches     {request.batches} -> " + " + ".join(str(len(b)) for b in batches) + f" (forks {request.forks})",
         f"  max-fail    {inputs.max_fail:g}% per batch" + ("; --hard-stop at the close" if request.hard_stop else ""),
     ]
+    if request.break_lock:
+        lines.append(f"  break-lock  the host locks of {request.break_lock} are taken over")
     if inputs.previous is not None:
         lines.append(
             f"  resumes     {inputs.previous.run} ({len(inputs.previous.carried)} verified there); "
@@ -123,7 +131,7 @@ def _confirm(args: argparse.Namespace) -> None:
     sys.stderr.write("Proceed with this campaign? Type 'yes' to start: ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
-    if answer not in ("yes", "y"):
+    if answer != "yes":  # only the word asked for: a stray 'y' starts nothing
         raise UsageError("not confirmed: nothing was started")
 
 
@@ -134,6 +142,7 @@ STATUS_STYLE = {
     "failed": "bold red",
     "unreachable": "bold yellow",
     "deferred": "yellow",
+    "locked": "yellow",
 }
 
 
@@ -184,6 +193,7 @@ def handle(args: argparse.Namespace) -> ExitCode:
         playbook=args.playbook,
         catalogs=tuple(args.catalog),
         exceptions=tuple(args.exceptions),
+        break_lock=args.break_lock,
     )
     inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
     info = sys.stderr if args.output == "json" else sys.stdout
