@@ -62,7 +62,7 @@ def test_a_second_resume_of_the_same_run_is_refused_and_a_dead_holder_releases_i
     assert list((tmp_path / previous.run).iterdir()) == []  # the resumed run's directory is not written
 
 
-@pytest.mark.parametrize("value", ["", "x;rm -rf /", "a b", "r\n1", "x" * 81])
+@pytest.mark.parametrize("value", ["", ".", "..", "../r", "x;rm -rf /", "a b", "r\n1", "r1\n", "x" * 129])
 def test_break_lock_must_be_a_run_id(value):
     with pytest.raises(UsageError, match="--break-lock"):
         remediate._validate_break_lock(value)
