@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ripreplace import equipment
 from ripreplace.audit import envelope
-from ripreplace.commands._args import positive_int
+from ripreplace.commands._args import positive_int, runs_dir
 from ripreplace.constants import ExitCode
 
 
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a site catalog added to the bundled one (repeatable)",
     )
     parser.add_argument(
-        "--runs-dir", metavar="DIR", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
     parser.add_argument(
         "--forks", metavar="N", type=positive_int, default=5, help="parallel Linux hosts for neighbour tables"
