@@ -38,10 +38,19 @@ description:
     wrapper) never interleave within a line. Records are fsynced in groups, at most
     O(fsync_interval) seconds apart, and on run-end.
   - Standalone (the default, plain C(ansible-playbook), ansible-runner, AWX), the plugin writes
-    run-start at the first playbook and run-end when the run ends, creates C(manifest.json) beside
-    the log when O(manifest_path) does not exist yet, and repeats the final hash into it under
-    C(audit_log). Without O(log_path) the log goes to C(<runs_dir>/<run_id>/audit.jsonl), that is
-    C(./runs/<run id>/audit.jsonl) relative to the directory C(ansible-playbook) was started in.
+    run-start at the first playbook and run-end when the run ends, writes C(manifest.json) beside
+    the log for its run (another run's manifest found there is moved to C(manifests/<run>.json)), and
+    repeats the final hash into it under C(audit_log). Without O(log_path) the log goes to
+    C(<runs_dir>/<run_id>/audit.jsonl); without O(runs_dir) either, under ansible-runner and AWX it
+    goes to the job's artifact directory (C($AWX_ISOLATED_DATA_DIR/ripreplace/audit.jsonl)), which the
+    worker ships back, else to C(./runs/<run id>/audit.jsonl) relative to the directory
+    C(ansible-playbook) was started in.
+  - Under an engine the manifest records the job's identity from an allow-list of its variables
+    (C(awx_job_id), C(awx_user_name), C(awx_job_template_name), C(awx_workflow_job_id), ... and their
+    C(tower_*) aliases; never another extra var), and C(awx_user_name) is the operator unless
+    E(RIPREPLACE_OPERATOR) says otherwise. With O(emit_records) every record is also printed as a line
+    C(RIPREPLACE-AUDIT <record>), so it reaches the job's events; C(ripreplace verify-log) rebuilds and
+    verifies the log from an AWX job-events export or from C(ansible-runner process)'s directory.
   - Wrapped (O(wrapped=true), set by the C(ripreplace) command), the wrapper writes run-start, its
     decisions and run-end itself, possibly around several playbooks; the plugin writes
     playbook-start to playbook-end only. If no run is open in the log it writes run-start and run-end
@@ -63,9 +72,12 @@ options:
       - section: callback_audit_log
         key: log_path
   runs_dir:
-    description: Directory under which the default log path C(<runs_dir>/<run_id>/audit.jsonl) is made.
+    description:
+      - Directory under which the default log path C(<runs_dir>/<run_id>/audit.jsonl) is made (one
+        directory per run, so a durable directory shared by many jobs never mixes their manifests).
+      - When unset, the job's artifact directory under ansible-runner and AWX
+        (C($AWX_ISOLATED_DATA_DIR/ripreplace/audit.jsonl)), else C(./runs).
     type: path
-    default: ./runs
     env:
       - name: RIPREPLACE_RUNS_DIR
     ini:
@@ -138,6 +150,19 @@ options:
     ini:
       - section: callback_audit_log
         key: key_env
+  emit_records:
+    description:
+      - Also print every record as one line C(RIPREPLACE-AUDIT <record>) on the standard output, which
+        ansible-runner (and so AWX) turns into one C(verbose) event each; the trail is then kept with
+        the job's events even where the engine deletes the job's files.
+      - When unset, on under ansible-runner and AWX (E(AWX_ISOLATED_DATA_DIR) set) unless O(wrapped),
+        off otherwise. It adds one event per record to the job.
+    type: bool
+    env:
+      - name: RIPREPLACE_AUDIT_EMIT_RECORDS
+    ini:
+      - section: callback_audit_log
+        key: emit_records
   fsync_interval:
     description:
       - At most this many seconds of records are written but not yet fsynced (a power loss may take
@@ -208,7 +233,6 @@ notes:
     argument (a C(command) line) or a templated file's diff cannot be recognised: mark such tasks C(no_log)."
 """
 
-import json
 import os
 import secrets
 import threading
@@ -217,10 +241,18 @@ from ansible import context
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engine import (
+    EMIT_PREFIX,
+    engine_identity,
+    engine_user,
+    runner_run_dir,
+)
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_events import (
     SecretVars,
     TaskContext,
     host_name,
+    playbook_end,
+    playbook_start,
     result_data,
     task_of,
     task_record,
@@ -248,11 +280,10 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_write
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.run_files import (
     COLLECTION_ROOT,
     build_manifest,
+    claim_manifest,
     digests,
     isotime,
-    sha256_file,
     utcnow,
-    write_json_atomic,
 )
 
 
@@ -286,6 +317,7 @@ class CallbackModule(CallbackBase):
         self._redactor = None
         self._secrets = None
         self._signer = None
+        self._identity = {}
 
     # -- configuration --------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -295,6 +327,9 @@ class CallbackModule(CallbackBase):
         if not self._run_id and not self._wrapped:
             self._run_id = _new_run_id()
         log_path = self.get_option("log_path")
+        runner_dir = runner_run_dir()
+        if not log_path and not self.get_option("runs_dir") and runner_dir and not self._wrapped:
+            log_path = os.path.join(runner_dir, "audit.jsonl")  # the job's artifacts: shipped back, one per job
         if not log_path:
             run_dir_name = self._run_id or _new_run_id()
             self._run_id = self._run_id or run_dir_name
@@ -306,6 +341,8 @@ class CallbackModule(CallbackBase):
             if manifest
             else os.path.join(os.path.dirname(self._log_path), "manifest.json")
         )
+        emit = self.get_option("emit_records")
+        self._emit = bool(runner_dir and not self._wrapped) if emit is None else bool(emit)
         self._result_keys = [k for k in (self.get_option("result_keys") or []) if k != "diff"]
         self._include_diff = bool(self.get_option("include_diff"))
         self._scrub = bool(self.get_option("scrub_secrets"))
@@ -347,14 +384,12 @@ class CallbackModule(CallbackBase):
         return bool(context.CLIARGS.get("check", False))
 
     def _learn_extra_vars(self, extra_vars):
+        self._identity = engine_identity(extra_vars)  # the engine's job identity, allow-listed names only
         if self._secrets is not None and extra_vars:
             self._secrets.learn(extra_vars, "the extra vars")
 
-    def _extra_vars_marker(self):
-        sources = context.CLIARGS.get("extra_vars") or ()
-        if not sources:
-            return None
-        return f"<redacted: extra vars not recorded ({len(sources)} -e option(s))>"
+    def _print_record(self, line):
+        self._display.display(EMIT_PREFIX + line.decode("utf-8", "replace"))
 
     def _build_manifest(self):
         return build_manifest(
@@ -367,21 +402,16 @@ class CallbackModule(CallbackBase):
             catalogs=[os.path.join(COLLECTION_ROOT, "catalog")],
             ticket=self.get_option("ticket") or None,
             written_by=self.CALLBACK_NAME,
+            engine=self._identity,
+            engine_user=engine_user(self._identity),
         )
 
     def _load_or_write_manifest(self):
         try:
-            with open(self._manifest_path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            manifest = self._build_manifest()
-            try:
-                write_json_atomic(self._manifest_path, manifest)
-            except OSError as exc:
-                self._error(f"cannot write {self._manifest_path}: {exc}")
-            return manifest
-        except (OSError, ValueError) as exc:
-            return {"error": f"cannot read {self._manifest_path}: {exc}"}
+            return claim_manifest(self._manifest_path, self._run_id, self._build_manifest)
+        except OSError as exc:
+            self._error(f"cannot write {self._manifest_path}: {exc}")
+            return self._build_manifest()
 
     def _open(self):
         if self._writer is not None or self._disabled:
@@ -395,6 +425,7 @@ class CallbackModule(CallbackBase):
                 fsync_interval=float(self.get_option("fsync_interval")),
                 redactor=self._redactor,
                 signer=self._signer,
+                on_line=self._print_record if self._emit else None,
             )
             open_run = self._writer.open_run()
         except (AuditChainError, OSError) as exc:
@@ -478,28 +509,8 @@ class CallbackModule(CallbackBase):
 
         self._learn_extra_vars(getattr(load_extra_vars, "extra_vars", None))
         self._open()
-        path = getattr(playbook, "_file_name", None)
-        path = os.path.abspath(to_text(path)) if path else None
-        self._playbooks.append(path)
-        data = {
-            "playbook": path,
-            "check_mode": self._check_mode(),
-            "diff_mode": bool(context.CLIARGS.get("diff", False)),
-            "forks": context.CLIARGS.get("forks"),
-            "limit": context.CLIARGS.get("subset"),
-            "tags": list(context.CLIARGS.get("tags") or ()),
-            "skip_tags": list(context.CLIARGS.get("skip_tags") or ()),
-            "inventory": list(context.CLIARGS.get("inventory") or ()),
-            "pid": os.getpid(),
-        }
-        if path and os.path.isfile(path):
-            try:
-                data["sha256"] = sha256_file(path)
-            except OSError as exc:
-                data["sha256"] = f"<unreadable: {exc.strerror}>"
-        marker = self._extra_vars_marker()
-        if marker:
-            data["extra_vars"] = marker
+        data = playbook_start(playbook, context.CLIARGS)
+        self._playbooks.append(data["playbook"])
         self._write(PLAYBOOK_START, data)
 
     def v2_playbook_on_play_start(self, play):
@@ -548,17 +559,8 @@ class CallbackModule(CallbackBase):
 
     # -- the end --------------------------------------------------------------------------
     def v2_playbook_on_stats(self, stats):
-        per_host = {to_text(h): stats.summarize(h) for h in sorted(stats.processed)}
-        failed = sorted(h for h, s in per_host.items() if s.get("failures"))
-        unreachable = sorted(h for h, s in per_host.items() if s.get("unreachable"))
-        status = "failed" if failed or unreachable else "successful"
-        data = {
-            "playbooks": self._playbooks,
-            "status": status,
-            "stats": per_host,
-            "hosts_failed": failed,
-            "hosts_unreachable": unreachable,
-        }
+        data = playbook_end(stats, self._playbooks)
+        status, per_host = data["status"], data["stats"]
         self._write(PLAYBOOK_END, data)
         if self._owner:
             files = digests([self._manifest_path])  # run-end covers the manifest (without its audit_log key)

@@ -8,11 +8,13 @@ and task objects through accessors that tolerate the differences between ansible
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .audit_record import ITEM, RETRY, TASK
 from .audit_redact import REDACTED_NO_LOG, Redactor, secret_values
+from .run_files import sha256_file
 
 try:
     from ansible.module_utils.common.text.converters import to_text
@@ -73,6 +75,46 @@ def loop_summary(loop: Iterable[Any]) -> dict[str, int]:
             summary["failed"] += bool(item.get("failed"))
             summary["skipped"] += bool(item.get("skipped"))
     return summary
+
+
+def playbook_start(playbook: Any, cliargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data`` of a playbook-start record; the extra vars only as a marker saying how many ``-e``."""
+    path = getattr(playbook, "_file_name", None)
+    path = os.path.abspath(str(to_text(path))) if path else None
+    data: dict[str, Any] = {
+        "playbook": path,
+        "check_mode": bool(cliargs.get("check", False)),
+        "diff_mode": bool(cliargs.get("diff", False)),
+        "forks": cliargs.get("forks"),
+        "limit": cliargs.get("subset"),
+        "tags": list(cliargs.get("tags") or ()),
+        "skip_tags": list(cliargs.get("skip_tags") or ()),
+        "inventory": list(cliargs.get("inventory") or ()),
+        "pid": os.getpid(),
+    }
+    if path and os.path.isfile(path):
+        try:
+            data["sha256"] = sha256_file(path)
+        except OSError as exc:
+            data["sha256"] = f"<unreadable: {exc.strerror}>"
+    sources = cliargs.get("extra_vars") or ()
+    if sources:
+        data["extra_vars"] = f"<redacted: extra vars not recorded ({len(sources)} -e option(s))>"
+    return data
+
+
+def playbook_end(stats: Any, playbooks: list[str | None]) -> dict[str, Any]:
+    """The ``data`` of a playbook-end record: stats per host, failed and unreachable hosts, status."""
+    per_host = {str(to_text(h)): stats.summarize(h) for h in sorted(stats.processed)}
+    failed = sorted(h for h, s in per_host.items() if s.get("failures"))
+    unreachable = sorted(h for h, s in per_host.items() if s.get("unreachable"))
+    return {
+        "playbooks": playbooks,
+        "status": "failed" if failed or unreachable else "successful",
+        "stats": per_host,
+        "hosts_failed": failed,
+        "hosts_unreachable": unreachable,
+    }
 
 
 class TaskContext:

@@ -17,15 +17,17 @@ runs`` and ``remediate --resume`` give a run:
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from .audit_record import AuditChainError, PathLike
+from .audit_engine import RUNNER_SUBDIR, load_events, record_lines
+from .audit_record import AuditChainError, PathLike, parse_line
 from .audit_sign import Verifier
-from .audit_verify import TAMPERED, Verdict, verify
+from .audit_verify import TAMPERED, Verdict, verify, verify_lines
 from .run_files import MANIFEST_NAME, file_digest
 
 LOG_NAME = "audit.jsonl"
@@ -35,26 +37,87 @@ SHOWN_FILES = (SUMMARY_NAME, MANIFEST_NAME)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def locate(path: PathLike) -> tuple[str, str | None]:
-    """(the log, the manifest beside it or None) of a run directory or a log file.
+def _is_log(path: str) -> bool:
+    """A log file, as opposed to a JSON export of a job's events.
 
-    Raises :class:`AuditChainError` with a one-line reason when there is no log to read.
+    A file named ``*.jsonl``, or whose first line is a record, or that is not a whole JSON document
+    of events, is a log: a damaged log is then reported as tampered, never taken for something else.
+    """
+    if path.endswith(".jsonl"):
+        return True
+    with open(path, "rb") as handle:
+        first = handle.readline(1 << 20)
+    if not first.strip() or parse_line(first.rstrip(b"\n")) is not None:
+        return True
+    try:
+        load_events(path)
+    except AuditChainError:
+        return True
+    return False
+
+
+def _one(found: list[str], given: str, what: str) -> str | None:
+    if len(found) > 1:
+        raise AuditChainError(f"{given} holds {len(found)} {what}: name one ({', '.join(sorted(found)[:3])})")
+    return found[0] if found else None
+
+
+def _engine_source(given: str) -> tuple[str, str]:
+    """In a directory without audit.jsonl: an ansible-runner private data dir or artifact directory.
+
+    The shipped run directory (``[artifacts/[<ident>/]]ripreplace/``) when there is one, else the
+    job's events (``[artifacts/[<ident>/]]job_events/``) to rebuild the log from.
+    """
+    prefixes = ("", "artifacts", os.path.join("artifacts", "*"))
+    runs = [
+        d
+        for p in prefixes
+        for d in glob.glob(os.path.join(given, p, RUNNER_SUBDIR))
+        if os.path.isfile(os.path.join(d, LOG_NAME))
+    ]
+    run = _one(runs, given, "ripreplace runs")
+    if run is not None:
+        return "log", os.path.join(run, LOG_NAME)
+    if glob.glob(os.path.join(given, "*.json")) and os.path.basename(os.path.normpath(given)) == "job_events":
+        return "events", given
+    events = [d for p in prefixes for d in glob.glob(os.path.join(given, p, "job_events")) if os.path.isdir(d)]
+    found = _one(events, given, "job_events directories")
+    if found is None:
+        raise AuditChainError(f"{given} is a directory without {LOG_NAME} (nor an ansible-runner run or job events)")
+    return "events", found
+
+
+def resolve(path: PathLike) -> tuple[str, str]:
+    """(kind, where): ``("log", <audit.jsonl>)`` or ``("events", <export file or job_events dir>)``.
+
+    PATH is a run directory, a log file, a JSON export of a job's events (AWX's API shape), or the
+    ``process`` side's private data dir of ``ansible-runner transmit | worker | process`` (or any
+    artifact directory). Raises :class:`AuditChainError` with a one-line reason.
     """
     given = os.fspath(path)
     if os.path.isdir(given):
         log = os.path.join(given, LOG_NAME)
-        if not os.path.isfile(log):
-            raise AuditChainError(f"{given} is a directory without {LOG_NAME}")
+        kind, where = ("log", log) if os.path.isfile(log) else _engine_source(given)
     elif os.path.isfile(given):
-        log = given
+        kind, where = "log", given
     elif os.path.exists(given):
         raise AuditChainError(f"{given} is not a regular file")
     else:
         raise AuditChainError(f"{given}: no such file or directory")
-    if not os.access(log, os.R_OK):
-        raise AuditChainError(f"{log}: permission denied")
-    manifest = os.path.join(os.path.dirname(os.path.abspath(log)), MANIFEST_NAME)
-    return log, manifest if os.path.isfile(manifest) else None
+    if not os.access(where, os.R_OK):
+        raise AuditChainError(f"{where}: permission denied")
+    if kind == "log" and not _is_log(where):
+        kind = "events"
+    return kind, where
+
+
+def locate(path: PathLike) -> tuple[str, str | None]:
+    """(the log or the events it is rebuilt from, the manifest beside the log or None)."""
+    kind, where = resolve(path)
+    if kind == "events":
+        return where, None
+    manifest = os.path.join(os.path.dirname(os.path.abspath(where)), MANIFEST_NAME)
+    return where, manifest if os.path.isfile(manifest) else None
 
 
 def read_manifest(path: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -134,13 +197,28 @@ def check_files(verdict: Verdict, directory: str) -> Verdict:
     return verdict
 
 
+def verify_events(where: str, *, key: bytes | None = None, verifier: Verifier | None = None) -> Verdict:
+    """The log rebuilt from a job's events (see ``audit_engine``), verified like the file."""
+    events = load_events(where)
+    counters: list[Any] = []
+    verdict = verify_lines(record_lines(events, counters), key=key, verifier=verifier)
+    if verdict.line is not None and 0 < verdict.line <= len(counters):
+        verdict.notes.append(f"record {verdict.line} is in the job event with counter {counters[verdict.line - 1]}")
+    verdict.notes.append(f"rebuilt from the records in {len(events)} job events")
+    return verdict
+
+
 def verify_run(path: PathLike, *, key: bytes | None = None, verifier: Verifier | None = None) -> Verdict:
     """The verdict of a run directory (or of a log file and the manifest beside it); see the module doc.
 
-    Raises :class:`AuditChainError` when there is no log to read (one line: a missing path, a
-    directory without a log, a file that cannot be read).
+    Also a job's events (an AWX export, or ``ansible-runner process``'s private data dir): the log is
+    rebuilt from them, and checked as a chain (with the key / public key given). Raises
+    :class:`AuditChainError` when there is nothing to read (one line).
     """
-    log, manifest_path = locate(path)
+    kind, where = resolve(path)
+    if kind == "events":
+        return verify_events(where, key=key, verifier=verifier)
+    log, manifest_path = locate(where)
     manifest, problem = (None, None) if manifest_path is None else read_manifest(manifest_path)
     expected_hash = expected_records = None
     if manifest is not None:

@@ -392,10 +392,22 @@ def verify(
         handle = open(path, "rb")  # noqa: SIM115 - closed below, the loop is long
     except OSError as exc:
         raise AuditChainError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    chain = _Chain(key, verifier, expected_final_hash, expected_records)
     with handle:
-        for raw in handle:
-            verdict = chain.feed(raw)
-            if verdict is not None:
-                return verdict
+        return verify_lines(handle, key, expected_final_hash, expected_records, verifier=verifier)
+
+
+def verify_lines(
+    lines: Iterable[bytes],
+    key: bytes | None = None,
+    expected_final_hash: str | None = None,
+    expected_records: int | None = None,
+    *,
+    verifier: Verifier | None = None,
+) -> Verdict:
+    """:func:`verify` over the lines of a log from anywhere (a file, or rebuilt from a job's events)."""
+    chain = _Chain(key, verifier, expected_final_hash, expected_records)
+    for raw in lines:
+        verdict = chain.feed(raw)
+        if verdict is not None:
+            return verdict
     return chain.finish()

@@ -126,6 +126,8 @@ class AuditWriter:
     ``fsync_interval`` seconds of records are at risk on a power loss (a timer syncs a quiet log),
     and :meth:`sync` / :meth:`close` / a run-end always fsync. ``fsync_interval=0`` syncs every record.
     ``signer``: signs the body bytes of every run-end (Ed25519, see ``audit_sign``).
+    ``on_line``: called with every line this writer wrote (without its newline), outside the locks:
+    the callback prints them into the job's events under ansible-runner (``audit_engine``).
     """
 
     def __init__(
@@ -140,8 +142,11 @@ class AuditWriter:
         fsync_interval: float = DEFAULT_FSYNC_INTERVAL,
         redactor: Redactor | None = None,
         signer: Signer | None = None,
+        on_line: Callable[[bytes], None] | None = None,
     ) -> None:
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        self._on_line = on_line
+        self._written: list[bytes] = []
         self.run_id = run_id
         self.source = source
         self._key = key
@@ -250,6 +255,8 @@ class AuditWriter:
                 written += os.write(fd, view[written:])
             except InterruptedError:
                 continue
+        if self._on_line is not None:
+            self._written.append(line.strip(b"\n"))
         tail = self._tail
         tail.size += len(line)
         tail.seq = appended.seq
@@ -300,7 +307,17 @@ class AuditWriter:
                     self._schedule_locked()
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+            self._emit()
         return appended
+
+    def _emit(self) -> None:
+        """Hand the lines written to ``on_line``, in the order written (under this writer's lock)."""
+        if self._on_line is None:
+            return
+        with self._lock:
+            lines, self._written = self._written, []
+            for line in lines:
+                self._on_line(line)
 
     def open_run(self) -> str | None:
         """The run id of the run open in the log (run-start written, no run-end yet), or None."""
@@ -309,9 +326,11 @@ class AuditWriter:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 self._load_tail_locked()
-                return self._tail.open_run
+                open_run = self._tail.open_run
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+            self._emit()
+        return open_run
 
     # -- durability -----------------------------------------------------------------------
     def _sync_locked(self) -> None:

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
 from .audit_record import canonical
@@ -90,12 +90,16 @@ def _hash_or_marker(path: str) -> str:
         return f"<unreadable: {exc.strerror or exc}>"
 
 
-def operator(environ: Mapping[str, str] | None = None) -> str:
-    """Who runs this: ``RIPREPLACE_OPERATOR``, else the sudo caller, else the login name."""
+def operator(environ: Mapping[str, str] | None = None, engine_user: str | None = None) -> str:
+    """Who runs this: ``RIPREPLACE_OPERATOR``, else the engine's user (AWX's ``awx_user_name``), else the
+    sudo caller, else the login name."""
     environ = os.environ if environ is None else environ
-    for var in ("RIPREPLACE_OPERATOR", "SUDO_USER"):
-        if environ.get(var):
-            return environ[var]
+    if environ.get("RIPREPLACE_OPERATOR"):
+        return environ["RIPREPLACE_OPERATOR"]
+    if engine_user:
+        return engine_user
+    if environ.get("SUDO_USER"):
+        return environ["SUDO_USER"]
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -214,14 +218,19 @@ def build_manifest(
     written_by: str,
     extra_versions: Mapping[str, str | None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    engine: Mapping[str, Any] | None = None,
+    engine_user: str | None = None,
 ) -> dict[str, Any]:
-    """The content of ``manifest.json``: one shape for the wrapper and the callback (docs/audit-log.md)."""
+    """The content of ``manifest.json``: one shape for the wrapper and the callback (docs/audit-log.md).
+
+    ``engine``: the job's identity from the engine's allow-listed variables (``audit_engine``).
+    """
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "run": run_id,
         "mode": mode,
         "check_mode": bool(check_mode),
-        "operator": operator(),
+        "operator": operator(engine_user=engine_user),
         "ticket": ticket,
         "window": window,
         "started": isotime(started),
@@ -233,6 +242,41 @@ def build_manifest(
         },
         "written_by": written_by,
     }
+    if engine:
+        manifest["engine"] = dict(engine)
     if extra:
         manifest.update(extra)
+    return manifest
+
+
+def claim_manifest(path: PathLike, run_id: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The manifest of run ``run_id`` at ``path``: the one there if it is that run's, else ``build()``'s.
+
+    Another run's manifest (a log path shared by several jobs) or an unreadable file is first moved
+    to ``manifests/<its run>.json`` beside it, so nothing recorded is lost and no run ever records
+    another run's manifest. Raises OSError when the new manifest cannot be written.
+    """
+    target = os.fspath(path)
+    try:
+        with open(target, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raw = None
+    if raw is not None:
+        try:
+            existing = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            existing = None
+        if isinstance(existing, dict) and existing.get("run") == run_id:
+            return existing
+        other = existing.get("run") if isinstance(existing, dict) else None
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(other)) if other else f"unreadable-{sha256_bytes(raw)[:12]}"
+        archive = os.path.join(os.path.dirname(os.path.abspath(target)), "manifests")
+        os.makedirs(archive, mode=0o700, exist_ok=True)
+        kept = os.path.join(archive, f"{name}.json")
+        if os.path.exists(kept):  # never over another kept manifest
+            kept = os.path.join(archive, f"{name}-{sha256_bytes(raw)[:12]}.json")
+        os.replace(target, kept)
+    manifest = build()
+    write_json_atomic(target, manifest)
     return manifest

@@ -1,6 +1,8 @@
 """``ripreplace verify-log PATH``: check a run's audit log and print a one-line verdict.
 
-PATH is a run directory (its ``audit.jsonl`` is checked) or an audit log file. The run directory is
+PATH is a run directory (its ``audit.jsonl`` is checked), an audit log file, the ``process`` side's
+private data dir of ``ansible-runner transmit | worker | process`` (or any artifact directory), or a
+JSON export of a job's events (AWX's API shape), from which the log is rebuilt. The run directory is
 verified as a whole (``auditlog.verify_run``): the chain (HMACs with ``--key-file``/``--key-env``,
 run-end signatures with ``--public-key``), the final hash and count ``manifest.json`` repeats, and
 the sha256 of ``summary.json``, ``manifest.json`` and ``state.json`` that the last run-end recorded.
@@ -33,7 +35,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "unreadable input. --gen-key FILE makes an Ed25519 signing key pair instead."
         ),
     )
-    parser.add_argument("path", metavar="PATH", type=Path, nargs="?", help="a run directory or an audit.jsonl file")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        type=Path,
+        nargs="?",
+        help="a run directory, an audit.jsonl file, an ansible-runner private data dir, or a job-events export",
+    )
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--key-file", type=Path, help="file holding the HMAC key the log was written with")
     key.add_argument("--key-env", metavar="NAME", help="environment variable holding the HMAC key")

@@ -1,0 +1,141 @@
+# Copyright: ripreplace developers
+# Apache License 2.0 (see LICENSE)
+"""The trail under an engine (ansible-runner, AWX / Automation Controller, Receptor).
+
+- Identity: the job's identity from an allow-list of the engine's variables (``awx_*`` and their
+  ``tower_*`` aliases), never any other extra var.
+- Records in the job's events: under ansible-runner the callback also prints every record as one
+  line ``RIPREPLACE-AUDIT <record>``; ansible-runner turns each line into a ``verbose`` event, which
+  the engine keeps (AWX stores job events; ``ansible-runner process`` writes ``job_events/``). The log
+  is rebuilt from those events in ``counter`` order and verified like the file.
+- Where the log goes under ansible-runner: ``$AWX_ISOLATED_DATA_DIR/ripreplace/``, the job's artifact
+  directory, which the worker ships back to the ``process`` side (``artifacts/[<ident>/]ripreplace``).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from .audit_record import AuditChainError, PathLike
+
+#: Prefix of a record line in the job's stdout (and so in its events).
+EMIT_PREFIX = "RIPREPLACE-AUDIT "
+#: Set by ansible-runner (and AWX) to the job's artifact directory.
+ARTIFACT_DIR_ENV = "AWX_ISOLATED_DATA_DIR"
+RUNNER_SUBDIR = "ripreplace"
+
+#: The engine's job identity recorded in the manifest (suffixes of ``awx_`` and ``tower_``).
+IDENTITY_FIELDS = (
+    "job_id",
+    "job_launch_type",
+    "job_template_id",
+    "job_template_name",
+    "workflow_job_id",
+    "workflow_job_name",
+    "workflow_job_template_id",
+    "workflow_job_template_name",
+    "user_id",
+    "user_name",
+    "schedule_id",
+    "schedule_name",
+    "inventory_id",
+    "inventory_name",
+    "project_revision",
+    "project_scm_branch",
+    "execution_node",
+)
+IDENTITY_VARS = tuple(f"{prefix}_{field}" for prefix in ("awx", "tower") for field in IDENTITY_FIELDS)
+_MAX_VALUE = 256
+
+
+def engine_identity(extra_vars: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The allow-listed engine variables present in ``extra_vars`` (scalars only, bounded)."""
+    out: dict[str, Any] = {}
+    for name in IDENTITY_VARS:
+        value = (extra_vars or {}).get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)):
+            out[name] = value
+        elif isinstance(value, str):
+            out[name] = value[:_MAX_VALUE]
+    return out
+
+
+def engine_user(identity: Mapping[str, Any]) -> str | None:
+    """Who launched the job, per the engine."""
+    for name in ("awx_user_name", "tower_user_name"):
+        if isinstance(identity.get(name), str) and identity[name]:
+            return str(identity[name])
+    return None
+
+
+def runner_run_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """The run directory of a standalone run under ansible-runner: inside the job's artifact directory."""
+    environ = os.environ if environ is None else environ
+    artifacts = environ.get(ARTIFACT_DIR_ENV)
+    return os.path.join(artifacts, RUNNER_SUBDIR) if artifacts else None
+
+
+# --------------------------------------------------------------------------- reading events back
+
+
+def load_events(path: PathLike) -> list[dict[str, Any]]:
+    """Job events from an AWX API export (``{"results": [...]}``, or several pages in a list) or from a
+    ``job_events`` directory of ansible-runner (one JSON file per event). Raises :class:`AuditChainError`."""
+    given = os.fspath(path)
+    if os.path.isdir(given):
+        events = []
+        for name in sorted(glob.glob(os.path.join(given, "*.json"))):
+            events.extend(_events_in(_read_json(name), name))
+        return events
+    return _events_in(_read_json(given), given)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        raise AuditChainError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise AuditChainError(f"{path}: not a JSON job-events export ({str(exc)[:120]})") from None
+
+
+def _events_in(data: Any, where: str) -> list[dict[str, Any]]:
+    if isinstance(data, dict) and "results" in data:
+        data = data["results"]
+    elif isinstance(data, dict) and "event" in data:
+        data = [data]  # one runner event file
+    elif isinstance(data, list) and all(isinstance(p, dict) and "results" in p for p in data) and data:
+        data = [event for page in data for event in (page.get("results") or [])]  # several API pages
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise AuditChainError(f"{where}: not a job-events export (a 'results' list of events)")
+    return data
+
+
+def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None = None) -> Iterator[bytes]:
+    """The log's lines (with newline) carried by the events, in event ``counter`` order.
+
+    ``counters``, when given, receives the counter of the event each line came from (to name it).
+    """
+
+    def counter(event: Mapping[str, Any]) -> int:
+        value = event.get("counter")
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    for event in sorted(events, key=counter):
+        stdout = event.get("stdout")
+        if not isinstance(stdout, str) or EMIT_PREFIX not in stdout:
+            continue
+        for raw in stdout.split("\n"):  # not splitlines(): a record may hold U+2028 and other separators
+            line = raw.rstrip("\r")
+            start = line.find(EMIT_PREFIX)
+            if start != -1:
+                if counters is not None:
+                    counters.append(event.get("counter"))
+                yield line[start + len(EMIT_PREFIX) :].encode("utf-8") + b"\n"

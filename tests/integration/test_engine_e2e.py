@@ -1,0 +1,150 @@
+"""The trail survives the engine (issue 12, deliverables 1 and 2), end to end, no lab: the collection's
+audit playbook through ``ansible-runner transmit | ansible-runner worker | ansible-runner process``
+(what AWX and Receptor run) on local-connection hosts, with only the callback enabled.
+
+- From the ``process`` side alone, ``ripreplace verify-log`` exits 0: the log and its manifest were
+  written in the job's artifact directory, which the worker ships back.
+- From a job-events export in AWX's API shape built from that run's events, the same; an edited
+  event exits 6.
+- The engine's identity (``awx_job_id``, ``awx_user_name``) is in the manifest; no other extra var is.
+- Jobs sharing a durable runs directory or a fixed log path never record another job's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ripreplace import collection
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.e2e
+CANARY = "CANARY-awx-extra-5c1d9e"
+
+
+def private_dir(tmp_path: Path, name: str, extravars: dict, envvars: dict | None = None) -> Path:
+    """An ansible-runner private data dir: the collection's audit playbook on two local hosts."""
+    src = tmp_path / name
+    (src / "project").mkdir(parents=True)
+    (src / "inventory").mkdir()
+    (src / "env").mkdir()
+    (src / "project" / "site.yml").write_text("- ansible.builtin.import_playbook: ripreplace.remediation.audit\n")
+    hosts = {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for h in ("h1", "h2")}
+    (src / "inventory" / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    env = {
+        "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
+        "ANSIBLE_CALLBACKS_ENABLED": "ripreplace.remediation.audit_log",
+        **(envvars or {}),
+    }
+    (src / "env" / "envvars").write_text(yaml.safe_dump(env))
+    (src / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    return src
+
+
+def transmit_worker_process(tmp_path: Path, src: Path) -> Path:
+    """Run ``transmit | worker | process``; return the process side's private data dir."""
+    worker, out = tmp_path / f"{src.name}-worker", tmp_path / f"{src.name}-process"
+    worker.mkdir()
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    runner = str(BIN / "ansible-runner")
+    transmit = subprocess.Popen([runner, "transmit", str(src), "-p", "site.yml"], stdout=subprocess.PIPE, env=env)
+    work = subprocess.Popen(
+        [runner, "worker", "--private-data-dir", str(worker)], stdin=transmit.stdout, stdout=subprocess.PIPE, env=env
+    )
+    assert transmit.stdout is not None and work.stdout is not None
+    transmit.stdout.close()
+    process = subprocess.run(
+        [runner, "process", str(out)],
+        stdin=work.stdout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    work.stdout.close()
+    assert work.wait(300) == 0 and transmit.wait(60) == 0 and process.returncode == 0, process.stderr
+    return out
+
+
+def verify_log(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "ripreplace"), "verify-log", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp_path = tmp_path_factory.mktemp("engine")
+    extravars = {"awx_job_id": 4242, "awx_user_name": "alice", "awx_job_template_name": "Audit", "site_token": CANARY}
+    return transmit_worker_process(tmp_path, private_dir(tmp_path, "job", extravars))
+
+
+def test_the_process_side_alone_verifies(job: Path) -> None:
+    run = job / "artifacts" / "ripreplace"
+    assert (run / "audit.jsonl").is_file() and (run / "manifest.json").is_file()
+    check = verify_log(job)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "final hash matches manifest.json" in check.stdout
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["engine"] == {"awx_job_id": 4242, "awx_user_name": "alice", "awx_job_template_name": "Audit"}
+    assert manifest["operator"] == "alice"
+    for path in [*run.rglob("*"), *(job / "artifacts" / "job_events").glob("*.json")]:
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), f"an extra var leaked into {path}"
+
+
+def test_a_job_events_export_verifies_and_an_edited_event_fails(job: Path, tmp_path: Path) -> None:
+    events = sorted(
+        (json.loads(p.read_text()) for p in (job / "artifacts" / "job_events").glob("*.json")),
+        key=lambda e: e["counter"],
+    )
+    assert sum("RIPREPLACE-AUDIT " in e["stdout"] for e in events) >= 10  # every record in the events
+    export = tmp_path / "job-4242-events.json"
+    export.write_text(json.dumps({"count": len(events), "next": None, "previous": None, "results": events}))
+    check = verify_log(export)
+    assert check.returncode == 0 and "rebuilt from the records" in check.stdout, check.stdout + check.stderr
+    final = json.loads((job / "artifacts" / "ripreplace" / "manifest.json").read_text())["audit_log"]["final_hash"]
+    assert final in check.stdout  # the same chain as the file
+    target = next(e for e in events if '"type":"task"' in e["stdout"])
+    target["stdout"] = (
+        target["stdout"].replace('"host":"h1"', '"host":"h9"', 1).replace('"host":"h2"', '"host":"h9"', 1)
+    )
+    export.write_text(json.dumps({"results": events}))
+    edited = verify_log(export)
+    assert edited.returncode == 6 and "TAMPERED" in edited.stdout and f"counter {target['counter']}" in edited.stdout
+
+
+def test_jobs_never_record_another_jobs_manifest(tmp_path: Path) -> None:
+    durable = tmp_path / "durable"
+    shared_log = tmp_path / "shared" / "audit.jsonl"
+    for ticket in ("CHG-1", "CHG-2"):
+        for label, env in (
+            ("runs", {"RIPREPLACE_RUNS_DIR": str(durable)}),
+            ("log", {"RIPREPLACE_AUDIT_LOG": str(shared_log)}),
+        ):
+            src = private_dir(
+                tmp_path, f"{label}-{ticket}", {"awx_job_id": ticket}, {**env, "RIPREPLACE_TICKET": ticket}
+            )
+            transmit_worker_process(tmp_path, src)
+    runs = sorted(durable.iterdir())
+    assert len(runs) == 2
+    tickets = [json.loads((r / "manifest.json").read_text())["ticket"] for r in runs]
+    assert sorted(tickets) == ["CHG-1", "CHG-2"] and all(verify_log(r).returncode == 0 for r in runs)
+    shared = shared_log.parent
+    latest = json.loads((shared / "manifest.json").read_text())
+    (kept,) = (shared / "manifests").iterdir()
+    assert latest["ticket"] == "CHG-2" and json.loads(kept.read_text())["ticket"] == "CHG-1"
+    starts = [json.loads(line) for line in shared_log.read_text().splitlines() if '"type":"run-start"' in line]
+    assert [s["data"]["manifest"]["ticket"] for s in starts] == ["CHG-1", "CHG-2"]
+    assert [s["data"]["manifest"]["engine"]["awx_job_id"] for s in starts] == ["CHG-1", "CHG-2"]
+    check = verify_log(shared)
+    assert check.returncode == 0 and "2 run(s)" in check.stdout, check.stdout
