@@ -10,7 +10,8 @@ The parts live in their own modules and are gathered here for readers that want 
   :class:`AuditLog`;
 - ``audit_verify``: :func:`verify` and its :class:`Verdict`;
 - ``audit_sign``: Ed25519 signatures of run-end records (:class:`Signer`, :class:`Verifier`);
-- ``audit_rundir``: :func:`verify_run`, the verdict of a whole run directory;
+- ``audit_rundir``: :func:`verify_run`, the verdict of a whole run directory (or of a job's events);
+- ``audit_engine``: under ansible-runner and AWX: the job's identity, the records in the job's events;
 - ``run_files``: clock, hashes, atomic JSON and the manifest, shared with the wrapper.
 
 Ansible's loader imports these for the ``audit_log`` callback
@@ -21,6 +22,7 @@ package loads them as the package ``ripreplace._plugin_utils`` and reaches them,
 
 from __future__ import annotations
 
+from .audit_engine import EMIT_PREFIX, engine_identity, load_events, record_lines
 from .audit_record import (
     DECISION,
     DEFAULT_KEY_ENV,
@@ -58,7 +60,7 @@ from .audit_redact import (
     is_secret_name,
     secret_values,
 )
-from .audit_rundir import locate, read_manifest, verify_run
+from .audit_rundir import locate, read_manifest, resolve, verify_events, verify_run
 from .audit_sign import Signer, Verifier, generate, load_signer, load_verifier
 from .audit_verify import INCOMPLETE, OK, TAMPERED, Verdict, verify
 from .audit_writer import DEFAULT_FSYNC_INTERVAL, Appended, AuditLog, AuditWriter, record_final_hash
@@ -69,6 +71,7 @@ __all__ = [
     "DECLARED_SECRETS_VAR",
     "DEFAULT_FSYNC_INTERVAL",
     "DEFAULT_KEY_ENV",
+    "EMIT_PREFIX",
     "FORMAT",
     "GENESIS",
     "HOST_STATE",
@@ -102,10 +105,12 @@ __all__ = [
     "Verdict",
     "Verifier",
     "canonical",
+    "engine_identity",
     "generate",
     "is_secret_name",
     "isotime",
     "iter_records",
+    "load_events",
     "load_key",
     "load_signer",
     "load_verifier",
@@ -113,10 +118,13 @@ __all__ = [
     "parse_line",
     "read_manifest",
     "record_final_hash",
+    "record_lines",
+    "resolve",
     "seal",
     "secret_values",
     "utcnow",
     "verify",
+    "verify_events",
     "verify_run",
     "write_json_atomic",
 ]

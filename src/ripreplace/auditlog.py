@@ -54,11 +54,14 @@ __all__ = [
     "generate_signing_key",
     "iter_records",
     "keys_from_env",
+    "load_events",
     "load_key",
     "load_signer",
     "load_verifier",
     "locate",
     "parse_line",
+    "record_lines",
+    "resolve",
     "verify",
     "verify_run",
     "wrapper_run",
@@ -104,6 +107,13 @@ Verdict = _chain.Verdict
 verify = _chain.verify
 verify_run = _chain.verify_run
 locate = _chain.locate
+#: ("log", <audit.jsonl>) or ("events", <export or job_events dir>) for a PATH verify-log accepts.
+resolve = _chain.resolve
+
+# Under an engine (ansible-runner, AWX): the job's events carry the records (audit_engine).
+load_events = _chain.load_events
+record_lines = _chain.record_lines
+engine_identity = _chain.engine_identity
 
 # Signatures (Ed25519): the writer of run-end signs, an auditor verifies with the public key alone.
 Signer = _chain.Signer
