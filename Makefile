@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-fuzz test-lab sanity test-compat molecule build clean
+.PHONY: help deps deps-debian venv lint ruff ansible-lint mypy test test-unit test-fuzz test-lab sanity test-compat publish-check ee-context molecule build clean
 
 help:
 	@echo "make test       install everything, lint, run the whole suite (lab tests need root)"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint       ruff, ansible-lint (profile production), mypy"
 	@echo "make sanity     ansible-test sanity on the collection content"
 	@echo "make test-compat  unit tests and sanity on ansible-core 2.16 and the newest installable"
+	@echo "make publish-check  galaxy-importer, ansible-builder, antsibull-docs, antsibull-changelog (offline)"
+	@echo "make ee-context   the execution environment's build context in context/ (no image build)"
 	@echo "make molecule   every role's molecule scenario on lab hosts (root)"
 	@echo "make build      the collection tarball (ansible-galaxy collection build)"
 
@@ -75,6 +77,16 @@ sanity: venv
 # on the newest release installable (Python 3.12+ from PATH or pyenv; says so when there is none).
 test-compat: venv
 	$(BIN)/python tests/sanity/cores.py
+
+# The publishing checks alone (make test's pytest run includes them): galaxy-importer offline,
+# ansible-builder introspect/create, antsibull-docs lint and docsite build, antsibull-changelog lint.
+publish-check: venv
+	$(BIN)/pytest tests/publish $(PYTEST_ARGS)
+
+# The execution environment's build context (collection tarball + ansible-builder create) in context/;
+# then `podman build -t ripreplace-ee context/` where the base image and a package index are reachable.
+ee-context: venv
+	$(BIN)/python tests/publish/tools.py ee-context context
 
 # Molecule scenarios of every role, on real lab hosts (extensions/molecule: ripreplace lab up/down).
 MOLECULE_ROLES ?= detect replacement remove verify
