@@ -176,15 +176,24 @@ def test_changelog_lints_clean():
     assert _run(lint_yaml).stdout.strip() == ""
 
 
-def test_documented_requirements_file_installs_offline(tarball, tmp_path):
-    """guide_install's collections/requirements.yml, in a project beside the tarball, as AWX syncs it."""
+def _requirements_examples() -> dict[str, str]:
+    """The collections/requirements.yml examples of the install guide and the README."""
     guide = (ROOT / "docs" / "docsite" / "rst" / "guide_install.rst").read_text()
-    block = re.search(r"\.\. code-block:: yaml\n\n((?:  .*\n|\n)+)", guide).group(1)
-    requirements = yaml.safe_load(textwrap.dedent(block))
+    readme = (ROOT / "README.md").read_text()
+    return {
+        "guide_install.rst": textwrap.dedent(re.search(r"\.\. code-block:: yaml\n\n((?:  .*\n|\n)+)", guide).group(1)),
+        "README.md": textwrap.dedent(re.search(r"```yaml\n((?:(?!\s*```).*\n)+)\s*```", readme).group(1)),
+    }
+
+
+@pytest.mark.parametrize("document", ["guide_install.rst", "README.md"])
+def test_documented_requirements_file_installs_offline(document, tarball, tmp_path):
+    """The documented collections/requirements.yml, in a project beside the tarball, as AWX syncs it."""
+    requirements = yaml.safe_load(_requirements_examples()[document])
     (source,) = [c["name"] for c in requirements["collections"]]
+    assert Path(source).name == tarball.name, f"{document} names another version than galaxy.yml's"
     project = tmp_path / "project"
     (project / "collections").mkdir(parents=True)
-    assert Path(source).name == tarball.name, "the guide names another version than galaxy.yml's"
     shutil.copy2(tarball, project / source)
     (project / "collections" / "requirements.yml").write_text(yaml.safe_dump(requirements))
     env = clean_env(ANSIBLE_GALAXY_SERVER_LIST="")
