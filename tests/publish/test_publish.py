@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.publish.tools import ROOT, build_tarball, clean_env, ee_context, install_tarball, tools
+from tests.publish.tools import ROOT, antsibull_docs, build_tarball, clean_env, ee_context, install_tarball, tools
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +125,7 @@ def test_ee_context_is_created_offline_and_its_build_steps_work(tmp_path):
 
 
 def test_collection_docs_lint_clean(installed):
-    cmd = [tools() / "antsibull-docs", "lint-collection-docs", "--plugin-docs", "--check-extra-docs-refs"]
+    cmd = [*antsibull_docs(), "lint-collection-docs", "--plugin-docs", "--check-extra-docs-refs"]
     cmd += ["--validate-collection-refs", "all", "--disallow-unknown-collection-refs", installed]
     env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(_collections_root(installed)))
     result = _run(cmd, env=env)
@@ -137,7 +137,7 @@ def test_docsite_renders(installed, tmp_path):
     rst = tmp_path / "rst"
     rst.mkdir(mode=0o700)
     render = ["collection", "--use-current", "--squash-hierarchy", "--dest-dir", rst, "ripreplace.remediation"]
-    _run([tools() / "antsibull-docs", *render], env=env)
+    _run([*antsibull_docs(), *render], env=env)
     for name in GUIDES:
         assert (rst / "docsite" / f"{name}.rst").is_file(), sorted(p.name for p in rst.rglob("*.rst"))
     # antsibull-docs' own Sphinx set-up, minus intersphinx: no download of other sites' inventories.
