@@ -84,9 +84,11 @@ attributes:
     description: Reports whether the lock would be taken or who holds it; writes nothing.
   diff_mode:
     support: none
+    description: Returns no diff.
   platform:
     support: full
     platforms: posix
+    description: Linux hosts (any POSIX host with Python 3.9 or later).
 notes:
   - Runs on the target with the standard library only (Python 3.9 and later).
   - C(ripreplace audit) never takes a lock; it reads it (O(state=query)) to warn about hosts a campaign holds.
