@@ -13,66 +13,21 @@ audit playbook through ``ansible-runner transmit | ansible-runner worker | ansib
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-
-from ripreplace import collection
+from tests.runner_stream import private_dir, transmit_worker_process
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-awx-extra-5c1d9e"
 
 
-def private_dir(tmp_path: Path, name: str, extravars: dict, envvars: dict | None = None) -> Path:
-    """An ansible-runner private data dir: the collection's audit playbook on two local hosts."""
-    src = tmp_path / name
-    (src / "project").mkdir(parents=True)
-    (src / "inventory").mkdir()
-    (src / "env").mkdir()
-    (src / "project" / "site.yml").write_text("- ansible.builtin.import_playbook: ripreplace.remediation.audit\n")
+def local_hosts() -> dict:
     hosts = {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for h in ("h1", "h2")}
-    (src / "inventory" / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    env = {
-        "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
-        "ANSIBLE_CALLBACKS_ENABLED": "ripreplace.remediation.audit_log",
-        **(envvars or {}),
-    }
-    (src / "env" / "envvars").write_text(yaml.safe_dump(env))
-    (src / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-    return src
-
-
-def transmit_worker_process(tmp_path: Path, src: Path) -> Path:
-    """Run ``transmit | worker | process``; return the process side's private data dir."""
-    worker, out = tmp_path / f"{src.name}-worker", tmp_path / f"{src.name}-process"
-    worker.mkdir()
-    out.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    runner = str(BIN / "ansible-runner")
-    transmit = subprocess.Popen([runner, "transmit", str(src), "-p", "site.yml"], stdout=subprocess.PIPE, env=env)
-    work = subprocess.Popen(
-        [runner, "worker", "--private-data-dir", str(worker)], stdin=transmit.stdout, stdout=subprocess.PIPE, env=env
-    )
-    assert transmit.stdout is not None and work.stdout is not None
-    transmit.stdout.close()
-    process = subprocess.run(
-        [runner, "process", str(out)],
-        stdin=work.stdout,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    work.stdout.close()
-    assert work.wait(300) == 0 and transmit.wait(60) == 0 and process.returncode == 0, process.stderr
-    return out
+    return {"all": {"hosts": hosts}}
 
 
 def verify_log(path: Path) -> subprocess.CompletedProcess[str]:
@@ -85,7 +40,7 @@ def verify_log(path: Path) -> subprocess.CompletedProcess[str]:
 def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("engine")
     extravars = {"awx_job_id": 4242, "awx_user_name": "alice", "awx_job_template_name": "Audit", "site_token": CANARY}
-    return transmit_worker_process(tmp_path, private_dir(tmp_path, "job", extravars))
+    return transmit_worker_process(tmp_path, private_dir(tmp_path, "job", extravars, local_hosts()))
 
 
 def test_the_process_side_alone_verifies(job: Path) -> None:
@@ -131,9 +86,8 @@ def test_jobs_never_record_another_jobs_manifest(tmp_path: Path) -> None:
             ("runs", {"RIPREPLACE_RUNS_DIR": str(durable)}),
             ("log", {"RIPREPLACE_AUDIT_LOG": str(shared_log)}),
         ):
-            src = private_dir(
-                tmp_path, f"{label}-{ticket}", {"awx_job_id": ticket}, {**env, "RIPREPLACE_TICKET": ticket}
-            )
+            envvars = {**env, "RIPREPLACE_TICKET": ticket}
+            src = private_dir(tmp_path, f"{label}-{ticket}", {"awx_job_id": ticket}, local_hosts(), envvars=envvars)
             transmit_worker_process(tmp_path, src)
     runs = sorted(durable.iterdir())
     assert len(runs) == 2
