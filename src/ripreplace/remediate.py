@@ -14,28 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
-import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, campaign, collection, records, rundir, runner, safetext, sitefiles, windows
+from ripreplace import auditlog, campaign, collection, records, rundir, runlocks, runner, safetext, sitefiles, windows
 from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
 from ripreplace.inventory import load_inventory
 
-LOCK_FILE = ".lock"
-#: Beside a run being resumed (in the runs directory: the run's own directory is never written again), held
-#: (flock) by the wrapper resuming it, so a second --resume of the same run is refused.
-RESUME_LOCK = ".{run}.resume.lock"
-#: Host locks older than this are stale (seconds; the lock role's lock_max_age): longer than any window.
-LOCK_MAX_AGE = 86400
 _TICKET_MAX = 128
 
 
@@ -119,101 +111,10 @@ def _validate_ticket(ticket: str) -> str:
     return safetext.one_line(ticket, what="--ticket", max_chars=_TICKET_MAX)  # no controls, no bidi overrides
 
 
-def _validate_break_lock(run_id: str | None) -> None:
-    if run_id is not None and not _RUN_ID.fullmatch(run_id):
-        raise UsageError(f"--break-lock {run_id!r}: not a run id (letters, digits, '-', '_', '.')")
-
-
-def _lock_held(path: Path, name: str = LOCK_FILE) -> bool:
-    """True when another process holds the run's lock (the run is still going), or ``name`` of it."""
-    lock = path / name
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-#: What a run id may look like (rundir.new_run_id makes them): never ``.``, ``..`` or a path.
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", re.ASCII)
-
-
-def _lock_holder(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()[:40] or "?"
-    except OSError:
-        return "?"
-
-
-def _chain(runs_dir: Path, run_id: str, manifest: Mapping[str, Any]) -> tuple[str, ...]:
-    """The run being resumed and the runs it resumed in turn (at most 100): their host locks are ours."""
-    chain = [run_id]
-    while len(chain) < 100:
-        resumes = manifest.get("resumes") if isinstance(manifest, Mapping) else None
-        earlier = resumes.get("run") if isinstance(resumes, Mapping) else None
-        if not isinstance(earlier, str) or earlier in chain or not _RUN_ID.fullmatch(earlier):
-            break
-        chain.append(earlier)
-        try:
-            manifest = json.loads((runs_dir / earlier / rundir.MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            break
-    return tuple(chain)
-
-
-def _dead_runs(runs_dir: Path, now: float) -> list[str]:
-    """Remediate runs of this runs directory that have ended (their .lock is free), of the last LOCK_MAX_AGE:
-    a host lock naming one of them (and this controller and runs directory) is stale."""
-    dead = []
-    try:
-        entries = list(os.scandir(runs_dir))
-    except OSError:
-        return []
-    for entry in entries:
-        lock = Path(entry.path) / LOCK_FILE
-        try:
-            if "-remediate-" not in entry.name or now - lock.stat().st_mtime > LOCK_MAX_AGE:
-                continue
-        except OSError:
-            continue
-        if not _lock_held(Path(entry.path)):
-            dead.append(entry.name)
-    return sorted(dead)
-
-
-def _refuse_if_being_resumed(runs_dir: Path, run_id: str) -> None:
-    resume_lock = RESUME_LOCK.format(run=run_id)
-    if _lock_held(runs_dir, resume_lock):
-        pid = _lock_holder(runs_dir / resume_lock)
-        raise UsageError(f"--resume {run_id}: that run is already being resumed (pid {pid}); wait for it or stop it")
-
-
-def _hold_resume_lock(previous: Previous) -> int:
-    """Held for the whole resumed run: a second --resume of the same run is refused (a dead process releases it)."""
-    path = previous.path.parent / RESUME_LOCK.format(run=previous.run)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _lock_holder(path)
-        os.close(fd)
-        raise UsageError(
-            f"--resume {previous.run}: that run is already being resumed (pid {holder}); wait for it or stop it"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
 def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous, dict[str, HostProgress]]:
     assert request.resume is not None
     run_id = request.resume.strip().rstrip("/").split("/")[-1]
-    if not _RUN_ID.match(run_id):
+    if not runlocks.RUN_ID.match(run_id):
         raise UsageError(f"--resume {request.resume!r}: not a run id (e.g. 20261205T010000Z-remediate-1a2b3c)")
     path = request.runs_dir / run_id
     if not path.is_dir():
@@ -224,9 +125,9 @@ def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous,
         raise UsageError(f"--resume {run_id}: its manifest.json is missing or unreadable") from None
     if manifest.get("mode") != "remediate":
         raise UsageError(f"--resume {run_id}: not a remediate run (mode {manifest.get('mode')!r})")
-    if _lock_held(path):
+    if runlocks.lock_held(path):
         raise UsageError(f"--resume {run_id}: that run is still going (its lock is held); wait for it or stop it")
-    _refuse_if_being_resumed(request.runs_dir, run_id)
+    runlocks.refuse_if_being_resumed(request.runs_dir, run_id)
     state = campaign.load_state(path / rundir.STATE)
     log = path / rundir.AUDIT_LOG
     if not log.is_file():
@@ -262,7 +163,7 @@ def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous,
         records=int(verdict.records),
         note=note,
         carried=tuple(sorted(carried)),
-        chain=_chain(request.runs_dir, run_id, manifest),
+        chain=runlocks.chain(request.runs_dir, run_id, manifest),
     )
     return previous, hosts
 
@@ -270,7 +171,7 @@ def _previous(request: RemediateRequest, keys: auditlog.Keys) -> tuple[Previous,
 def validate(request: RemediateRequest, *, now: dt.datetime | None = None) -> ValidatedRemediate:
     """Everything checked before any host is touched; raises UsageError/InputFileError (exit 2)."""
     _validate_ticket(request.ticket)
-    _validate_break_lock(request.break_lock)
+    runlocks.validate_break_lock(request.break_lock)
     if request.forks < 1:
         raise UsageError(f"--forks must be a positive number, got {request.forks}")
     if (request.window is None) == (request.window_file is None):
@@ -368,13 +269,6 @@ class RemediateOutcome:
     final_hash: str
 
 
-def _hold_lock(run: rundir.RunDir) -> int:
-    fd = os.open(run.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
 def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.datetime) -> dict[str, Any]:
     request = inputs.request
     roles = collection.collection_root() / "roles"
@@ -408,7 +302,7 @@ def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.dateti
             "resumes": inputs.previous.as_dict() if inputs.previous else None,
             "catalog_files": list(inputs.site.catalog_files),
             "break_lock": request.break_lock,
-            "lock_max_age_s": LOCK_MAX_AGE,
+            "lock_max_age_s": runlocks.LOCK_MAX_AGE,
         },
     )
 
@@ -424,10 +318,10 @@ def execute(
 ) -> RemediateOutcome:
     request = inputs.request
     started = clock()
-    resume_fd = _hold_resume_lock(inputs.previous) if inputs.previous is not None else None
+    resume_fd = runlocks.hold_resume_lock(inputs.previous) if inputs.previous is not None else None
     try:
         run = rundir.RunDir.create(request.runs_dir.resolve(), "remediate")
-        lock_fd = _hold_lock(run)
+        lock_fd = runlocks.hold_lock(run)
     except BaseException:
         if resume_fd is not None:
             os.close(resume_fd)
@@ -458,9 +352,9 @@ def lock_vars(inputs: ValidatedRemediate, run: rundir.RunDir) -> dict[str, Any]:
         "lock_operator": rundir.operator(),
         "lock_runs_dir": str(runs_dir),
         "lock_own_runs": list(inputs.previous.chain) if inputs.previous else [],
-        "lock_dead_runs": [r for r in _dead_runs(runs_dir, time.time()) if r != run.run_id],
+        "lock_dead_runs": [r for r in runlocks.dead_runs(runs_dir, time.time()) if r != run.run_id],
         "lock_break": inputs.request.break_lock or "",
-        "lock_max_age": LOCK_MAX_AGE,
+        "lock_max_age": runlocks.LOCK_MAX_AGE,
     }
 
 

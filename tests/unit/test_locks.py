@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ripreplace import records, remediate
+from ripreplace import records, remediate, runlocks
 from ripreplace.campaign import HostProgress, HostState, StateTracker
 from ripreplace.campaign.state import host_status
 from ripreplace.constants import ExitCode
@@ -52,20 +52,20 @@ def _previous(tmp_path: Path, run: str = "20260101T000000Z-remediate-aaaaaa") ->
 
 def test_a_second_resume_of_the_same_run_is_refused_and_a_dead_holder_releases_it(tmp_path):
     previous = _previous(tmp_path)
-    fd = remediate._hold_resume_lock(previous)
+    fd = runlocks.hold_resume_lock(previous)
     try:
         with pytest.raises(UsageError, match=r"already being resumed \(pid \d+\)"):
-            remediate._hold_resume_lock(previous)
+            runlocks.hold_resume_lock(previous)
     finally:
         os.close(fd)
-    os.close(remediate._hold_resume_lock(previous))  # released: taken again
+    os.close(runlocks.hold_resume_lock(previous))  # released: taken again
     assert list((tmp_path / previous.run).iterdir()) == []  # the resumed run's directory is not written
 
 
 @pytest.mark.parametrize("value", ["", ".", "..", "../r", "x;rm -rf /", "a b", "r\n1", "r1\n", "x" * 129])
 def test_break_lock_must_be_a_run_id(value):
     with pytest.raises(UsageError, match="--break-lock"):
-        remediate._validate_break_lock(value)
+        runlocks.validate_break_lock(value)
 
 
 def test_the_resume_chain_names_every_run_resumed(tmp_path):
@@ -73,7 +73,7 @@ def test_the_resume_chain_names_every_run_resumed(tmp_path):
         (tmp_path / run).mkdir()
         manifest = {"resumes": {"run": earlier} if earlier else None}
         (tmp_path / run / "manifest.json").write_text(json.dumps(manifest))
-    chain = remediate._chain(tmp_path, "r3", json.loads((tmp_path / "r3" / "manifest.json").read_text()))
+    chain = runlocks.chain(tmp_path, "r3", json.loads((tmp_path / "r3" / "manifest.json").read_text()))
     assert chain == ("r3", "r2", "r1")
 
 
