@@ -91,7 +91,7 @@ attributes:
     description: Linux hosts (any POSIX host with Python 3.9 or later).
 notes:
   - Runs on the target with the standard library only (Python 3.9 and later).
-  - C(ripreplace audit) never takes a lock; it reads it (O(state=query)) to warn about hosts a campaign holds.
+  - C(ripreplace audit) never takes or writes a lock. O(state=query) only reads who holds it.
 seealso:
   - module: ripreplace.remediation.covered_remove
 """
