@@ -14,7 +14,10 @@ pyproject.toml and the project itself (editable, no dependencies: so ``ripreplac
 there for the playbook tests); it is rebuilt only when the interpreter or those requirements
 change (the newest release is looked up on every run, so a new release rebuilds it).
 
-Usage: python tests/sanity/cores.py [2.16|newest ...] [--skip-sanity] [--playbook-everywhere]
+The releases run side by side (--jobs 2), each with its output in .venvs/logs/<release>.log; the
+log of a release that failed is printed at the end.
+
+Usage: python tests/sanity/cores.py [2.16|newest ...] [--skip-sanity] [--playbook-everywhere] [--jobs N]
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 VENVS = ROOT / ".venvs"
@@ -44,8 +50,14 @@ PLAYBOOK_ON = ("2.16",)
 NEWEST_PYTHONS = ("3.12", "3.13", "3.14")
 
 
-def say(message: str) -> None:
-    print(f"== cores: {message}", flush=True)
+_PRINT = threading.Lock()
+
+
+def say(message: str, log: IO[str] | None = None) -> None:
+    with _PRINT:
+        print(f"== cores: {message}", flush=True)
+    if log is not None:
+        print(f"== cores: {message}", file=log, flush=True)
 
 
 def project_requirements(core: str) -> list[str]:
@@ -105,7 +117,9 @@ def newest_core(python: str) -> str:
     return str(item["metadata"]["version"])
 
 
-def ensure_venv(name: str, python: str, requirements: list[str], *, project: bool = True) -> Path:
+def ensure_venv(
+    name: str, python: str, requirements: list[str], *, project: bool = True, log: IO[str] | None = None
+) -> Path:
     """``.venvs/<name>`` with ``requirements`` (and the project, editable); rebuilt when they change."""
     venv = VENVS / name
     real = os.path.realpath(python)
@@ -116,19 +130,20 @@ def ensure_venv(name: str, python: str, requirements: list[str], *, project: boo
     marker = venv / ".ripreplace-stamp"
     if marker.is_file() and marker.read_text() == stamp:
         return venv
-    say(f"building {venv.relative_to(ROOT)} ({python}: {requirements[0]})")
+    say(f"building {venv.relative_to(ROOT)} ({python}: {requirements[0]})", log)
     shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    out = {"stdout": log, "stderr": subprocess.STDOUT} if log is not None else {}
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, **out)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, *requirements], check=True)
+    subprocess.run([*pip, "--upgrade", "pip"], check=True, **out)
+    subprocess.run([*pip, *requirements], check=True, **out)
     if project:
-        subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
+        subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, **out)
     marker.write_text(stamp)
     return venv
 
 
-def run_checks(label: str, venv: Path, *, sanity: bool, playbook: bool) -> list[str]:
+def run_checks(label: str, venv: Path, log: IO[str], *, sanity: bool, playbook: bool) -> list[str]:
     """Unit tests, the callback's playbook tests and sanity in ``venv``; the names of what failed."""
     py = str(venv / "bin" / "python")
     core = subprocess.run(
@@ -137,24 +152,54 @@ def run_checks(label: str, venv: Path, *, sanity: bool, playbook: bool) -> list[
         text=True,
         check=True,
     ).stdout.split()
-    say(f"{label}: ansible-core {core[0]} on Python {core[1]} ({venv.relative_to(ROOT)})")
+    say(f"{label}: ansible-core {core[0]} on Python {core[1]} ({venv.relative_to(ROOT)})", log)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     steps = [("unit tests", [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *UNIT])]
     if playbook:
         steps.append(("audit callback playbook tests", [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLAYBOOK]))
     else:
-        say(f"{label}: audit callback playbook tests not run here (see PLAYBOOK_ON in {Path(__file__).name})")
+        say(f"{label}: audit callback playbook tests not run here (see PLAYBOOK_ON in {Path(__file__).name})", log)
     if sanity:
         steps.append(("ansible-test sanity", [py, str(ROOT / "tests" / "sanity" / "run.py")]))
     failed = []
     for what, cmd in steps:
         started = time.monotonic()
-        code = subprocess.call(cmd, cwd=ROOT, env=env)
-        say(f"{label}: {what}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.monotonic() - started:.0f} s")
+        code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+        say(f"{label}: {what}: {verdict} in {time.monotonic() - started:.0f} s", log)
         if code != 0:
             failed.append(f"{label} {what}")
     return failed
+
+
+def run_release(which: str, args: argparse.Namespace, log: IO[str]) -> list[str]:
+    """Build the release's venv and run its checks, output to ``log``; the names of what failed."""
+    if which == "2.16":
+        if not (3, 10) <= sys.version_info[:2] <= (3, 12):
+            say(f"2.16: needs Python 3.10 to 3.12, this is {sys.version.split()[0]}: FAILED", log)
+            return ["2.16 interpreter"]
+        requirements = project_requirements("ansible-core==2.16.*")
+        venv = ensure_venv("core-2.16", sys.executable, requirements, log=log)
+    else:
+        python = find_newest_python()
+        if python is None:
+            say(
+                "newest: no Python 3.12+ on PATH or under ~/.pyenv/versions; ansible-core 2.20 and later "
+                "need one, so the newest installable here is the project venv's (make test covers it)",
+                log,
+            )
+            return []
+        try:
+            version = newest_core(python)
+        except (subprocess.CalledProcessError, ValueError, KeyError) as exc:
+            say(f"newest: cannot find the newest ansible-core for {python}: {exc}: FAILED", log)
+            return ["newest lookup"]
+        major, minor = python_version(python)
+        requirements = project_requirements(f"ansible-core=={version}")
+        venv = ensure_venv(f"core-newest-py{major}.{minor}", python, requirements, log=log)
+    playbook = args.playbook_everywhere or which in PLAYBOOK_ON
+    return run_checks(which, venv, log, sanity=not args.skip_sanity, playbook=playbook)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,42 +207,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", nargs="*", help="2.16 and/or newest (default: both)")
     parser.add_argument("--skip-sanity", action="store_true", help="unit and playbook tests only")
     parser.add_argument("--playbook-everywhere", action="store_true", help="playbook tests on every release")
+    parser.add_argument("--jobs", type=int, default=2, help="releases checked at once (default 2)")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.which) - {"2.16", "newest"})
+    releases = args.which or ["2.16", "newest"]
+    unknown = sorted(set(releases) - {"2.16", "newest"})
     if unknown:
         parser.error(f"unknown release {', '.join(unknown)}: choose 2.16 or newest")
-    failed: list[str] = []
-    for which in args.which or ["2.16", "newest"]:
-        if which == "2.16":
-            if not (3, 10) <= sys.version_info[:2] <= (3, 12):
-                say(f"2.16: needs Python 3.10 to 3.12, this is {sys.version.split()[0]}: FAILED")
-                failed.append("2.16 interpreter")
-                continue
-            venv = ensure_venv("core-2.16", sys.executable, project_requirements("ansible-core==2.16.*"))
-        else:
-            python = find_newest_python()
-            if python is None:
-                say(
-                    "newest: no Python 3.12+ on PATH or under ~/.pyenv/versions; ansible-core 2.20 and later "
-                    "need one, so the newest installable here is the project venv's (make test covers it)"
-                )
-                continue
+    logs = VENVS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def job(which: str) -> list[str]:
+        with open(logs / f"{which}.log", "w", encoding="utf-8") as log:
             try:
-                version = newest_core(python)
-            except (subprocess.CalledProcessError, ValueError, KeyError) as exc:
-                say(f"newest: cannot find the newest ansible-core for {python}: {exc}: FAILED")
-                failed.append("newest lookup")
-                continue
-            major, minor = python_version(python)
-            venv = ensure_venv(
-                f"core-newest-py{major}.{minor}", python, project_requirements(f"ansible-core=={version}")
-            )
-        playbook = args.playbook_everywhere or which in PLAYBOOK_ON
-        failed += run_checks(which, venv, sanity=not args.skip_sanity, playbook=playbook)
+                return run_release(which, args, log)
+            except subprocess.CalledProcessError as exc:
+                say(f"{which}: {exc}: FAILED", log)
+                return [f"{which} set-up"]
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = dict(zip(releases, pool.map(job, releases), strict=True))
+    failed = [name for which in releases for name in results[which]]
+    for which in releases:
+        if results[which]:  # the whole log of a release that failed, so CI's output shows why
+            print(f"== cores: {which}: log ({logs / (which + '.log')}) follows", flush=True)
+            print((logs / f"{which}.log").read_text(encoding="utf-8"), flush=True)
     if failed:
         say("FAILED: " + ", ".join(failed))
         return 1
-    say("all passed")
+    say(f"all passed (logs in {logs.relative_to(ROOT)})")
     return 0
 
 
