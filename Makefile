@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 # One entry point for set-up, lint and tests. `make test` is the README's test command and what
 # .ci/run calls: it installs what it needs (Debian packages for the lab, a virtualenv with the
 # Python dependencies), lints, and runs the whole suite, lab tests included (needs root).

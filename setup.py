@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Ship the Ansible collection inside the Python package.
 
 The repository root is the collection ``ripreplace.remediation``. A wheel built from it carries a

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark the audit_log callback and the verifier (not a test: prints a Markdown table).
 
 1. Callback overhead: a synthetic playbook (``--hosts`` hosts made with add_host, ``--tasks`` tasks,

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test): per-host cost of covered_facts against ansible.builtin.ping and a naive detection.
 
 On lab hosts with the same settings (one inventory, same forks, pipelining, SSH ControlPersist

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark ``ripreplace equipment`` on simulated devices (not a test: prints a Markdown table). Needs root.
 
 Brings up a lab with one Linux host and ``--devices`` simulated SNMP devices (default 200), made from

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test): wall time of ``ripreplace remediate`` against plain ``ansible-playbook``.
 
 The same lab run both ways: every host reset and planted with kesl + klnagent64, then

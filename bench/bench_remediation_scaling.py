@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark (not a test): package-manager transactions per host, and how remediation scales with
 the number of covered packages.
 

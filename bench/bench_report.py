@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark ``ripreplace report`` on a big run (not a test: prints a Markdown table).
 
 Generates a run directory like a remediate run of ``--hosts`` hosts x ``--tasks`` tasks (default

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Import the collection's own Python code (module_utils, modules, action plugins) in unit tests.
 
 Module code imports its shared code as ``ansible_collections.ripreplace.remediation.plugins.

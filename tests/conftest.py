@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Shared pytest set-up.
 
 Lab tests (``@pytest.mark.lab``) need root and the lab's tools. A developer without them sees

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of the fuzz suite (``tests/unit/test_fuzz_*.py``, marker ``fuzz``).
 
 Every input parser of ripreplace is fed generated input through its public entry point and must end

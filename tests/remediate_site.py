@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Shared by the ``ripreplace remediate`` CLI tests: a stand-in playbook on local-connection hosts.
 
 The stand-in (written into the test's tmp_path) publishes the facts the campaign state machine reads

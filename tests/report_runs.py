@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Run directories for report tests, written with the real audit-log writer API (``auditlog.AuditLog``).
 
 Importable from any test (``tests/`` is on sys.path through tests/conftest.py): ``import report_runs``.

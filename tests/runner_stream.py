@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Shared by the engine tests: run one of the collection's playbooks as AWX and Receptor do, through
 ``ansible-runner transmit | ansible-runner worker | ansible-runner process``, with only the
 audit_log callback enabled (no ripreplace wrapper)."""

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Molecule inventory for ripreplace's lab driver.
 
 Prints, as an Ansible dynamic inventory, the inventory that ``ripreplace lab up`` wrote into

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Controller side of ripreplace.remediation.covered_equipment_facts.
 
 Compiles the catalogs' equipment rules, and, unless the task names its devices, builds the device

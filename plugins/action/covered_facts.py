@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Controller side of ripreplace.remediation.covered_facts.
 
 Loads and validates the bundled catalog, site catalogs and exceptions files on the controller,

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 # ruff: noqa: E402 - ansible plugins put DOCUMENTATION before the imports, as core's callbacks do
 
 from __future__ import annotations

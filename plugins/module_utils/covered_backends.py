@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Where covered_facts looks for installed things: one small backend per source.
 
 Shaped like ansible-core's ``module_utils/facts/packages.py``: ``is_available()`` says whether the

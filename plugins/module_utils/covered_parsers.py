@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Parsers of the tools' and the kernel's output, for covered_facts and covered_remove.
 
 Pure functions on text (tested on captured real output). Standard library only, Python 3.9+.

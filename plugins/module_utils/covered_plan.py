@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """covered_facts' findings and removal plan, from what the scanner collected.
 
 Findings: one per catalog entry with evidence, with a state, a confidence and a review flag.

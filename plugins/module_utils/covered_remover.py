@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """covered_remove's work: check the whole plan, then carry it out phase by phase.
 
 Shaped like community.general's ``opkg`` module: every command is an argv list run through the

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """covered_facts' scan: every backend, matched against the compiled catalog rules.
 
 The scanner collects evidence per catalog entry, and what the removal plan needs (packages,

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The options of ripreplace.remediation.covered_facts, declared once.
 
 The task's options are split by where they are read: the action plugin reads the controller's

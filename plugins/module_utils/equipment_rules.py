@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Classification of network equipment for ripreplace.remediation.covered_equipment_facts.
 
 Pure functions over what a scan read (SNMP values, ENTITY-MIB and LLDP rows, neighbour-table

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """SNMP I/O of ripreplace.remediation.covered_equipment_facts (controller side: pysnmp, asyncio).
 
 One SnmpEngine serves every device; devices are scanned concurrently under a semaphore. Per

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Paths of the host seen from a filesystem root: ``/`` on a live host, a directory for an image.
 
 Every module of the collection that turns a host path into a local one (or back), or asks whether

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The one scanner of running processes (``/proc/PID/exe``), for covered_facts and covered_remove.
 
 Only the pid, the executable and (for detection of script launchers) an absolute ``argv[0]`` are

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The proof, on the host itself, that a path may be purged: asked of the host, not of a list.
 
 A path may be purged only when

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Which paths remediation may delete: only under a declared vendor root, never through a symlink
 out of it, never a system directory itself.
 

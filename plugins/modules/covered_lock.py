@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 
 from __future__ import annotations
 

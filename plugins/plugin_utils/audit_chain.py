@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The tamper-evident audit log of a ripreplace run, in one name: format, redaction, writer, verifier.
 
 The parts live in their own modules and are gathered here for readers that want them all:

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The trail under an engine (ansible-runner, AWX / Automation Controller, Receptor).
 
 - Identity: the job's identity from an allow-list of the engine's variables (``awx_*`` and their

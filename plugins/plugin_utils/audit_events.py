@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What the ``audit_log`` callback records of ansible's events: small accessors and the task record.
 
 Only the callback imports this file (inside ``ansible-playbook``); it reads ansible's result, host

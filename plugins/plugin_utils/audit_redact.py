@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Privacy and bounds for the audit log: what a record may hold (docs/audit-log.md, *Privacy*)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Verify a run directory as a whole: its log, and the files beside it that the log vouches for.
 
 :func:`verify_run` is the one verdict ``ripreplace verify-log``, ``ripreplace report``, ``ripreplace

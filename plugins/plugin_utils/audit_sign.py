@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Ed25519 signatures of run-end records: whoever verifies needs only the public key, and cannot forge.
 
 An HMAC proves a record was written by someone holding the key, but every verifier holds that key

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The audit log's verifier: one pass over the file, a verdict naming the first bad record.
 
 A verdict is ``ok``, ``incomplete`` (a run without run-end, or a last line cut short: the run was

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The audit log's writer (:class:`AuditWriter`) and the wrapper's API over it (:class:`AuditLog`).
 
 Writers append with ``O_APPEND`` one full line per ``write()``, under ``fcntl.flock``, so the

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Controller-side catalog logic, shared by the covered_facts action plugin and the ripreplace CLI.
 
 Loads the bundled covered-software catalog and site catalogs (YAML), validates them against

@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Catalog, exceptions and window files read with bounds: one line for every fault, never a hang.
 
 A file is at most 16 MiB of UTF-8; its YAML is checked after aliases are expanded (at most 200,000

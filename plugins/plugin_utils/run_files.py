@@ -1,5 +1,5 @@
-# Copyright: ripreplace developers
-# Apache License 2.0 (see LICENSE)
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The files of a run, written once for the controller side: clock, hashes, atomic JSON, the manifest.
 
 The ``audit_log`` callback (inside ``ansible-playbook``, where the ``ripreplace`` package may not be

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The typed core of ``ripreplace audit``: inputs checked before any host is touched, the run, the summary.
 
 Flow: :func:`validate_inputs` (catalogs, exceptions, inventory, limit; one-line errors, exit 2)

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Typed access to the audit log for the wrapper: the one door from ``ripreplace`` into the trail.
 
 The log's code lives once, in the collection's ``plugins/plugin_utils/`` (``audit_record``,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Typed access to the catalog logic for the wrapper (the code is plugins/plugin_utils/catalog.py).
 
 ``catalog.py`` is shared with the ``covered_facts`` action plugin, which ansible loads, so it lives

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The environment a playbook gets from the wrapper: nothing secret of the operator's, keys by file.
 
 ansible-runner writes the whole environment of ``ansible-playbook`` into

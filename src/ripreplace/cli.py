@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The ``ripreplace`` command: one parser builder + handler per sub-command.
 
 Each module in :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its parser and

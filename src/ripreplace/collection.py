@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Find the ``ripreplace.remediation`` collection that this package runs.
 
 A wheel carries the collection under ``ripreplace/_collection/ansible_collections/...`` (see

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Named exit codes: the contract of docs/contracts.md. Tests and users rely on them."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The typed core of ``ripreplace equipment``: covered network equipment over SNMP and neighbour tables.
 
 Flow: :func:`validate_inputs` (inventory, --limit, site catalogs; one-line errors, exit 2, no

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The small exception tree of ripreplace.
 
 Every error a user can cause is a :class:`RipreplaceError` subclass carrying the exit code it maps

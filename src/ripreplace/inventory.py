@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Read an Ansible inventory the way ansible does: the hosts after ``--limit`` and each host's groups.
 
 Shared by every command that targets hosts (``audit``, ``remediate``, ``equipment``): they call

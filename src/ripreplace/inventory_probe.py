@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Evaluate ``--limit`` patterns with Ansible's own inventory code; run by :mod:`ripreplace.inventory`.
 
 ``python -m ripreplace.inventory_probe`` reads ``{"inventory": PATH, "patterns": [...], "limit": TEXT}``

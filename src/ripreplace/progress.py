@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What an operator sees while a campaign runs: a live display on a terminal, plain lines otherwise.
 
 Both implement :class:`ripreplace.campaign.Progress` and tell the same story in the same words:

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The record contract of ripreplace: one shape for a finding from the host to the report.
 
 Every run directory holds ``summary.json`` (every mode) and, for a remediation, ``state.json``. Their

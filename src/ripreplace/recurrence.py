@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Bounded expansion of an RFC 5545 RRULE (:mod:`dateutil.rrule`), for change windows.
 
 dateutil walks a rule from its DTSTART, and a rule can make it walk for a very long time without

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate``: inputs checked before any host is touched, then the campaign in a run directory.
 
 Flow: :func:`validate` (inventory and groups, --limit, window or window file, batches, max-fail,

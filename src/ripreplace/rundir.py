@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The run directory of docs/contracts.md: ``<runs-dir>/<run-id>/`` with manifest, audit log and summary.
 
 Nothing already recorded is ever lost: a run directory is created once (never reused), and every

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Locks on the controller's side of a campaign: the run's own ``.lock``, the lock of a run being resumed, and
 which runs of a runs directory have ended (so a host lock naming one of them is stale).
 

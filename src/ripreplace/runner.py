@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Run the collection's playbooks through ansible-runner's Python API.
 
 The wrapper owns the environment of the run: the embedded collection on

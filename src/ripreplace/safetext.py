@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Text that reaches a terminal, a log or a record: one line of characters that print as themselves.
 
 A ticket, a host pattern or a file name given by someone else can carry control characters (an

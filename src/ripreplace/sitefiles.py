@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Site catalogs and exceptions files named on the command line (``--catalog``, ``--exceptions``).
 
 ``audit`` and ``remediate`` take them the same way: :func:`check` loads and validates them with the

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """How the command's text looks: fitted to the terminal it is in, plain when piped.
 
 - On a terminal, rich measures the terminal (no fixed width): a table never overflows; a value too

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The lab fixture: one real fleet per test session (light hosts and a systemd host).
 
 Tests that change a host call ``lab.reset(host)`` (fresh root filesystem, ~0.5 s) before or

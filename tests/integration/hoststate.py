@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What a host looks like, for before/after comparisons in lab tests.
 
 ``listing(lab, host)`` lists every path of the host's root filesystem (type, mode, owner, size,

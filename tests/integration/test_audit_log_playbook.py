@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The audit_log callback in real ``ansible-playbook`` runs over the local connection (no lab).
 
 Every ``v2_*`` hook the plugin implements is exercised by a real run (ok, changed, failed, skipped,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Detection on the lab: real hosts over real SSH, fake covered packages, decoys, residue, exceptions.
 
 Every test resets the hosts it uses. ``ripreplace audit`` runs exactly as an operator runs it

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The trail survives the engine (issue 12, deliverables 1 and 2), end to end, no lab: the collection's
 audit playbook through ``ansible-runner transmit | ansible-runner worker | ansible-runner process``
 (what AWX and Receptor run) on local-connection hosts, with only the callback enabled.

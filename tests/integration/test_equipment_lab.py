@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace equipment`` against the lab's simulated devices (snmpsim) and a real Linux host.
 
 One lab with the project's fixtures (src/ripreplace/lab/data/snmp): every vendor found by its

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Installation as a user does it: a fresh virtualenv, `pip install .`, and the offline tarball."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The lab itself: real hosts, real SSH, the network rule, plant, and a clean teardown."""
 
 from __future__ import annotations

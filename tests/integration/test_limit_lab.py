@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``--limit`` on the lab (issue 11, item 2): a broken or partly-unknown pattern exits 2 naming the part,
 for ``audit`` and ``remediate``, and touches nothing: no run directory, no host changed.
 

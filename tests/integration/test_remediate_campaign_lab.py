@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate`` campaigns on the lab (issue 6, point 8 and Done-when).
 
 Each test plants covered software, runs the console script as an operator does (``--yes``,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate`` and ``ripreplace runs`` end to end: real ansible-runner runs of a stand-in
 playbook on local-connection hosts (tests/remediate_site.py), no lab.
 """

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/remediate.yml end to end on lab hosts (issue 4): replacement first, then removal,
 then verification; check mode changes nothing; a second run changes nothing; an unhealthy
 replacement leaves the covered product in place and running; the protection gap is recorded."""

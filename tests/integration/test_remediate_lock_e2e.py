@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """One operator at a time, end to end: two ``ripreplace remediate`` on the same hosts at once, stale host
 locks, and a double ``--resume`` -- real ansible-runner runs of the stand-in playbook, which takes and
 releases each host's lock through the collection's own lock role (tests/remediate_site.py), no lab.

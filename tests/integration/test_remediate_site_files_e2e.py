@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate --catalog FILE --exceptions FILE``: the files reach every detection of the run as
 the detect role's extra vars, and the manifest records them, as an audit's does (stand-in playbook on
 local-connection hosts, tests/remediate_site.py)."""

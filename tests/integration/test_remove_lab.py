@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The remove role and covered_remove module on lab hosts: the failure cases of issue 4, and the
 safety cases of issue 11 (purge roots by proof; containers are not the host).
 

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The replacement role on real lab hosts: ClamAV by EICAR on light and systemd hosts, check mode,
 idempotence, signatures from files, commercial profiles healthy and unhealthy, secrets never logged."""
 

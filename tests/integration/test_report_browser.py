@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The HTML report in a real browser: headless Chromium driven by Selenium through chromedriver.
 
 Three reports (an audit, a remediation, the campaign view over four runs), each at 1280 and 390 px

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Reports in every format from REAL lab runs (issue 7, Done-when).
 
 ``ripreplace audit`` runs on the lab after covered software is planted (and one host excepted), then

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What the operator sees in a terminal of 80 and of 160 columns: the command runs in a pseudo-terminal
 (pexpect), its output is drawn by a terminal emulator (pyte) and the tests read the screen, scrollback
 included, as a person would.

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """A trail that proves itself, end to end (issue 11): real ``ripreplace remediate`` and ``ripreplace
 audit`` runs through ansible-runner on local-connection hosts (tests/remediate_site.py), no lab.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The trail on lab hosts (issues 11 and 12): real SSH, a covered product planted and removed.
 
 1. ``ripreplace audit`` then ``ripreplace remediate`` of a light host, with canary secrets in the

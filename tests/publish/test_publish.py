@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The collection is publishable and builds an execution environment, offline.
 
 Each check runs the real tool on the real build: galaxy-importer on the tarball (no Galaxy, no

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The publishing tools in their own virtualenv, and the builds they check.
 
 ``.venvs/publish`` holds ansible-builder, galaxy-importer, antsibull-docs and antsibull-changelog

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Unit tests, the audit callback's playbook tests and ``ansible-test sanity`` on other ansible-cores.
 
 The project venv runs ansible-core 2.19 (Python 3.11); the collection supports 2.16 and newer. This

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Offline stand-in for the get-pip.py bootstrap script that ansible-test downloads.
 
 ansible-test fetches get-pip.py from a host outside the registries this project may reach; it

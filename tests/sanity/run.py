@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Run ``ansible-test sanity`` on the collection content, offline-safe.
 
 ansible-test needs the collection under ``ansible_collections/ripreplace/remediation``. This

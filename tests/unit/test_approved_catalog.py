@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """catalog/approved.yml against catalog/approved.schema.json, and one-line errors for bad entries."""
 
 from __future__ import annotations

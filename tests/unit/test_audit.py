@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """ripreplace audit core: events -> summary.json, exit-code precedence, input validation, JSON envelope.
 
 ``runner-events-local-kesl-residue.json`` is the real ansible-runner event stream of

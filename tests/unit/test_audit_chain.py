@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The audit log writer and verifier (plugins/plugin_utils/audit_chain.py), on their own.
 
 The writer is a plain class with an injectable clock; the verifier is checked against the full

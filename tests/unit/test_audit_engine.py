@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The trail under an engine (issue 12): the job's identity, one manifest per run, the log rebuilt
 from a job's events (AWX export, ansible-runner's job_events), and where verify-log finds a run."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """A trail that proves itself (issue 11): run-end signatures, a cut tail, the run files run-end
 covers, what redaction hides and keeps, and the environment a playbook gets (no secret).
 

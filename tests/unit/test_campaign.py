@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The campaign core: batches (serial semantics), estimates, per-host state from runner events, the loop.
 
 The loop runs with a fake clock and a fake playbook runner that replays runner events of the shape

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The bundled catalog, the schemas and plugin_utils/catalog.py: loading, validation errors, exceptions."""
 
 from __future__ import annotations

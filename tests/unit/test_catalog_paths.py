@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Catalog validation of what remediation may delete: the same rules the hosts apply (purge_safety).
 
 A site catalog naming a system directory (or anything above one) as vendor root or leftover path,

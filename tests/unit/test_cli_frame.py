@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The CLI frame: help, version, usage errors on one line with exit 2, no traceback."""
 
 from __future__ import annotations

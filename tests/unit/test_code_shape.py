@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Rooms stay small: no Python file over 600 lines and no function over 80 lines in src/ and plugins/.
 
 A long function or file hides its structure from the reader (issue: smaller rooms); this keeps the

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The repository root is the collection; the package finds it with no Galaxy step."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """covered_facts module: parsers and backends on captured tool output, then whole scans of fixture roots.
 
 Fixtures (tests/unit/fixtures/):

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """covered_remove's Remover, case by case from test_covered_remove.yaml (community.general opkg style).
 
 Each case runs the real Remover against a fake host under a temporary root: files, symlinks and a

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The docs say what the command does: every option the README and docs/ show exists in ``--help``; every
 option ``--help`` lists is in the synopsis where the docs give one; documented defaults are the code's.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The collection declares every Python package its plugins import (execution environments need them).
 
 Module code runs on targets with the standard library only; any other import in plugins/ runs on

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Equipment classification, the action plugin's inventory reading, the lab device directory, the summary."""
 
 from __future__ import annotations

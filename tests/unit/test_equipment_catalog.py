@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The catalog as of 2026: network entries with equipment rules, entries since 2024, Kaspersky corrections."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Fuzz: the command-line parsers (``--window``, ``--batches``, ``--max-fail``, ``--ticket``, ``--forks``,
 ``--runs-dir``, ``--limit``). Through ``cli.main`` for ``remediate`` with an inventory that does not
 exist, every argument ends in exit 2 with one line: the bad ones on their own, the good ones at the

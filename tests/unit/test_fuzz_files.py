@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Fuzz: the catalog, exceptions and window-file loaders (``ripreplace catalog validate``, ``remediate
 --window-file``). Valid input passes; anything else is one line on stderr and exit 2; never a traceback
 or a hang. See tests/fuzz.py for how inputs are made and bounded."""

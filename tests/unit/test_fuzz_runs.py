@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Fuzz: what reads a run directory back (``ripreplace runs show``/``list``, ``report``, ``verify-log``)
 when its ``manifest.json``, ``summary.json``, ``state.json`` or ``audit.jsonl`` is damaged or forged.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """lab plant reports what it installed: the packages new (or at another version) since before."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Lab pieces that need no root: naming, prerequisites, fake package contents."""
 
 from __future__ import annotations

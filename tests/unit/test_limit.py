@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """--limit means exactly what was asked: Ansible's splitting, every part matches a host, broken syntax refused."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """One operator at a time, controller side: the locked state, its exit code, the resume lock, --break-lock."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """progress: the live display's block and scrollback, and the plain lines, driven with a fake clock."""
 
 from __future__ import annotations

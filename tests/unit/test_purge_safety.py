@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """purge_safety: what remediation may delete, case by case.
 
 Static cases (no filesystem) first, then cases on a fake host under a temporary root with real

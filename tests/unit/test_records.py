@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The record contract: one summary builder and exit-code table, the shipped schemas, state/1 upgrade.
 
 The documents validated here are built by the real builders from a real event stream (audit) and

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate``: bad input is one line and exit 2 and touches no host (no playbook runs).
 
 The end-to-end runs of the command (stand-in playbook, resume, SIGKILL) are in

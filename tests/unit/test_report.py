@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """ripreplace report: the five formats, escaping, exit codes, and the campaign merge.
 
 Run directories are built with the real audit-log writer API (``auditlog.AuditLog``), so every

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What ``report`` and ``runs`` do with what a run directory holds: malformed files, old formats, catalogs.
 
 - a summary.json, state.json or manifest.json with a value of the wrong type gives one line naming the

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """textout: tables fitted to the terminal, folded cells, plain text when piped."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Change windows: ISO 8601 intervals, windows files (RRULE in IANA zones, blackouts), DST, next window."""
 
 from __future__ import annotations

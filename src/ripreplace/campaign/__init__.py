@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The typed core of ``ripreplace remediate``: batches, per-host state, window checks, the campaign loop.
 
 - :mod:`~ripreplace.campaign.batches`: ``--batches`` (Ansible ``serial`` semantics) and the duration

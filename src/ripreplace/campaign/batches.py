@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Batches and duration estimates of a campaign.
 
 - :func:`parse_batches` / :func:`plan_batches`: ``--batches 1,10%,50%,100%`` with Ansible ``serial``

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The campaign loop: batches inside the change window, judged one by one.
 
 :func:`open_campaign` checks every targeted host's window once, at the start, and plans the

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Per-host state of a campaign, from ansible-runner's streamed events, kept in ``state.json``.
 
 :class:`StateTracker` moves each host through pending, replaced, removed, verified (or failed,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Argument types shared by the sub-commands: each failure is one line from argparse, exit 2."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace audit``: find covered software on every targeted host; change nothing."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace catalog list | show ID | validate FILE``."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace equipment``: find covered network equipment over SNMP and neighbour tables; change nothing."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace lab``: a disposable fleet of real Linux hosts on this machine (docs/lab.md)."""
 
 from __future__ import annotations

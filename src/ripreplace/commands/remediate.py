@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace remediate``: replace, remove and verify, batch by batch, inside a change window."""
 
 from __future__ import annotations

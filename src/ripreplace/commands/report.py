@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace report RUN | --campaign RUNS_DIR [--format html|csv|json|junit|md] [-o FILE]``.
 
 Exit codes (docs/reports.md): 0 the report was written and every audit log it rests on verifies;

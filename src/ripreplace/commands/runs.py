@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace runs list | show RUN``: past runs, their outcome and whether their audit log verifies.
 
 Run directories are read by :mod:`ripreplace.report.documents` (every value type-checked) and the

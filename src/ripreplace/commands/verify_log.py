@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """``ripreplace verify-log PATH``: check a run's audit log and print a one-line verdict.
 
 PATH is a run directory (its ``audit.jsonl`` is checked), an audit log file, the ``process`` side's

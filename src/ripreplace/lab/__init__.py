@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The lab: a disposable fleet of real Linux hosts on one machine (see docs/lab.md).
 
 Each host has its own network namespace, its own overlay root filesystem and a real sshd; light

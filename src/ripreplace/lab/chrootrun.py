@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Entry points that run inside a fresh mount namespace (``unshare --mount --fork``).
 
 ``python -m ripreplace.lab.chrootrun build ROOT -- ARGV...`` mounts /proc, /sys and /dev into

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Fake approved replacement products for the lab (no vendor code) and its ClamAV test signatures.
 
 Added for the replacement role (roles/replacement): fake commercial replacement products and a

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Fake covered packages for tests, faithful to the packaging facts (no vendor code).
 
 Each fake puts its files where the real product does (/opt/kaspersky, /var/opt/kaspersky,

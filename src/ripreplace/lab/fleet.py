@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Bring a lab up, take it down, plant packages, run commands on hosts.
 
 The state file ``DIR/lab.json`` records everything the lab made (namespaces, routes, mounts,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The lab's cached images: a Debian base, its systemd variant, and the local package pool.
 
 Built once per recipe (about a minute, most of it debootstrap) into the cache directory

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Lab addressing and the network rule.
 
 Every lab gets a slot S (0..63): control namespace ``rrlS-ctl`` with bridge ``br0`` at

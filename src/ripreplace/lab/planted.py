@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What ``lab plant`` installed: the host's packages before and after, compared."""
 
 from __future__ import annotations

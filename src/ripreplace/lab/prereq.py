@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """What the lab needs from the machine, checked before anything is touched."""
 
 from __future__ import annotations

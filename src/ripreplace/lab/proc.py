@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Run lab commands as argv lists (failures become one-line LabErrors), and the processes the lab starts.
 
 A started process is identified by pid and start time, so the lab never signals a pid that was reused."""

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Simulated SNMP devices in the lab (``ripreplace lab up --snmp-devices DIR``).
 
 Each ``DIR/NAME.snmprec`` (snmpsim's record format) is device NAME with its own address; each

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Reports of runs and campaigns: ``ripreplace report RUN`` and ``ripreplace report --campaign RUNS_DIR``.
 
 - :mod:`ripreplace.report.documents`: a run directory's JSON files, every value type-checked (a wrong

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Chart geometry for the HTML report: hosts by status, and batches against the change window.
 
 Only numbers and short labels are computed here; the template draws them. Every horizontal

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The JSON files of a run directory, read and checked before anything uses them.
 
 ``manifest.json``, ``summary.json`` and ``state.json`` are written by ripreplace, but they sit in a

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The equipment part of a report: devices of ``ripreplace equipment`` runs (docs/equipment.md).
 
 A device is a host of an equipment run's summary; what the scan read about it (address, vendor,

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The HTML report: one self-contained page an auditor reads in a minute.
 
 Order: the audit log's verdict (one banner, the final hash once), the fleet in three figures and one

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """Read run directories into the :mod:`ripreplace.report.model`.
 
 A run's report is built from what the run recorded, and only that: its ``manifest.json``, its

@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The typed model of a report: one run, or a campaign merged from several runs.
 
 Everything a renderer shows is here, already resolved (Covered List entries looked up in the

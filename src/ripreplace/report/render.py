@@ -1,3 +1,5 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
 """The five renderers of a :class:`~ripreplace.report.model.Report`: html, csv, json, junit, md.
 
 Each writes to a text stream and streams where the output is per host (HTML through jinja2's

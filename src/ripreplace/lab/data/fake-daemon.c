@@ -1,3 +1,5 @@
+/* Copyright 2026 ripreplace developers
+ * SPDX-License-Identifier: Apache-2.0 */
 /* A stand-in daemon for the lab's fake covered packages. It contains no vendor code: it logs its
  * start, sleeps until SIGTERM/SIGINT, logs its stop and exits 0. Installed under the path the real
  * product's daemon has, so /proc/PID/exe shows that path. */
