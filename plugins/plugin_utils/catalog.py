@@ -29,7 +29,8 @@ import types
 
 import yaml
 
-from .catalog_files import (  # noqa: F401 - re-exported: the catalog's public names
+# Re-exported: the bounded readers are part of the catalog's public names.
+from .catalog_files import (  # noqa: F401 # pylint: disable=unused-import
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_NODES,
