@@ -80,3 +80,16 @@ def ansible_env(collections_path: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+@pytest.fixture(autouse=True)
+def _blocking_standard_streams() -> None:
+    """Standard streams stay blocking for every test: a child (ssh, a browser) that set O_NONBLOCK on
+    a stream it shared with pytest would make every later ansible-playbook refuse to start ("Ansible
+    requires blocking IO on stdin/stdout/stderr"), failing tests that have nothing to do with it."""
+    for fd in (0, 1, 2):
+        try:
+            if not os.get_blocking(fd):
+                os.set_blocking(fd, True)
+        except OSError:  # closed or not a file descriptor this process may change
+            continue

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,9 @@ def manager(inv_path: Path):
     from ansible.parsing.dataloader import DataLoader
     from ansible.plugins.loader import init_plugin_loader
 
-    init_plugin_loader([])
+    with warnings.catch_warnings():  # another test of this process may have configured it already
+        warnings.filterwarnings("ignore", "AnsibleCollectionFinder has already been configured", UserWarning)
+        init_plugin_loader([])
     return lambda: InventoryManager(loader=DataLoader(), sources=[str(inv_path)])
 
 

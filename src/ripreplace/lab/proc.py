@@ -38,7 +38,9 @@ def run(
     try:
         proc = subprocess.run(
             args,
-            input=input_text,
+            # never the caller's stdin: ssh sets O_NONBLOCK on the stdin it gets (and a killed ssh leaves
+            # it so), which makes every later ansible-playbook sharing that stdin refuse to start
+            **({"input": input_text} if input_text is not None else {"stdin": subprocess.DEVNULL}),
             capture_output=True,
             text=True,
             env=full_env,
