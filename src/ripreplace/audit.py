@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, catalogs, collection, records, rundir, runner, sitefiles, textout
+from ripreplace import catalogs, checkrun, collection, records, rundir, runner, sitefiles, textout
 from ripreplace.constants import ENVELOPE_VERSION, ExitCode
 from ripreplace.exceptions import UsageError
 from ripreplace.inventory import inventory_hosts
@@ -241,22 +241,14 @@ def _become_locally() -> bool:
 
 def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
     request = inputs.request
-    try:
-        keys = auditlog.keys_from_env()  # a configured key that cannot be read: exit 2, nothing started
-    except auditlog.AuditChainError as exc:
-        raise UsageError(str(exc)) from None
-    started = rundir.utcnow()
-    run = rundir.RunDir.create(request.runs_dir.resolve(), "audit")
     playbook = collection.playbook("audit")
     catalog_paths = [Path(collection.catalog_dir())] + [p.resolve() for p in request.catalogs + request.exceptions]
-    manifest = rundir.build_manifest(
-        run_id=run.run_id,
-        mode="audit",
-        started=started,
+    opening = checkrun.open_run(
+        request.runs_dir,
+        "audit",
         inventory=request.inventory.resolve() if request.inventory else None,
         playbooks=[playbook, collection.collection_root() / "roles" / "detect"],
         catalogs=catalog_paths,
-        check_mode=True,
         extra={
             "targets": list(inputs.hosts),
             "limit": request.limit,
@@ -264,7 +256,6 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
             "catalog_files": list(inputs.catalog_files),
         },
     )
-    run.write_manifest(manifest)
     extravars: dict[str, Any] = {
         "detect_extra_catalogs": [str(p.resolve()) for p in request.catalogs],
         "detect_extra_exceptions": [str(p.resolve()) for p in request.exceptions],
@@ -284,24 +275,17 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
         ident="audit",
     )
     # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
-    with auditlog.wrapper_run(run, manifest, keys) as log:
-        result = runner.run_playbook(run, request_, on_event=collector)
+    with opening as opened:
+        result = runner.run_playbook(opened.run, request_, on_event=collector)
         summary = build_summary(
-            run_id=run.run_id,
+            run_id=opened.run.run_id,
             hosts=inputs.hosts,
             collector=collector,
             playbook_status=result.status,
             playbook_rc=result.rc,
         )
-        run.write_summary(summary)
-        log.run_end(
-            status=result.status,
-            stats=summary["counts"],
-            summary_path=run.summary_path,
-            manifest_path=run.manifest_path,
-            exit_code=summary["exit_code"],
-        )
-    return AuditOutcome(run=run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
+        opened.finish(result.status, summary)
+    return AuditOutcome(run=opened.run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
 
 
 # --------------------------------------------------------------------------- reports

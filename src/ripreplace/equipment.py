@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ripreplace import auditlog, catalogs, collection, records, rundir, runner
+from ripreplace import catalogs, checkrun, collection, records, rundir, runner
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 from ripreplace.inventory import load_inventory
@@ -184,21 +184,13 @@ class EquipmentOutcome:
 
 def run_scan(inputs: ValidatedInputs) -> EquipmentOutcome:
     request = inputs.request
-    try:
-        keys = auditlog.keys_from_env()  # a configured key that cannot be read: exit 2, nothing started
-    except auditlog.AuditChainError as exc:
-        raise UsageError(str(exc)) from None
-    started = rundir.utcnow()
-    run = rundir.RunDir.create(request.runs_dir.resolve(), "equipment")
     playbook = collection.playbook("equipment")
-    manifest = rundir.build_manifest(
-        run_id=run.run_id,
-        mode="equipment",
-        started=started,
+    opening = checkrun.open_run(
+        request.runs_dir,
+        "equipment",
         inventory=request.inventory.resolve(),
         playbooks=[playbook],
         catalogs=[Path(collection.catalog_dir())] + [p.resolve() for p in request.catalogs],
-        check_mode=True,
         extra={
             "targets": list(inputs.devices + inputs.linux),
             "devices": list(inputs.devices),
@@ -207,7 +199,6 @@ def run_scan(inputs: ValidatedInputs) -> EquipmentOutcome:
             "catalog_files": list(inputs.catalog_files),
         },
     )
-    run.write_manifest(manifest)
     collector = ScanCollector()
     request_ = runner.PlaybookRequest(
         playbook=playbook,
@@ -222,18 +213,11 @@ def run_scan(inputs: ValidatedInputs) -> EquipmentOutcome:
         ident="equipment",
     )
     # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
-    with auditlog.wrapper_run(run, manifest, keys) as log:
-        result = runner.run_playbook(run, request_, on_event=collector)
-        summary = build_summary(run_id=run.run_id, inputs=inputs, collector=collector, playbook=result)
-        run.write_summary(summary)
-        log.run_end(
-            status=result.status,
-            stats=summary["counts"],
-            summary_path=run.summary_path,
-            manifest_path=run.manifest_path,
-            exit_code=summary["exit_code"],
-        )
-    return EquipmentOutcome(run=run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
+    with opening as opened:
+        result = runner.run_playbook(opened.run, request_, on_event=collector)
+        summary = build_summary(run_id=opened.run.run_id, inputs=inputs, collector=collector, playbook=result)
+        opened.finish(result.status, summary)
+    return EquipmentOutcome(run=opened.run, summary=summary, exit_code=ExitCode(summary["exit_code"]))
 
 
 # --------------------------------------------------------------------------- text report

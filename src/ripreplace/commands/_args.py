@@ -74,3 +74,22 @@ def runs_dir(text: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text}: cannot write in {existing} (permission denied)")
     return path
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser, *, what: str, forks_help: str) -> None:
+    """The arguments a read-only scan (``audit``, ``equipment``) shares: ``--limit``, ``--catalog``,
+    ``--runs-dir``, ``--forks``, ``--output``. ``what`` says what ``--limit`` restricts ("audit")."""
+    parser.add_argument("--limit", metavar="PATTERN", help=f"{what} only hosts matching this Ansible host pattern")
+    add_catalog_argument(parser)
+    parser.add_argument(
+        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
+    )
+    parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help=forks_help)
+    parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
+
+
+def add_catalog_argument(
+    parser: argparse.ArgumentParser, help: str = "a site catalog added to the bundled one (repeatable)"
+) -> None:
+    """``--catalog FILE`` (repeatable): site catalogs added to the bundled one."""
+    parser.add_argument("--catalog", metavar="FILE", type=Path, action="append", default=[], help=help)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ripreplace import audit
-from ripreplace.commands._args import positive_int, runs_dir
+from ripreplace.commands._args import add_scan_arguments
 from ripreplace.constants import ExitCode
 
 
@@ -28,23 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (default: this machine only)")
-    parser.add_argument("--limit", metavar="PATTERN", help="audit only hosts matching this Ansible host pattern")
-    parser.add_argument(
-        "--catalog",
-        metavar="FILE",
-        type=Path,
-        action="append",
-        default=[],
-        help="a site catalog added to the bundled one (repeatable)",
-    )
+    add_scan_arguments(parser, what="audit", forks_help="parallel hosts (default: 5)")
     parser.add_argument(
         "--exceptions", metavar="FILE", type=Path, action="append", default=[], help="an exceptions file (repeatable)"
     )
-    parser.add_argument(
-        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
-    )
-    parser.add_argument("--forks", metavar="N", type=positive_int, default=5, help="parallel hosts (default: 5)")
-    parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
     parser.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)  # judge exception expiry as of a day
     parser.set_defaults(handler=handle)
 

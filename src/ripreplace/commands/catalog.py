@@ -14,6 +14,7 @@ import yaml
 
 from ripreplace import catalogs
 from ripreplace.audit import envelope
+from ripreplace.commands._args import add_catalog_argument
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
 
@@ -28,14 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = parser.add_subparsers(dest="catalog_command", metavar="ACTION", parser_class=type(parser))
     sub.required = True
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--catalog",
-        metavar="FILE",
-        type=Path,
-        action="append",
-        default=[],
-        help="a site catalog added to the bundled one (repeatable)",
-    )
+    add_catalog_argument(common)
     common.add_argument("--output", choices=("text", "json"), default="text")
     p_list = sub.add_parser(
         "list",

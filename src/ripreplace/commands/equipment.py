@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ripreplace import equipment
 from ripreplace.audit import envelope
-from ripreplace.commands._args import positive_int, runs_dir
+from ripreplace.commands._args import add_scan_arguments
 from ripreplace.constants import ExitCode
 
 
@@ -29,22 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("-i", "--inventory", type=Path, required=True, help="Ansible inventory")
-    parser.add_argument("--limit", metavar="PATTERN", help="scan only hosts matching this Ansible host pattern")
-    parser.add_argument(
-        "--catalog",
-        metavar="FILE",
-        type=Path,
-        action="append",
-        default=[],
-        help="a site catalog added to the bundled one (repeatable)",
-    )
-    parser.add_argument(
-        "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
-    )
-    parser.add_argument(
-        "--forks", metavar="N", type=positive_int, default=5, help="parallel Linux hosts for neighbour tables"
-    )
-    parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
+    add_scan_arguments(parser, what="scan", forks_help="parallel Linux hosts for neighbour tables (default: 5)")
     parser.set_defaults(handler=handle)
 
 
