@@ -365,7 +365,12 @@ def _recording_lock_takeovers(run_batch: campaign.RunBatch, log: campaign.AuditS
     written once the batch's playbook has ended (the log is the callback's while it runs)."""
 
     def wrapped(
-        hosts: Sequence[str], number: int, on_event: runner.EventHandler, cancel: runner.CancelCallback
+        hosts: Sequence[str],
+        number: int,
+        on_event: runner.EventHandler,
+        cancel: runner.CancelCallback,
+        *,
+        attempt: int = 1,
     ) -> runner.PlaybookResult:
         taken: list[tuple[str, Mapping[str, Any]]] = []
 
@@ -378,7 +383,7 @@ def _recording_lock_takeovers(run_batch: campaign.RunBatch, log: campaign.AuditS
             on_event(event)
 
         try:
-            return run_batch(hosts, number, seen, cancel)
+            return run_batch(hosts, number, seen, cancel, attempt=attempt)
         finally:
             for host, took in taken:
                 log.decision(
@@ -391,12 +396,21 @@ def _recording_lock_takeovers(run_batch: campaign.RunBatch, log: campaign.AuditS
 def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], campaign.RunBatch]:
     def factory(run: rundir.RunDir) -> campaign.RunBatch:
         def run_batch(
-            hosts: Sequence[str], number: int, on_event: runner.EventHandler, cancel: runner.CancelCallback
+            hosts: Sequence[str],
+            number: int,
+            on_event: runner.EventHandler,
+            cancel: runner.CancelCallback,
+            *,
+            attempt: int = 1,
         ) -> runner.PlaybookResult:
-            limit_file = run.path / f"batch-{number}.hosts"
+            # attempt 2: the batch's unreachable hosts, tried once more (batch-N.retry1.hosts, artifacts batch-N-retry1)
+            retry = f"retry{attempt - 1}" if attempt > 1 else ""
+            name = f"batch-{number}-{retry}" if retry else f"batch-{number}"
+            limit_file = run.path / (f"batch-{number}.{retry}.hosts" if retry else f"batch-{number}.hosts")
             limit_file.write_text("".join(f"{h}\n" for h in hosts), encoding="utf-8")
             extravars: dict[str, Any] = {
                 "ripreplace_run_id": run.run_id,
+                "ripreplace_attempt": attempt,
                 "replacement_product": inputs.replacement,
                 **inputs.site.extravars(),
                 **lock_vars(inputs, run),  # per batch: the runs known ended are read again
@@ -407,7 +421,7 @@ def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], 
                 limit=f"@{limit_file}",
                 forks=inputs.request.forks,
                 extravars=extravars,
-                ident=f"batch-{number}",
+                ident=name,
             )
             return runner.run_playbook(run, request, on_event=on_event, cancel_callback=cancel)
 

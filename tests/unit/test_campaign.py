@@ -421,14 +421,18 @@ class FakeRunner:
         fail_remove=(),
         unreachable=(),
         poll_every: float | None = None,
+        flaky=(),
     ) -> None:
         self.clock, self.seconds = clock, seconds
         self.unhealthy, self.fail_remove, self.unreachable = set(unhealthy), set(fail_remove), set(unreachable)
+        self.flaky = set(flaky)  # unreachable on the first attempt only
         self.poll_every = poll_every
         self.batches: list[list[str]] = []
+        self.attempts: list[int] = []
 
-    def __call__(self, hosts, number, on_event, cancel):
+    def __call__(self, hosts, number, on_event, cancel, *, attempt=1):
         self.batches.append(list(hosts))
+        self.attempts.append(attempt)
         if self.poll_every:
             elapsed = 0.0
             while elapsed < self.seconds:
@@ -442,7 +446,7 @@ class FakeRunner:
         else:
             self.clock.advance(self.seconds)
         for h in hosts:
-            if h in self.unreachable:
+            if h in self.unreachable or (h in self.flaky and attempt == 1):
                 on_event(ev("runner_on_unreachable", h, "DETECT | SCAN", res={"msg": "link down"}))
                 continue
             for e in host_events(
@@ -595,6 +599,55 @@ def test_unreachable_host_does_not_stop_the_others_in_its_batch():
     assert summary["hosts"]["web3"]["status"] == "unreachable"
     assert summary["counts"] == {"remediated": 5, "unreachable": 1}
     assert summary["exit_code"] == ExitCode.HOSTS_FAILED
+
+
+def test_a_host_unreachable_once_is_retried_at_the_batch_end_and_verified():
+    clock = Clock(T0)
+    runner = FakeRunner(clock, flaky={"web3"})
+    tracker, log, result, summary = run(make_plan(HOSTS, batches="100%"), runner, clock, HOSTS)
+    assert runner.batches == [HOSTS, ["web3"]] and runner.attempts == [1, 2]  # one retry, only the host down
+    assert summary["hosts"]["web3"]["status"] == "remediated" and summary["counts"] == {"remediated": 6}
+    assert summary["exit_code"] == ExitCode.OK and result.stop is None
+    retries = [d for t, k, d in log.records if t == "decision" and k == "host-retry"]
+    assert retries == [
+        {
+            "host": "web3",
+            "batch": 1,
+            "reason": "unreachable during 'DETECT | SCAN': link down",
+            "attempt": 2,
+            "of": 2,
+        }
+    ]
+    assert log.kinds().index("host-retry") < log.kinds().index("batch-end")  # retried before the batch is judged
+    batch = summary["batches"][0]
+    assert batch["counts"] == {"verified": 6} and batch["failed_pct"] == 0.0
+    assert batch["retry"]["hosts"] == {"web3": {"first": retries[0]["reason"], "state": "verified"}}
+    states = [h["state"] for h in tracker.hosts["web3"].history]
+    assert states[:2] == ["unreachable", "pending"] and states[-1] == "verified"  # state.json shows the retry
+    assert "retry (attempt 2)" in tracker.hosts["web3"].history[1]["reason"]
+    assert records.validate(summary, "summary") == []
+    assert records.validate(tracker.as_dict(previous=None, targets=HOSTS), "state") == []
+
+
+def test_a_host_that_stays_down_is_retried_once_and_ends_unreachable():
+    clock = Clock(T0)
+    runner = FakeRunner(clock, unreachable={"web3"})
+    _tracker, log, _result, summary = run(make_plan(HOSTS, batches="100%", max_fail=50), runner, clock, HOSTS)
+    assert runner.attempts == [1, 2] and runner.batches[1] == ["web3"]  # one extra attempt, no more
+    assert summary["hosts"]["web3"]["status"] == "unreachable"
+    assert "also on the retry at the end of batch 1" in summary["hosts"]["web3"]["reason"]
+    assert summary["batches"][0]["retry"]["hosts"]["web3"]["state"] == "unreachable"
+    assert log.kinds().count("host-retry") == 1 and summary["exit_code"] == ExitCode.HOSTS_FAILED
+    assert records.validate(summary, "summary") == []
+
+
+def test_no_retry_once_the_window_has_closed():
+    clock = Clock(T0)
+    runner = FakeRunner(clock, seconds=900, flaky={"web1"})
+    tracker, log, _result, summary = run(make_plan(HOSTS, window="now/PT10M"), runner, clock, HOSTS)
+    assert runner.attempts == [1]  # the canary's batch ended after the close: nothing new starts
+    assert tracker.hosts["web1"].state == HostState.UNREACHABLE and "host-retry" not in log.kinds()
+    assert "host-retry-skipped" in log.kinds() and "retry" not in summary["batches"][0]
 
 
 def test_window_closing_during_a_batch_lets_it_finish_then_stops():

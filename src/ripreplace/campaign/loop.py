@@ -11,7 +11,10 @@ exactly what :class:`Campaign` runs. Then, per batch, three named steps:
    that batch and every later one are deferred;
 2. :meth:`Campaign.run_batch`: the playbook over the batch; a batch running at the close finishes,
    or with ``--hard-stop`` (or the operator's Ctrl-C/SIGTERM) is cancelled through
-   ansible-runner's cancel_callback and its unfinished hosts become ``interrupted``;
+   ansible-runner's cancel_callback and its unfinished hosts become ``interrupted``. A host that
+   came back ``unreachable`` is retried once at the batch's end (the playbook again, for those hosts
+   only, attempt 2; a ``retry`` decision per host in the audit log) before the batch is judged: a
+   transient connection failure is not an outcome, a host that is really down stays ``unreachable``;
 3. :meth:`Campaign.judge_batch`: more failed/unreachable than ``--max-fail`` percent, or a batch
    failed as a whole, stops the campaign; so does a window that closed during the batch.
 
@@ -49,7 +52,16 @@ class AuditSink(Protocol):
     def host_state(self, host: str, state: str, **data: Any) -> Any: ...
 
 
-RunBatch = Callable[[Sequence[str], int, EventHandler, CancelCallback], PlaybookResult]
+class RunBatch(Protocol):
+    """Runs the playbook over ``hosts`` of batch ``number``; ``attempt`` 2 is the retry of its unreachable hosts."""
+
+    def __call__(
+        self, hosts: Sequence[str], number: int, on_event: EventHandler, cancel: CancelCallback, *, attempt: int = 1
+    ) -> PlaybookResult: ...
+
+
+#: How many times a batch's unreachable hosts are tried again at the batch's end (docs/remediate.md).
+RETRIES = 1
 ALL = frozenset({"all"})
 
 
@@ -222,6 +234,7 @@ class BatchRun:
     result: PlaybookResult
     canceled_by: StopBy | None  # interrupt or window (--hard-stop); None when not cancelled by us
     closed_during: bool  # the window closed while the batch ran
+    retry: Mapping[str, Any] | None = None  # the retry of the batch's unreachable hosts, when one ran
 
     @property
     def canceled(self) -> bool:
@@ -352,12 +365,56 @@ class Campaign:
 
         started = self.clock()
         result = self._run_batch(batch, number, on_event, cancel)
+        canceled = result.status == "canceled" or cancel.canceled_by is not None
+        self.tracker.finish_batch(batch, canceled=canceled, result=result)
+        retry = None if canceled else self.retry_unreachable(number, batch, on_event, cancel)
         seconds = (self.clock() - started).total_seconds()
-        run = BatchRun(number, tuple(batch), go, started, seconds, result, cancel.canceled_by, cancel.closed_noted)
-        self.tracker.finish_batch(batch, canceled=run.canceled, result=result)
+        run = BatchRun(
+            number, tuple(batch), go, started, seconds, result, cancel.canceled_by, cancel.closed_noted, retry
+        )
         if not run.canceled:
             self.estimator.record(len(batch), seconds)
         return run
+
+    def retry_unreachable(
+        self, number: int, batch: Sequence[str], on_event: EventHandler, cancel: _Canceller
+    ) -> dict[str, Any] | None:
+        """The batch's unreachable hosts, tried once more (attempt 2) before the batch is judged.
+
+        Not after an interrupt nor once the window has closed (nothing new starts then). Each retried
+        host gets a ``retry`` decision (host, batch, the failure's reason, attempt); its state goes back
+        to pending, so state.json's history shows the failure, the retry and the final outcome."""
+        hosts = self.tracker.hosts
+        down = [h for h in batch if hosts[h].state == HostState.UNREACHABLE]
+        if not down or RETRIES < 1:
+            return None
+        if self.interrupt.requested or cancel.closed_noted or self.clock() >= cancel.closes:
+            for host in down:
+                why = "the window has closed or the operator interrupted"
+                self.log.decision("host-retry-skipped", host=host, batch=number, reason=hosts[host].reason, why=why)
+            return None
+        first = {h: hosts[h].reason for h in down}
+        attempt = 2
+        for host in down:
+            self.log.decision(
+                "host-retry", host=host, batch=number, reason=first[host], attempt=attempt, of=1 + RETRIES
+            )
+            self.tracker.set(host, HostState.PENDING, f"retry (attempt {attempt}) after: {first[host]}", save=False)
+        self.tracker.save()
+        self.progress.note(f"batch {number}: retrying {len(down)} unreachable host(s) once: {', '.join(down)}")
+        result = self._run_batch(down, number, on_event, cancel, attempt=attempt)
+        canceled = result.status == "canceled" or cancel.canceled_by is not None
+        self.tracker.finish_batch(down, canceled=canceled, result=result)
+        for host in down:
+            if hosts[host].state == HostState.UNREACHABLE:
+                reason = f"{hosts[host].reason} (also on the retry at the end of batch {number})"
+                self.tracker.set(host, HostState.UNREACHABLE, reason, save=False)
+        self.tracker.save()
+        return {
+            "attempt": attempt,
+            "playbook": {"status": result.status, "rc": result.rc},
+            "hosts": {h: {"first": first[h], "state": str(hosts[h].state)} for h in down},
+        }
 
     # -- step 3 ------------------------------------------------------------------------
     def judge_batch(self, run: BatchRun, *, last: bool) -> Stop | None:
@@ -403,6 +460,8 @@ class Campaign:
             "failed_pct": round(100.0 * failing / len(run.hosts), 1),
             "canceled": run.canceled,
         }
+        if run.retry is not None:
+            entry["retry"] = dict(run.retry)
         self.done.append(entry)
         self.log.decision("batch-end", **entry)
         self.progress.batch_end(run.number, counts, run.seconds)
