@@ -1,6 +1,6 @@
 # Copyright 2026 ripreplace developers
 # SPDX-License-Identifier: Apache-2.0
-"""Shared pieces of the fuzz suite (``tests/unit/test_fuzz_*.py``, marker ``fuzz``).
+"""Shared pieces of the fuzz suite (``tests/fuzzing/test_fuzz_*.py``, marker ``fuzz``).
 
 Every input parser of ripreplace is fed generated input through its public entry point and must end
 in one of the ways the contract allows: success, or one line on stderr with exit 2 (6 for an audit

@@ -18,7 +18,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -705,14 +704,16 @@ def test_verify_log_help() -> None:
     assert exc.value.code == 0
 
 
-def test_verify_is_fast_enough_for_big_logs(tmp_path: Path) -> None:
-    """A sanity floor only (shared CI machines vary); bench/bench_audit_log.py measures the target."""
+def test_a_big_log_verifies_whole(tmp_path: Path) -> None:
+    """Every record of a big log is read and chained (no timing here: machines vary; throughput is
+    measured side by side in bench/bench_audit_log.py and recorded in docs/performance.md)."""
     path = tmp_path / "a.jsonl"
     with chain.AuditWriter(path, run_id="r", fsync_interval=5) as writer:
         writer.append(chain.RUN_START, {})
         for i in range(5000):
             writer.append(chain.TASK, {"host": f"h{i % 25}", "task": "t", "status": "ok"})
         writer.append(chain.RUN_END, {})
-    start = time.perf_counter()
     verdict = chain.verify(path)
-    assert verdict.ok and verdict.records / (time.perf_counter() - start) > 10_000
+    assert verdict.ok and verdict.records == 5002, verdict
+    last = json.loads(path.read_text().splitlines()[-1])
+    assert verdict.message.endswith(f"final hash {last['hash']}"), verdict

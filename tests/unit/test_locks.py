@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.collection_code import load
 
 from ripreplace import records, remediate, runlocks
 from ripreplace.campaign import HostProgress, HostState, StateTracker
@@ -79,15 +80,22 @@ def test_the_resume_chain_names_every_run_resumed(tmp_path):
     assert chain == ("r3", "r2", "r1")
 
 
-MODULE = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "covered_lock.py"
+lock_module = load("plugins.modules.covered_lock")
 
 
 def _module(tmp_path: Path, **args: object) -> dict:
-    """The module run as Ansible runs it (its arguments in a JSON file), on this machine."""
-    argfile = tmp_path / "args.json"
-    argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"path": str(tmp_path / "l" / "lock"), **args}}))
-    out = subprocess.run([sys.executable, str(MODULE), str(argfile)], capture_output=True, text=True, check=False)
-    return json.loads(out.stdout)
+    """The module's main() as AnsiballZ runs it (its arguments where AnsiballZ puts them), in this process."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    argv = {"ANSIBLE_MODULE_ARGS": {"path": str(tmp_path / "l" / "lock"), **args}}
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
+        patch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(argv)))
+        patch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        with pytest.raises(SystemExit):
+            lock_module.main()
+    return json.loads(out.getvalue())
 
 
 def test_module_takes_refuses_releases_only_its_own(tmp_path):
