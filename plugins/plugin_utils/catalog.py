@@ -418,6 +418,17 @@ def _compile_signal(kind, signal):
     return out
 
 
+def _rule_head(entry):
+    """What a compiled rule says of its entry: identity and the Covered List facts the run used."""
+    covered = entry["covered_list"]
+    return {
+        "id": entry["id"],
+        "vendor": entry["vendor"],
+        "product": entry["product"],
+        "covered_list": {"entry": covered["entry"], "added": covered["added"], "sources": list(covered["sources"])},
+    }
+
+
 def compile_rules(catalog, host=None, groups=()):
     """The rules the module takes: Linux entries applying to this host, in catalog order."""
     entries = []
@@ -435,14 +446,7 @@ def compile_rules(catalog, host=None, groups=()):
         removal.pop("source", None)
         entries.append(
             {
-                "id": entry["id"],
-                "vendor": entry["vendor"],
-                "product": entry["product"],
-                "covered_list": {
-                    "entry": entry["covered_list"]["entry"],
-                    "added": entry["covered_list"]["added"],
-                    "sources": list(entry["covered_list"]["sources"]),
-                },
+                **_rule_head(entry),
                 "fallback": bool(entry.get("fallback", False)),
                 "signals": signals,
                 "removal": removal,
@@ -517,14 +521,7 @@ def compile_equipment_rules(catalog):
         ]
         entries.append(
             {
-                "id": entry["id"],
-                "vendor": entry["vendor"],
-                "product": entry["product"],
-                "covered_list": {
-                    "entry": entry["covered_list"]["entry"],
-                    "added": entry["covered_list"]["added"],
-                    "sources": list(entry["covered_list"]["sources"]),
-                },
+                **_rule_head(entry),
                 "purpose_limited": bool(equipment.get("purpose_limited", False)),
                 "rules": rules,
             }
