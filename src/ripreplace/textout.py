@@ -15,6 +15,7 @@ remote message cannot carry rich markup or terminal control sequences onto the o
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -25,7 +26,7 @@ from rich.text import Text
 
 from ripreplace.safetext import printable
 
-__all__ = ["cell", "console", "is_terminal", "line", "printable", "table", "title"]
+__all__ = ["can_redraw", "cell", "console", "is_terminal", "line", "printable", "table", "title"]
 
 #: Width of piped output: wide enough that no row of ours wraps; lines are only as long as their content.
 PIPE_WIDTH = 8192
@@ -37,6 +38,16 @@ def is_terminal(stream: Any) -> bool:
         return bool(isatty and isatty())
     except (OSError, ValueError):  # a closed or detached stream
         return False
+
+
+#: Terminals that cannot move the cursor back: a live display would print every frame as new lines.
+DUMB_TERMINALS = frozenset({"dumb", "unknown"})
+
+
+def can_redraw(stream: Any) -> bool:
+    """A terminal a live display can redraw in place: a tty whose ``TERM`` is not ``dumb`` (Emacs'
+    shell, some serial and CI consoles); there progress is printed as plain lines instead."""
+    return is_terminal(stream) and os.environ.get("TERM", "").strip().lower() not in DUMB_TERMINALS
 
 
 def console(stream: TextIO | None = None) -> Console:

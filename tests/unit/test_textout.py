@@ -96,6 +96,16 @@ def test_cells_take_no_markup_and_escape_terminal_controls():
     assert textout.cell(None).plain == ""
 
 
+@pytest.mark.parametrize(
+    ("term", "redraws"),
+    [("xterm-256color", True), ("screen", True), ("", True), ("dumb", False), ("DUMB", False), ("unknown", False)],
+)
+def test_a_dumb_terminal_gets_plain_progress_not_a_live_block(monkeypatch, term, redraws):
+    monkeypatch.setenv("TERM", term)
+    assert textout.can_redraw(Tty()) is redraws
+    assert textout.can_redraw(io.StringIO()) is False  # piped: never, whatever TERM says
+
+
 def test_is_terminal_survives_a_closed_stream():
     buf = io.StringIO()
     buf.close()

@@ -203,7 +203,7 @@ def handle(args: argparse.Namespace) -> ExitCode:
     if opening.open_now:
         _print_plan(inputs, opening, info)
         _confirm(args)
-    live = args.output == "text" and sys.stdout.isatty()
+    live = args.output == "text" and textout.can_redraw(sys.stdout)
     total = len(inputs.targets)
     display: Any = progress.LiveProgress(total) if live else progress.PlainProgress(total, stream=info)
     interrupt = campaign.Interrupt()
