@@ -10,6 +10,13 @@ list from the play's hosts in ``device_group`` (default ``snmp_devices``): addre
 neighbour tables come from the variable ``neighbour_var`` registered on the play's other hosts
 (``ip -json neigh show``). Credentials are read from host variables here, so they never appear
 in the task's arguments; the module declares them ``no_log``.
+
+The scan runs here, in this task's worker process (module_utils ``equipment_scan``: the module's own
+argument validation and ``no_log`` masking, SNMP I/O from a thread that entered ``snmp_netns``):
+no module is built, no second Python starts, the credentials never leave this process. The module
+is sent instead when the task runs on another host (``delegate_to`` something other than the
+controller) or pysnmp cannot be imported here (it may be in the Python ``ansible_python_interpreter``
+names for localhost).
 """
 
 from __future__ import annotations
@@ -17,10 +24,15 @@ from __future__ import annotations
 import json
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
+from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_scan as es
+from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_snmp as snmp
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils import catalog as catalog_utils
 
 MODULE = "ripreplace.remediation.covered_equipment_facts"
+LOCAL_CONNECTIONS = ("local", "ansible.builtin.local")
 PASSED = ("timeout", "retries", "concurrency", "walk", "oui_files")
 _V3 = {
     "v3_user": "snmp_v3_user",
@@ -76,6 +88,24 @@ def neighbour_table(host, registered):
     return {"host": host, "entries": rows}, {"status": "read", "entries": len(rows)}
 
 
+def masked(result, no_log_values):
+    """``result`` with every no_log value masked, as AnsibleModule masks a module's result.
+
+    ``remove_values`` walks the whole result (a 1,000-device result is large); when no value occurs in
+    the result's JSON text at all (JSON escapes character by character, so containment is kept) there
+    is nothing to mask and the walk is skipped."""
+    values = [v for v in no_log_values if v]
+    if not values:
+        return result
+    try:
+        text = json.dumps(result)
+    except (TypeError, ValueError):
+        return remove_values(result, no_log_values)
+    if any(json.dumps(v)[1:-1] in text for v in values):
+        return remove_values(result, no_log_values)
+    return result
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -85,21 +115,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(
-            argument_spec=dict(
-                catalogs=dict(type="list", elements="path", default=[]),
-                bundled_catalog=dict(type="bool", default=True),
-                devices=dict(type="list", elements="dict"),
-                device_group=dict(type="str", default="snmp_devices"),
-                neighbour_var=dict(type="str", default="equipment_neighbour_table"),
-                netns=dict(type="str"),
-                timeout=dict(type="float", default=2.0),
-                retries=dict(type="int", default=1),
-                concurrency=dict(type="int", default=64),
-                walk=dict(type="list", elements="str", default=["entity", "lldp", "arp", "fdb"]),
-                oui_files=dict(type="list", elements="path", default=[]),
-            )
-        )
+        # the task's own options, as the module documents them; the action plugin fills in the devices
+        spec = {k: v for k, v in es.argument_spec().items() if k not in ("compiled_rules", "neighbour_tables")}
+        spec["devices"] = dict(type="list", elements="dict")
+        _validation, args = self.validate_argument_spec(argument_spec=spec)
         try:
             catalog = catalog_utils.load_catalogs(args["catalogs"], bundled=args["bundled_catalog"])
         except catalog_utils.CatalogError as exc:
@@ -107,9 +126,15 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars") or {}
         in_group = set((task_vars.get("groups") or {}).get(args["device_group"]) or [])
         play_hosts = list(task_vars.get("ansible_play_hosts_all") or task_vars.get("ansible_play_hosts") or [])
-        devices = args["devices"]
+        devices, netns = args["devices"], args["netns"]
+        # one read of each device's variables (HostVars builds them anew on every lookup)
+        device_vars = {}
         if devices is None:
-            devices = [device_from_hostvars(h, hostvars[h]) for h in play_hosts if h in in_group]
+            device_vars = {h: hostvars[h] for h in play_hosts if h in in_group}
+            devices = [device_from_hostvars(h, hv) for h, hv in device_vars.items()]
+        elif not netns:
+            device_vars = {d["name"]: hostvars[d["name"]] for d in devices if d.get("name") in hostvars}
+        netns = netns or self._netns(devices, device_vars)
         tables, sources = [], {}
         for host in play_hosts:
             if host in in_group:
@@ -117,7 +142,6 @@ class ActionModule(ActionBase):
             table, sources[host] = neighbour_table(host, hostvars[host].get(args["neighbour_var"]))
             if table is not None:
                 tables.append(table)
-        netns = args["netns"] or self._netns(devices, hostvars)
         module_args = {
             "devices": devices,
             "neighbour_tables": tables,
@@ -126,9 +150,12 @@ class ActionModule(ActionBase):
         module_args.update({k: args[k] for k in PASSED})
         if netns:
             module_args["netns"] = netns
-        module_result = self._execute_module(
-            module_name=MODULE, module_args=module_args, task_vars=task_vars, wrap_async=False
-        )
+        if self._scan_here():
+            module_result = self._scan(module_args)
+        else:
+            module_result = self._execute_module(
+                module_name=MODULE, module_args=module_args, task_vars=task_vars, wrap_async=False
+            )
         result.update(module_result)
         facts = (result.get("ansible_facts") or {}).get("covered_equipment")
         if isinstance(facts, dict):
@@ -138,9 +165,29 @@ class ActionModule(ActionBase):
         result["changed"] = False
         return result
 
+    def _scan_here(self):
+        """True when the task runs on the controller and this Python has pysnmp."""
+        connection = getattr(self._connection, "ansible_name", None) or getattr(self._connection, "_load_name", "")
+        return connection in LOCAL_CONNECTIONS and snmp.HAS_PYSNMP
+
     @staticmethod
-    def _netns(devices, hostvars):
-        names = {str(hostvars[d["name"]].get("snmp_netns")) for d in devices if d["name"] in hostvars}
+    def _scan(module_args):
+        """The module's work in this process: the same validation, scan and no_log masking."""
+        validated = ArgumentSpecValidator(es.argument_spec()).validate(module_args)
+        if validated.error_messages:
+            return {"failed": True, "msg": "; ".join(validated.error_messages)}
+        no_log_values = validated._no_log_values
+        try:
+            result = es.scan(validated.validated_parameters)
+        except es.ScanError as exc:
+            result = {"failed": True, "msg": str(exc)}
+            if exc.details:
+                result["exception"] = exc.details
+        return masked(result, no_log_values)
+
+    @staticmethod
+    def _netns(devices, device_vars):
+        names = {str(device_vars[d["name"]].get("snmp_netns")) for d in devices if d["name"] in device_vars}
         names.discard("None")
         if len(names) > 1:
             raise AnsibleActionFail("devices of one scan must share snmp_netns, got %s" % ", ".join(sorted(names)))

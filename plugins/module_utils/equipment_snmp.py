@@ -13,13 +13,20 @@ error status is asked again with a plain GET and a walk.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import warnings
 
 from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_rules as er
 
 try:
-    from pysnmp.hlapi.v1arch import asyncio as v1
-    from pysnmp.hlapi.v3arch import asyncio as hlapi
-    from pysnmp.proto import rfc1905
+    with warnings.catch_warnings():  # pysnmp 7.1 imports a name pysmi 2 deprecated (not ours; harmless)
+        warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
+        from pysnmp.hlapi.v1arch import asyncio as v1
+        from pysnmp.hlapi.v3arch import asyncio as hlapi
+        from pysnmp.proto import rfc1902, rfc1905
+        from pysnmp.smi import builder as mib_builder
+        from pysnmp.smi import view as mib_view
 
     HAS_PYSNMP = True
     PYSNMP_IMPORT_ERROR = None
@@ -66,7 +73,7 @@ REPETITIONS = 16
 #: table -> the columns whose first GETNEXT tells whether the table has rows (Q-BRIDGE-only switches
 #: have no dot1d rows, so both forwarding-table columns)
 SENTINELS = {"entity": ("mfg",), "lldp": ("sysdesc",), "arp": ("mac",), "fdb": ("mac", "qport")}
-_OBJECTS = {}  # OID -> its request ObjectType (see Session.objects)
+_OBJECTS = {}  # OID -> its request variable (see Session.objects)
 _BINARY_FIELDS = {("arp", "mac"), ("fdb", "mac"), ("lldp", "chassis")}
 
 
@@ -148,17 +155,22 @@ class Session(object):
         self.auth = _auth(device)
         self.context = hlapi.ContextData(contextName=device.get("v3_context") or "") if self.v3 else None
 
-    @staticmethod
-    def objects(oids):
-        """Request variables. The identification OIDs are the same for every device: one object each,
-        shared, so pysnmp resolves it (a MIB-view walk, ~1 ms) once, not once per device."""
+    def objects(self, oids):
+        """Request variables, one shared object per OID (the identification OIDs are the same for every
+        device). SNMPv2c: plain (OID, NULL) pairs, so pysnmp looks up no MIB, neither for the request nor
+        for the answer (its MIB view walk costs ~1 ms a variable). SNMPv3: ObjectTypes, which the engine
+        resolves once each (with a MIB view that has no MIB compiler: see mib_view_without_compiler)."""
         out = []
         for oid in oids:
-            obj = _OBJECTS.get(oid)
+            key = (oid, self.v3)
+            obj = _OBJECTS.get(key)
             if obj is None:
-                obj = hlapi.ObjectType(hlapi.ObjectIdentity(oid))
-                if len(_OBJECTS) < 1024:
-                    _OBJECTS[oid] = obj
+                if self.v3:
+                    obj = hlapi.ObjectType(hlapi.ObjectIdentity(oid))
+                else:
+                    obj = (rfc1902.ObjectName(oid), rfc1902.Null(""))
+                if len(_OBJECTS) < 2048:
+                    _OBJECTS[key] = obj
             out.append(obj)
         return out
 
@@ -262,11 +274,39 @@ async def _identify_and_walk(session, oids, columns, scan):
     return True
 
 
+class _NoMibCompiler(object):
+    """Stands in for pysmi's MIB compiler: every OID asked for is numeric, so no MIB is ever compiled,
+    and building the real compiler (its grammar's parser tables) costs ~0.3 s of CPU a scan."""
+
+    def compile(self, *names, **kwargs):
+        return dict((name, "missing") for name in names)
+
+
+def mib_view_without_compiler():
+    """A MIB view controller for pysnmp's ``cache["mibViewController"]`` that never builds a MIB compiler."""
+    import pysnmp.smi.mibs
+
+    builder = mib_builder.MibBuilder()
+    builder.set_mib_compiler(_NoMibCompiler(), os.path.dirname(pysnmp.smi.mibs.__file__))
+    return mib_view.MibViewController(builder)
+
+
+async def _target(api, device, options):
+    """The device's UDP target; an IPv4 address needs no resolver (pysnmp's create() asks one in a thread)."""
+    address = (device["address"], device["port"])
+    try:
+        socket.inet_pton(socket.AF_INET, device["address"])
+    except (OSError, ValueError):
+        return await api.UdpTransportTarget.create(address, timeout=options["timeout"], retries=options["retries"])
+    target = api.UdpTransportTarget.__new__(api.UdpTransportTarget)
+    target.transport_address = address  # what create() sets from its resolver's answer
+    target.__init__(timeout=options["timeout"], retries=options["retries"])
+    return target
+
+
 async def _scan_one(handles, device, rules, options, scan):
     api = hlapi if device["version"] == "3" else v1
-    target = await api.UdpTransportTarget.create(
-        (device["address"], device["port"]), timeout=options["timeout"], retries=options["retries"]
-    )
+    target = await _target(api, device, options)
     session = Session(handles, device, target)
     oids = list(er.SYSTEM_OIDS) + rules.probe_oids()
     columns = [(t, f, oid) for t in options["tables"] for f, oid in TABLES[t].items()]
@@ -283,6 +323,8 @@ async def _scan_all(devices, rules, options):
         "engine": hlapi.SnmpEngine() if any(d["version"] == "3" for d in usable) else None,
         "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in usable) else None,
     }
+    if handles["engine"] is not None:
+        handles["engine"].cache["mibViewController"] = mib_view_without_compiler()
     semaphore = asyncio.Semaphore(options["concurrency"])
     scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
 

@@ -170,165 +170,23 @@ findings:
   returned: always
 """
 
-import os
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_rules as er
+from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_scan as es
 from ansible_collections.ripreplace.remediation.plugins.module_utils import equipment_snmp as snmp
-
-FACTS_FORMAT = "ripreplace-equipment/1"
-CLONE_NEWNET = 0x40000000
-
-
-def enter_netns(name):
-    """Move this process into a network namespace before any socket is opened."""
-    path = name if name.startswith("/") else os.path.join("/run/netns", name)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if hasattr(os, "setns"):
-            os.setns(fd, CLONE_NEWNET)
-        else:  # Python < 3.12
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
-    finally:
-        os.close(fd)
-
-
-def default_oui_files():
-    files = []
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("netaddr")
-        if spec is not None and spec.origin:
-            candidate = os.path.join(os.path.dirname(spec.origin), "eui", "oui.txt")
-            if os.path.isfile(candidate):
-                files.append(candidate)
-    except ImportError:
-        pass
-    if not files and os.path.isfile("/usr/share/ieee-data/oui.txt"):
-        files.append("/usr/share/ieee-data/oui.txt")
-    for name in ("mam.txt", "oui36.txt"):
-        path = os.path.join("/usr/share/ieee-data", name)
-        if os.path.isfile(path):
-            files.append(path)
-    return files
-
-
-def argument_spec():
-    """The module's options (devices and their credentials, neighbour tables, scan bounds)."""
-    device_spec = dict(
-        name=dict(type="str", required=True),
-        address=dict(type="str", required=True),
-        port=dict(type="int", default=161),
-        version=dict(type="str", choices=["2c", "3"], default="2c"),
-        community=dict(type="str", no_log=True),
-        v3_user=dict(type="str"),
-        v3_auth_key=dict(type="str", no_log=True),
-        v3_auth_protocol=dict(type="str", choices=list(snmp.AUTH_PROTOCOLS), default="sha"),
-        v3_priv_key=dict(type="str", no_log=True),
-        v3_priv_protocol=dict(type="str", choices=list(snmp.PRIV_PROTOCOLS), default="aes"),
-        v3_context=dict(type="str", default=""),
-        site=dict(type="str"),
-        covered_purpose=dict(type="bool"),
-    )
-    return dict(
-        devices=dict(type="list", elements="dict", default=[], options=device_spec),
-        neighbour_tables=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(host=dict(type="str", required=True), entries=dict(type="list", elements="dict")),
-        ),
-        compiled_rules=dict(type="dict", required=True),
-        # read by the action plugin on the controller (documented here, never sent to the module)
-        catalogs=dict(type="list", elements="path", default=[]),
-        bundled_catalog=dict(type="bool", default=True),
-        device_group=dict(type="str", default="snmp_devices"),
-        neighbour_var=dict(type="str", default="equipment_neighbour_table"),
-        netns=dict(type="str"),
-        timeout=dict(type="float", default=2.0),
-        retries=dict(type="int", default=1),
-        concurrency=dict(type="int", default=64),
-        walk=dict(type="list", elements="str", choices=["entity", "lldp", "arp", "fdb"], default=list(snmp.TABLES)),
-        oui_files=dict(type="list", elements="path", default=[]),
-    )
-
-
-def load_oui_registry(module, rules, macs):
-    """The OUI registry, read only when there are MACs to match and OUI rules to match them with."""
-    if not (macs and rules.has_oui_rules()):
-        return None
-    registry = er.OuiRegistry()
-    wanted = rules.oui_wanted()
-    for path in module.params["oui_files"] or default_oui_files():
-        try:
-            registry.load(path, wanted)
-        except OSError as exc:
-            module.fail_json(msg="cannot read the OUI registry %s: %s" % (path, exc.strerror or exc))
-    return registry
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # The action plugin of the same name runs the same scan in its own process and sends this module
+    # only when it cannot (a task delegated elsewhere, pysnmp only in ansible_python_interpreter).
+    module = AnsibleModule(argument_spec=es.argument_spec(), supports_check_mode=True)
     if not snmp.HAS_PYSNMP:
         module.fail_json(msg=missing_required_lib("pysnmp>=7.1"), exception=snmp.PYSNMP_IMPORT_ERROR)
-    params = module.params
-    if params["timeout"] <= 0 or params["retries"] < 0 or params["concurrency"] < 1:
-        module.fail_json(msg="timeout must be > 0, retries >= 0 and concurrency >= 1")
-    if params["netns"]:
-        try:
-            enter_netns(params["netns"])
-        except OSError as exc:
-            module.fail_json(msg="cannot enter network namespace %s: %s" % (params["netns"], exc.strerror or exc))
-    rules = er.Rules(params["compiled_rules"])
     try:
-        options = {k: params[k] for k in ("timeout", "retries", "concurrency")}
-        scans = snmp.scan_all(params["devices"], rules, dict(options, tables=params["walk"]))
-    except Exception as exc:  # a bug in the scanner must say so, with the traceback, not hang or vanish
-        module.fail_json(msg="the SNMP scan failed: %s" % exc, exception=traceback.format_exc())
-    macs = snmp.collect_macs(scans, params["neighbour_tables"])
-    registry = load_oui_registry(module, rules, macs)
-    devices, excluded = er.build_devices(params["devices"], scans, macs, rules, registry)
-    facts = {
-        "format": FACTS_FORMAT,
-        "devices": devices,
-        "oui_registry": registry.files if registry is not None else [],
-        "oui_excluded": excluded,
-        "neighbour_tables": [
-            {"host": t["host"], "entries": len(t.get("entries") or [])} for t in params["neighbour_tables"]
-        ],
-        "scanned": er.counts(devices),
-    }
-    lines = [
-        {
-            "device": name,
-            "status": record["status"],
-            "catalog_ids": [f["catalog_id"] for f in record["findings"]],
-        }
-        for name, record in devices.items()
-    ]
-    module.exit_json(
-        changed=False, ansible_facts={"covered_equipment": facts}, findings=lines, invocation=_invocation(params)
-    )
-
-
-def _invocation(params):
-    """The arguments as the result echoes them: devices by name and address (never a credential, not
-    even masked) and the rules by catalog id, so a 1,000-device result does not carry its input twice."""
-    args = {k: v for k, v in params.items() if k not in ("devices", "compiled_rules", "neighbour_tables")}
-    args["devices"] = [{"name": d["name"], "address": d["address"], "version": d["version"]} for d in params["devices"]]
-    args["compiled_rules"] = {
-        "format": params["compiled_rules"].get("format"),
-        "entries": [e.get("id") for e in params["compiled_rules"].get("entries", [])],
-    }
-    args["neighbour_tables"] = [t["host"] for t in params["neighbour_tables"]]
-    return {"module_args": args}
+        result = es.scan(module.params)
+    except es.ScanError as exc:
+        extra = {"exception": exc.details} if exc.details else {}
+        module.fail_json(msg=str(exc), **extra)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

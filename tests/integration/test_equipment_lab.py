@@ -52,6 +52,14 @@ EXPECTED = {
     "lldp:agg-sw-remote-07": ("covered", "zte-network-equipment", {"lldp"}, set()),
     "mac:44:47:cc:00:00:c8": ("review", "hikvision-surveillance-equipment", {"oui"}, set()),
     "mac:10:32:7e:00:00:ca": ("review", "huawei-network-equipment", {"oui"}, set()),
+    # --host-macs: light2's own MAC is HUAWEI TECHNOLOGIES'; light1's table has it: OUI-only, review
+    "mac:00:e0:fc:00:00:02": ("review", "huawei-network-equipment", {"oui"}, set()),
+}
+LIGHT2_MAC = "00:e0:fc:00:00:02"  # HUAWEI TECHNOLOGIES CO.,LTD
+SCALE_FACTORY_MAC = "40:2c:76:10:00:cb"  # Shanghai Dahua Scale Factory (ieee-data mam.txt): a look-alike
+HOST_MACS = {
+    "light2": {"mac": LIGHT2_MAC},
+    "light1": {"neighbours": [{"host": "light2"}, {"octet": 203, "mac": SCALE_FACTORY_MAC}]},
 }
 
 
@@ -64,9 +72,10 @@ def device_lab() -> Iterator[Lab]:
     config["devices"]["zte-zxr10"]["snmp_v3"].update(auth_key=CANARY_AUTH, priv_key=CANARY_PRIV)
     config["devices"].setdefault("huawei-ar1220", {})["community"] = CANARY_COMMUNITY
     (fixtures / "lab.yml").write_text(yaml.safe_dump(config))
+    (work / "host-macs.yml").write_text(yaml.safe_dump(HOST_MACS))
     fleet = Lab(work / "lab")
     try:
-        fleet.up(light=1, systemd=0, snmp_devices=fixtures)
+        fleet.up(light=2, systemd=0, snmp_devices=fixtures, host_macs=work / "host-macs.yml")
         yield fleet
     finally:
         fleet.down(quiet=True)
@@ -112,8 +121,12 @@ def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path
     assert "OUI-only" in hosts["mac:44:47:cc:00:00:c8"]["reason"]
     assert all(e["confidence"] == "low" for e in hosts["lwip-sensor"]["findings"][0]["evidence"])
     excluded = {x["organization"] for x in summary["equipment"]["oui_excluded"]}
-    assert excluded == {"Honor Device Co., Ltd."}
-    assert not any(k.startswith("mac:90:ff:d6") for k in hosts)
+    registry = {Path(f["path"]).name for f in summary["equipment"]["oui_registry"]}
+    # Shanghai Dahua Scale Factory is an MA-M block, in Debian's ieee-data mam.txt (not in netaddr's oui.txt)
+    look_alikes = {"Honor Device Co., Ltd."} | ({"Shanghai Dahua Scale Factory"} if "mam.txt" in registry else set())
+    assert excluded == look_alikes
+    assert not any(k.startswith(("mac:90:ff:d6", "mac:40:2c:76")) for k in hosts)
+    _host_macs_planted(device_lab, hosts)
     # the covered module in another vendor's chassis: medium, with the module's model and serial
     optic = hosts["juniper-with-huawei-optic"]["findings"][0]
     assert optic["confidence"] == "medium" and optic["evidence"][0]["details"]["serial"] == "HA19050100123"
@@ -125,7 +138,9 @@ def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path
     )
     assert hosts["zte-zxr10"]["scanned"]["snmp_version"] == "3"
     assert "timeout" in hosts["silent"]["reason"].lower()
-    assert summary["equipment"]["neighbour_sources"] == {"light1": {"status": "read", "entries": 4}}
+    # light1: lab.yml's three, --host-macs' two, the control namespace; light2 (its MAC changed, still read)
+    sources = summary["equipment"]["neighbour_sources"]
+    assert sources["light1"] == {"status": "read", "entries": 6} and sources["light2"]["status"] == "read"
     assert summary["products"]["zte-network-equipment"] == ["lldp:agg-sw-remote-07", "zte-olt-c320", "zte-zxr10"]
     # the run directory, like audit's; every file free of the credentials
     run_dir = Path(envelope["run_dir"])
@@ -148,6 +163,21 @@ def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path
     _reports_cover_devices(run_dir, tmp_path)
 
 
+def _host_macs_planted(lab: Lab, hosts: dict) -> None:
+    """--host-macs set light2's MAC and planted light1's entries: the scan saw them as they were planted."""
+    light1, light2 = lab.host("light1"), lab.host("light2")
+    link = subprocess.run(["ip", "-n", light2.ns, "-json", "link", "show", "eth0"], capture_output=True, check=True)
+    assert json.loads(link.stdout)[0]["address"] == LIGHT2_MAC
+    table = subprocess.run(["ip", "-n", light1.ns, "-json", "neigh", "show"], capture_output=True, check=True)
+    planted = {e["dst"]: (e.get("lladdr"), e.get("state")) for e in json.loads(table.stdout)}
+    assert planted[light2.addr] == (LIGHT2_MAC, ["PERMANENT"])
+    assert planted[f"10.250.{lab.slot.index}.203"] == (SCALE_FACTORY_MAC, ["PERMANENT"])
+    record = hosts[f"mac:{LIGHT2_MAC}"]
+    assert "OUI-only" in record["reason"] and record["scanned"]["address"] == light2.addr
+    assert record["scanned"]["seen_by"] == [{"host": "light1", "source": "ip-neigh", "address": light2.addr}]
+    assert all(f["review"] is True for f in record["findings"])  # review, never covered
+
+
 def _reports_cover_devices(run_dir: Path, tmp_path: Path) -> None:
     out = {}
     for fmt in ("html", "md", "csv", "json", "junit"):
@@ -160,15 +190,16 @@ def _reports_cover_devices(run_dir: Path, tmp_path: Path) -> None:
     assert "<h3>By vendor</h3>" in section and "<h3>By site</h3>" in section and "ZTE Corporation" in section
     oui = section[section.index('id="oui-only"') : section.index('id="unreachable"')]
     assert "mac:44:47:cc:00:00:c8" in oui and "mac:10:32:7e:00:00:ca" in oui and "lwip-sensor" not in oui
+    assert f"mac:{LIGHT2_MAC}" in oui
     assert "silent" in section[section.index('id="unreachable"') :]
     assert "snmp_probe:DS-2CD2143G2-I" in html  # per-device evidence in the hosts table
-    assert "### Equipment (15 devices)" in out["md"] and "OUI-only, unidentified (2):" in out["md"]
+    assert "### Equipment (16 devices)" in out["md"] and "OUI-only, unidentified (3):" in out["md"]
     rows = {r["host"]: r for r in csv.DictReader(io.StringIO(out["csv"]))}
     assert rows["huawei-ar1220"]["device_serial"] == "210235G7ABC0000001"
     assert rows["silent"]["device_address"] and rows["silent"]["status"] == "unreachable"
     devices = {h["name"]: h["device"] for h in json.loads(out["json"])["hosts"]}
     assert devices["mac:44:47:cc:00:00:c8"]["oui_only"] is True and devices["zte-zxr10"]["site"] == "Chicago POP"
-    assert out["junit"].count("<testcase ") == 15
+    assert out["junit"].count("<testcase ") == 16
 
 
 def test_outside_the_control_namespace_nothing_leaves(device_lab: Lab, tmp_path: Path) -> None:

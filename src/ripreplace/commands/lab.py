@@ -22,7 +22,7 @@ def _dir_arg(parser: argparse.ArgumentParser) -> None:
 
 def _up(args: argparse.Namespace) -> ExitCode:
     lab = Lab(args.dir)
-    lab.up(light=args.hosts, systemd=args.systemd_hosts, snmp_devices=args.snmp_devices)
+    lab.up(light=args.hosts, systemd=args.systemd_hosts, snmp_devices=args.snmp_devices, host_macs=args.host_macs)
     print(lab.inventory)
     return ExitCode.OK
 
@@ -84,6 +84,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         type=Path,
         help="serve each DIR/NAME.snmprec as SNMP device NAME (group snmp_devices; docs/equipment.md)",
+    )
+    up.add_argument(
+        "--host-macs",
+        metavar="FILE",
+        type=Path,
+        help="give lab hosts MAC addresses and neighbour entries from chosen OUIs (YAML; docs/lab.md)",
     )
     _dir_arg(up)
     up.set_defaults(handler=_up)

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from ripreplace.exceptions import LabError, UsageError
-from ripreplace.lab import fakeapproved, fakepkgs, image, net, planted, prereq, snmp
+from ripreplace.lab import fakeapproved, fakepkgs, hostmacs, image, net, planted, prereq, snmp
 from ripreplace.lab.proc import Proc, children, run, spawn
 
 STATE = "lab.json"
@@ -112,14 +112,17 @@ class Lab:
         return self.dir / "hosts" / name
 
     # ---------------------------------------------------------------- up
-    def up(self, light: int, systemd: int, snmp_devices: Path | None = None) -> None:
+    def up(self, light: int, systemd: int, snmp_devices: Path | None = None, host_macs: Path | None = None) -> None:
         prereq.require()
-        if snmp_devices is not None:
-            snmp.load_dir(snmp_devices)  # a bad device directory is refused before anything is made
+        devices = [d.name for d in snmp.load_dir(snmp_devices)[0]] if snmp_devices is not None else None
         if light < 0 or systemd < 0 or light + systemd == 0:
             raise UsageError("a lab needs at least one host (--hosts N and/or --systemd-hosts M)")
         if light + systemd > 200:
             raise UsageError("at most 200 hosts fit one lab subnet")
+        macs = hostmacs.load(host_macs) if host_macs is not None else None
+        if macs is not None:  # like a bad device directory, refused before anything is made
+            names = [f"light{i}" for i in range(1, light + 1)] + [f"sysd{i}" for i in range(1, systemd + 1)]
+            hostmacs.precheck(macs, names, devices)
         if self.is_up:
             raise UsageError(f"a lab is already up in {self.dir}: run 'ripreplace lab down --dir {self.dir}' first")
         started = time.monotonic()
@@ -129,6 +132,10 @@ class Lab:
             if snmp_devices is not None:
                 snmp.start(self, snmp_devices, spawn)
                 self._write_inventory()
+            if macs is not None:
+                addrs = {k: v["ansible_host"] for k, v in (self.state.get("snmp") or {}).get("devices", {}).items()}
+                self.state["host_macs"] = hostmacs.apply(self, macs, addrs)
+                self._save()
         except BaseException:
             _log("lab up failed; taking down what was made")
             self.down(quiet=True)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ripreplace.exceptions import LabError, UsageError
-from ripreplace.lab import net
+from ripreplace.lab import hostmacs, net
 from ripreplace.lab.proc import run
 
 if TYPE_CHECKING:
@@ -202,11 +202,8 @@ def _plant_neighbours(lab: Lab, slot: net.Slot, neighbours: dict[str, Any], addr
                 addr = addrs[item["device"]]
             else:
                 addr = f"10.251.{slot.index}.{int(item['octet'])}"
-            mac = str(item["mac"]).lower()
-            if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac):
-                raise UsageError(f"lab.yml: neighbour of {host}: {item['mac']!r} is not a MAC address")
-            argv = ["ip", "-n", hosts[host].ns, "neigh", "replace", addr, "lladdr", mac, "dev", "eth0"]
-            run([*argv, "nud", "permanent"])
+            mac = hostmacs.mac_address(item["mac"], f"lab.yml: neighbour of {host}")
+            hostmacs.add_neighbour(hosts[host].ns, addr, mac)
 
 
 def _wait_listening(ns: str, addrs: list[str], proc_alive: Any, log: Path) -> None:
