@@ -106,6 +106,8 @@ def run_plain(inventory: Path, work: Path, forks: int, n: int) -> float:
         "replacement_product=clamav",
         "-e",
         f"ripreplace_run_id=bench-plain-{n}",
+        "-e",
+        "ripreplace_ticket=BENCH ripreplace_window=now/PT2H",  # the change-window guard, as the wrapper's window
     ]
     start = time.perf_counter()
     proc = subprocess.run(argv, env=e, capture_output=True, text=True, check=False, cwd=work)

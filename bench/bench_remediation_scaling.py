@@ -81,7 +81,7 @@ def run_case(lab: Lab, host: str, packages: list[str], book: Path, out_dir: Path
             "--limit",
             host,
             "-e",
-            json.dumps({"out_dir": str(out_dir)}),
+            json.dumps({"out_dir": str(out_dir), "ripreplace_ticket": "BENCH", "ripreplace_window": "now/PT2H"}),
         ],
         capture_output=True,
         text=True,

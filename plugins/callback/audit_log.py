@@ -18,7 +18,8 @@ description:
   - One C(run-start) record (the run manifest), one C(playbook-start) per playbook, one C(play-start)
     per play, one C(task) record per task result per host (task, action, status
     ok/changed/failed/skipped/unreachable, start and end time, the task arguments, the C(findings) or
-    C(removed) keys of the result in short, the diff where there is one), C(item) and C(retry) records
+    C(removed) keys of the result in short, the diff where there is one, and under C(facts) the
+    findings of C(covered_facts) and the roles' outcome facts it sets), C(item) and C(retry) records
     for loops and retries, C(host-state) records when a host fails, becomes unreachable or is added,
     one C(playbook-end) with the stats, and one C(run-end) with the stats, the record count, the
     chain's final hash and the sha256 of C(manifest.json).
@@ -180,7 +181,7 @@ options:
         by O(include_diff).
     type: list
     elements: str
-    default: [findings, removed, msg, rc, skip_reason, false_condition, evidence, replacement]
+    default: [findings, removed, msg, rc, skip_reason, false_condition, evidence, replacement, locked]
     env:
       - name: RIPREPLACE_AUDIT_RESULT_KEYS
     ini:
@@ -248,6 +249,7 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engin
     runner_run_dir,
 )
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_events import (
+    ItemCounts,
     SecretVars,
     TaskContext,
     host_name,
@@ -314,6 +316,7 @@ class CallbackModule(CallbackBase):
         self._task_started = {}
         self._host_started = {}
         self._host_states = {}
+        self._items = ItemCounts()  # loop summaries from the item hooks (2.21 results lack 'failed')
         self._redactor = None
         self._secrets = None
         self._signer = None
@@ -463,12 +466,18 @@ class CallbackModule(CallbackBase):
                 start = self._host_started.pop((host, uuid), None) or self._task_started.get(uuid)
             else:
                 start = self._host_started.get((host, uuid)) or self._task_started.get(uuid)
+        data = result_data(result)
+        if rtype == ITEM:
+            self._items.add(host, uuid, status, changed=bool(data.get("changed")))
+        attempt = self._items.retry(host, uuid, data.get("_ansible_item_label")) if rtype == RETRY else None
         ctx = TaskContext(
             start=start,
             play=self._play,
             check_mode=self._check_mode(),
             result_keys=self._result_keys,
             include_diff=self._include_diff,
+            items=self._items.take(host, uuid) if rtype == TASK else None,
+            attempt=attempt,
         )
         return task_record(result, status, rtype, isotime(utcnow()), ctx)
 

@@ -9,6 +9,7 @@ and task objects through accessors that tolerate the differences between ansible
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -65,8 +66,32 @@ def is_no_log(task: Any, data: Mapping[str, Any]) -> bool:
     return isinstance(no_log, bool) and no_log
 
 
+#: The facts a result sets that the trail keeps under ``facts``, so that a run's outcome can be rebuilt
+#: from its log alone (``ripreplace report`` of a plain playbook run): the detection's findings and the
+#: roles' outcome facts (``ripreplace.records.STEP_FACTS``).
+KEPT_FACTS = ("ripreplace_replacement", "remove_outcome", "verify_outcome")
+FINDING_KEYS = ("findings", "excepted", "exceptions_expired")
+
+
+def kept_facts(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``covered_software`` (its findings, excepted and expired exceptions) and the outcome facts a result
+    sets; None when it sets none of them."""
+    facts = data.get("ansible_facts")
+    if not isinstance(facts, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    covered = facts.get("covered_software")
+    if isinstance(covered, Mapping):
+        kept["covered_software"] = {k: covered[k] for k in FINDING_KEYS if k in covered}
+    for name in KEPT_FACTS:
+        if name in facts:
+            kept[name] = facts[name]
+    return kept or None
+
+
 def loop_summary(loop: Iterable[Any]) -> dict[str, int]:
-    """count, changed, failed and skipped of a loop's item results."""
+    """count, changed, failed and skipped of a loop's item results (the fallback of :class:`ItemCounts`:
+    from ansible-core 2.21 on, the item results of a task's ``results`` carry no ``failed``)."""
     summary = {"count": 0, "changed": 0, "failed": 0, "skipped": 0}
     for item in loop:
         summary["count"] += 1
@@ -75,6 +100,39 @@ def loop_summary(loop: Iterable[Any]) -> dict[str, int]:
             summary["failed"] += bool(item.get("failed"))
             summary["skipped"] += bool(item.get("skipped"))
     return summary
+
+
+class ItemCounts:
+    """A loop's summary counted from the per-item hooks (``v2_runner_item_on_ok/failed/skipped``), which
+    every ansible-core calls with the item's real status, per (host, task uuid) until the task's own
+    result takes it (:meth:`take`). Thread-safe: results of several hosts arrive at once."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str | None, str | None], dict[str, int]] = {}
+        self._retries: dict[tuple[str | None, str | None, str], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, host: str | None, uuid: str | None, status: str, *, changed: bool) -> None:
+        with self._lock:
+            counts = self._counts.setdefault((host, uuid), {"count": 0, "changed": 0, "failed": 0, "skipped": 0})
+            counts["count"] += 1
+            counts["changed"] += bool(changed)
+            counts["failed"] += status == "failed"
+            counts["skipped"] += status == "skipped"
+
+    def take(self, host: str | None, uuid: str | None) -> dict[str, int] | None:
+        with self._lock:
+            self._retries = {k: n for k, n in self._retries.items() if k[:2] != (host, uuid)}
+            return self._counts.pop((host, uuid), None)
+
+    def retry(self, host: str | None, uuid: str | None, item: Any) -> int:
+        """The number of the attempt that just failed (1, 2, ...), counted per host, task and loop item:
+        ansible-core 2.21 hands ``v2_runner_retry`` the number of the attempt to come, earlier cores the
+        one that failed."""
+        key = (host, uuid, repr(item))
+        with self._lock:
+            self._retries[key] = self._retries.get(key, 0) + 1
+            return self._retries[key]
 
 
 def playbook_start(playbook: Any, cliargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,16 +178,26 @@ def playbook_end(stats: Any, playbooks: list[str | None]) -> dict[str, Any]:
 class TaskContext:
     """What the callback knows around one result: start time, play, check mode, what to keep."""
 
-    __slots__ = ("check_mode", "include_diff", "play", "result_keys", "start")
+    __slots__ = ("attempt", "check_mode", "include_diff", "items", "play", "result_keys", "start")
 
     def __init__(
-        self, *, start: str | None, play: str | None, check_mode: bool, result_keys: Iterable[str], include_diff: bool
+        self,
+        *,
+        start: str | None,
+        play: str | None,
+        check_mode: bool,
+        result_keys: Iterable[str],
+        include_diff: bool,
+        items: Mapping[str, int] | None = None,
+        attempt: int | None = None,
     ) -> None:
         self.start = start
         self.play = play
         self.check_mode = check_mode
         self.result_keys = tuple(result_keys)
         self.include_diff = include_diff
+        self.items = items  # the loop's summary from ItemCounts, when the item hooks saw its items
+        self.attempt = attempt  # a retry record's failed attempt, from ItemCounts.retry
 
 
 def task_record(result: Any, status: str, rtype: str, end: str, ctx: TaskContext) -> dict[str, Any]:
@@ -181,16 +249,19 @@ def _result_fields(record: dict[str, Any], task: Any, data: Mapping[str, Any], r
             record[key] = data[key]
     if ctx.include_diff and data.get("diff"):
         record["diff"] = data["diff"]
+    kept = kept_facts(data)
+    if kept:
+        record["facts"] = kept
     if rtype == ITEM:
         record["item"] = data.get("_ansible_item_label", data.get("item"))
     if rtype == RETRY:
-        record["attempts"] = data.get("attempts")
+        record["attempts"] = ctx.attempt if ctx.attempt is not None else data.get("attempts")
         record["retries"] = data.get("retries")
     elif "attempts" in data:
         record["attempts"] = data.get("attempts")
     loop = data.get("results")
     if rtype == TASK and isinstance(loop, list):
-        record["items"] = loop_summary(loop)
+        record["items"] = dict(ctx.items) if ctx.items else loop_summary(loop)
 
 
 class SecretVars:

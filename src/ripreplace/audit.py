@@ -259,6 +259,7 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
     extravars: dict[str, Any] = {
         "detect_extra_catalogs": [str(p.resolve()) for p in request.catalogs],
         "detect_extra_exceptions": [str(p.resolve()) for p in request.exceptions],
+        "detect_fail_on_findings": False,  # a finding is a host's status here (exit 3), never a failed task
     }
     if request.today:
         extravars["detect_today"] = request.today

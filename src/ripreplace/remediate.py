@@ -411,7 +411,12 @@ def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], 
             extravars: dict[str, Any] = {
                 "ripreplace_run_id": run.run_id,
                 "ripreplace_attempt": attempt,
+                "ripreplace_ticket": inputs.request.ticket.strip(),
+                # the batch's window was checked by the campaign loop: the playbook's change_window guard
+                # checks that it runs under this run (RIPREPLACE_RUN_ID) and leaves the clock to us
+                "ripreplace_window_verified": {"run": run.run_id, "batch": number},
                 "replacement_product": inputs.replacement,
+                "detect_fail_on_findings": False,  # findings are what a remediation removes, never a failure
                 **inputs.site.extravars(),
                 **lock_vars(inputs, run),  # per batch: the runs known ended are read again
             }

@@ -58,6 +58,10 @@ def lab_vars(lab, **more: object) -> dict[str, object]:
         "replacement_clamav_official_databases": False,
         "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
         "fact_dir": "",
+        # remediate.yml's change-window guard: a ticket and an open window (tests/integration/test_awx_lab.py
+        # runs it outside its window)
+        "ripreplace_ticket": "CHG-LAB",
+        "ripreplace_window": "now/PT2H",
         **more,
     }
 

@@ -115,6 +115,7 @@ def test_a_job_through_transmit_worker_process_keeps_its_trail(
     inventory = yaml.safe_load(site(lab, workdir).read_text())
     extravars = {"awx_job_id": 911, "awx_user_name": "auditor-alice", "awx_job_template_name": f"ripreplace {playbook}"}
     extravars["ripreplace_targets"] = host  # remediate.yml's target (audit.yml audits every host, read-only)
+    extravars.update(ripreplace_ticket="CHG-911", ripreplace_window="now/PT1H")  # remediate.yml's window guard
     src = private_dir(tmp_path, playbook, extravars, inventory, playbook=playbook)
     out = transmit_worker_process(tmp_path, src)
     check = lab.ripreplace("verify-log", str(out))

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 #: Import name -> distribution name, where they differ.
-DISTRIBUTIONS = {"yaml": "PyYAML"}
+DISTRIBUTIONS = {"yaml": "PyYAML", "dateutil": "python-dateutil"}
 #: What ansible-core itself provides to every plugin.
 PROVIDED = {"ansible", "ansible_collections", "__future__"}
 

@@ -337,7 +337,7 @@ def test_an_alias_bomb_window_file_is_refused(tmp_path):
 def test_a_rule_that_walks_without_yielding_is_stopped_by_the_time_bound(tmp_path, monkeypatch):
     """dateutil walks FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 day by day to the year 9999 (seconds) without
     yielding: the SIGALRM bound interrupts it."""
-    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 0.2)
+    monkeypatch.setattr(recurrence.core, "EXPANSION_SECONDS", 0.2)
     path = tmp_path / "w.yml"
     path.write_text(_one("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30"))
     with pytest.raises(InputFileError, match=r"cannot be expanded to \d{4}-\d\d-\d\d within 0.2 s"):
@@ -354,7 +354,7 @@ def _spin():
 def test_the_time_bound_interrupts_a_walk_and_puts_an_outer_alarm_back(monkeypatch):
     import signal
 
-    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 0.05)
+    monkeypatch.setattr(recurrence.core, "EXPANSION_SECONDS", 0.05)
     fired = []
 
     def outer(*_):
@@ -376,7 +376,7 @@ def test_the_time_bound_interrupts_a_walk_and_puts_an_outer_alarm_back(monkeypat
 def test_an_outer_alarm_due_sooner_is_left_alone(monkeypatch):
     import signal
 
-    monkeypatch.setattr(recurrence, "EXPANSION_SECONDS", 5)
+    monkeypatch.setattr(recurrence.core, "EXPANSION_SECONDS", 5)
     previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("outer")))
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
@@ -388,7 +388,7 @@ def test_an_outer_alarm_due_sooner_is_left_alone(monkeypatch):
 
 
 def test_the_count_bound(monkeypatch):
-    monkeypatch.setattr(recurrence, "MAX_OCCURRENCES", 10)
+    monkeypatch.setattr(recurrence.core, "MAX_OCCURRENCES", 10)
     hourly = (z(2026, 1, 1) + dt.timedelta(hours=n) for n in range(100))
     with pytest.raises(recurrence.RuleTooCostly, match=r"more than 10 occurrences"):
         recurrence.expand(hourly, z(2027, 1, 1))
@@ -453,7 +453,7 @@ def test_a_query_past_what_was_checked_is_one_line_naming_the_window(tmp_path, m
     path = tmp_path / "w.yml"
     path.write_text(_one("FREQ=DAILY", ", timezone: UTC, from: 2026-01-01"))
     sched = windows.load_window_file(path, now=NOW)
-    monkeypatch.setattr(recurrence, "MAX_OCCURRENCES", 2000)  # enough to 2029, not to 2040
+    monkeypatch.setattr(recurrence.core, "MAX_OCCURRENCES", 2000)  # enough to 2029, not to 2040
     assert windows.open_at(sched, {"all"}, z(2027, 6, 1, 23, 30)) is not None  # within what load expanded
     with pytest.raises(UsageError, match=r"^window a: rrule 'FREQ=DAILY' has more than 2000 occurrences"):
         windows.open_at(sched, {"all"}, z(2040, 1, 1))

@@ -23,7 +23,7 @@ from typing import Any
 from ripreplace import audit, rundir, textout
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError
-from ripreplace.report import load
+from ripreplace.report import load, plainrun
 from ripreplace.report.documents import RunDocuments, read_run
 
 RUNS_FORMAT = "ripreplace-runs/1"
@@ -58,9 +58,10 @@ def _log_verdict(docs: RunDocuments) -> dict[str, Any]:
     return out
 
 
-def _counts(docs: RunDocuments) -> tuple[dict[str, int], str]:
+def _counts(docs: RunDocuments, *, rebuilt: bool = False) -> tuple[dict[str, int], str]:
     if docs.summary is not None:
-        return dict(docs.summary.get("counts") or {}), "finished"
+        outcome = "finished (a playbook run: counts from its log)" if rebuilt else "finished"
+        return dict(docs.summary.get("counts") or {}), outcome
     if docs.state is not None:
         counts: dict[str, int] = {}
         for host in docs.state_hosts.values():
@@ -70,15 +71,16 @@ def _counts(docs: RunDocuments) -> tuple[dict[str, int], str]:
     return {}, "incomplete (no summary.json)"
 
 
-def describe(docs: RunDocuments) -> dict[str, Any]:
-    """One run: id, mode, started, ticket, outcome counts, log verdict (``show`` adds batches and hosts)."""
+def describe(docs: RunDocuments, *, rebuilt: bool = False) -> dict[str, Any]:
+    """One run: id, mode, started, ticket, outcome counts, log verdict (``show`` adds batches and hosts).
+    ``rebuilt``: the summary was rebuilt from the log of a plain playbook run (:mod:`ripreplace.report.plainrun`)."""
     m = docs.manifest
-    counts, outcome = _counts(docs)
+    counts, outcome = _counts(docs, rebuilt=rebuilt)
     resumes = m.get("resumes")
     return {
         "run": docs.path.name,
         "path": str(docs.path),
-        "mode": m.get("mode"),
+        "mode": (docs.summary or {}).get("mode") if rebuilt else m.get("mode"),
         "started": m.get("started"),
         "ticket": m.get("ticket"),
         "operator": m.get("operator"),
@@ -121,9 +123,16 @@ def _runs(runs_dir: Path) -> list[Path]:
 
 def _row(path: Path) -> dict[str, Any]:
     try:
-        return describe(read_run(path))
+        docs, rebuilt = _documents(path)
+        return describe(docs, rebuilt=rebuilt)
     except InputFileError as exc:
         return _unreadable(path, exc)
+
+
+def _documents(path: Path) -> tuple[RunDocuments, bool]:
+    """A run's documents; a plain playbook run's summary rebuilt from its log (and whether it was)."""
+    docs, rebuilt = plainrun.with_summary(read_run(path))
+    return docs, rebuilt
 
 
 def _print_json(command: str, result: Any) -> None:
@@ -133,7 +142,7 @@ def _print_json(command: str, result: Any) -> None:
 
 def _list_cells(row: Mapping[str, Any]) -> list[str]:
     counts = ", ".join(f"{n} {s}" for s, n in row["counts"].items()) or "-"
-    if row["outcome"] == "finished":
+    if row["outcome"].startswith("finished"):
         outcome = counts
     elif row["outcome"].startswith("unreadable"):
         outcome = row["outcome"]
@@ -204,8 +213,8 @@ def _print_show(info: Mapping[str, Any]) -> None:
 
 
 def handle_show(args: argparse.Namespace) -> ExitCode:
-    docs = read_run(load.locate_run(args.run, args.runs_dir))
-    info = describe(docs)
+    docs, rebuilt = _documents(load.locate_run(args.run, args.runs_dir))
+    info = describe(docs, rebuilt=rebuilt)
     if docs.summary is not None:
         info["batches"] = docs.summary.get("batches")
         info["stop"] = docs.summary.get("stop")

@@ -26,7 +26,7 @@ from typing import Any
 
 from ripreplace import auditlog, campaign, rundir
 from ripreplace.exceptions import InputFileError
-from ripreplace.report import equipment
+from ripreplace.report import equipment, plainrun
 from ripreplace.report.documents import STATE_FILE, RunDocuments, read_run
 from ripreplace.report.model import (
     Batch,
@@ -417,12 +417,14 @@ def _run_info(docs: RunDocuments, *, verdict: LogVerdict, facts: LogFacts, sourc
 
 
 def load_run(path: Path, *, key: bytes | None = None) -> LoadedRun:
-    docs = read_run(path)
+    docs, rebuilt = plainrun.with_summary(read_run(path))  # a plain playbook run: its outcome from its log
     if docs.summary is None and docs.state is None:
         raise InputFileError(f"{path}: no {rundir.SUMMARY} and no {STATE_FILE}: the run recorded no host outcome")
     verdict = verify_log(path, docs.manifest, key)
     facts = scan_log(path / rundir.AUDIT_LOG)
     entries, source = _entries(docs)
+    if rebuilt:
+        source = plainrun.SOURCE
     info = _run_info(docs, verdict=verdict, facts=facts, source=source)
     hosts: dict[str, HostReport] = {}
     targeted: dict[str, bool] = {}
