@@ -220,7 +220,10 @@ options:
       - section: callback_audit_log
         key: scrub_secrets
   ticket:
-    description: Change ticket written into the manifest this plugin creates (standalone runs).
+    description:
+      - Change ticket written into the manifest this plugin creates (standalone runs). Without it, the
+        extra var C(ripreplace_ticket) (the ticket C(remediate.yml)'s change-window guard requires, an AWX
+        survey's answer) when it is a string.
     type: str
     env:
       - name: RIPREPLACE_TICKET
@@ -321,6 +324,7 @@ class CallbackModule(CallbackBase):
         self._secrets = None
         self._signer = None
         self._identity = {}
+        self._extra_ticket = None  # the extra var ripreplace_ticket, when the ticket option is not set
 
     # -- configuration --------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -388,6 +392,8 @@ class CallbackModule(CallbackBase):
 
     def _learn_extra_vars(self, extra_vars):
         self._identity = engine_identity(extra_vars)  # the engine's job identity, allow-listed names only
+        ticket = (extra_vars or {}).get("ripreplace_ticket")
+        self._extra_ticket = (ticket.strip() or None) if isinstance(ticket, str) else None
         if self._secrets is not None and extra_vars:
             self._secrets.learn(extra_vars, "the extra vars")
 
@@ -403,7 +409,7 @@ class CallbackModule(CallbackBase):
             playbooks=context.CLIARGS.get("args") or (),
             inventory=[i for i in (context.CLIARGS.get("inventory") or ()) if os.path.exists(i)],
             catalogs=[os.path.join(COLLECTION_ROOT, "catalog")],
-            ticket=self.get_option("ticket") or None,
+            ticket=self.get_option("ticket") or self._extra_ticket,
             written_by=self.CALLBACK_NAME,
             engine=self._identity,
             engine_user=engine_user(self._identity),

@@ -92,6 +92,7 @@ def test_outside_its_window_remediate_changes_nothing_and_fails_with_the_reason(
         shown = json.loads(show.stdout)["result"]
         assert shown["mode"] == "remediate" and shown["hosts"][host]["status"] == "deferred"
         assert reason in shown["hosts"][host]["reason"] and shown["exit_code"] == 5
+        assert shown.get("ticket") == variables.get("ripreplace_ticket")  # the guard's ticket is the manifest's
     after = listing(lab, host)
     assert sorted(set(before) ^ set(after)) == [], "the host changed outside its window"
     assert package_states(lab, host, "kesl") == {"kesl": "ii"}
