@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ripreplace import audit, auditlog, collection, records, rundir
 from ripreplace.campaign import state as campaign_state
-from ripreplace.report.documents import RunDocuments
+from ripreplace.exceptions import InputFileError
+from ripreplace.report.documents import RunDocuments, check_summary
 from ripreplace.runner import PlaybookResult
 
 GUARD_ACTION = f"{collection.FQCN}.change_window"
@@ -42,47 +43,72 @@ SOURCE = f"{rundir.AUDIT_LOG} (a playbook run without the ripreplace command: re
 _CAMPAIGN_ACTIONS = frozenset({records.LOCK_ACTION, records.REMOVE_ACTION, GUARD_ACTION})
 
 
-@dataclasses.dataclass
 class _Replay:
-    """The records of one run, as much as a summary needs."""
+    """One pass over the records of a run: both judgements are kept up to date, record by record (the
+    mode is known only at the end), so memory grows with the hosts, never with the log."""
 
-    tasks: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    playbooks: list[str] = dataclasses.field(default_factory=list)
-    end: dict[str, Any] | None = None  # the last playbook-end
-    finished: str | None = None  # the run-end's time
-    hosts: dict[str, None] = dataclasses.field(default_factory=dict)  # every host seen, in order
+    def __init__(self, run_id: str) -> None:
+        self.scans: dict[str, audit.HostScan] = {}
+        self.tracker = campaign_state.StateTracker(run_id, {})
+        self.refused: set[str] = set()  # hosts the change-window guard refused
+        self.actions: set[str] = set()
+        self.playbooks: list[str] = []
+        self.end: dict[str, Any] | None = None  # the last playbook-end
+        self.finished: str | None = None  # the run-end's time
+
+    def host(self, name: str) -> None:
+        if name not in self.scans:
+            self.scans[name] = audit.HostScan()
+            self.tracker.hosts[name] = campaign_state.HostProgress()
 
     def take(self, record: Mapping[str, Any]) -> None:
         rtype, data = record.get("type"), record.get("data")
         if not isinstance(data, dict):
             return
-        if rtype == auditlog.TASK:
-            if isinstance(data.get("host"), str):
-                self.hosts.setdefault(data["host"], None)
-                self.tasks.append(data)
+        if rtype == auditlog.TASK and isinstance(data.get("host"), str):
+            self.host(data["host"])
+            self.actions.add(str(data.get("action")))
+            _scan(self.scans[data["host"]], data)
+            self._step(data)
         elif rtype == "playbook-start" and isinstance(data.get("playbook"), str):
             self.playbooks.append(os.path.basename(data["playbook"]))
         elif rtype == "playbook-end":
             self.end = data
-            for host in data.get("stats") or {}:
-                self.hosts.setdefault(str(host), None)
+            for name in data.get("stats") or {}:
+                self.host(str(name))
         elif rtype == auditlog.RUN_END:
             self.finished = str(record.get("ts") or "") or None
 
+    def _step(self, task: Mapping[str, Any]) -> None:
+        host = task["host"]
+        if host in self.refused:
+            return
+        if task.get("action") == GUARD_ACTION and task.get("status") == "failed":
+            self.refused.add(host)  # never started: the window's reason, as the command's deferred hosts
+            reason = f"not started: {task.get('msg') or 'refused'}"
+            self.tracker.set(host, campaign_state.HostState.DEFERRED, reason, save=False)
+            return
+        self.tracker(_event(task))
+
     @property
     def mode(self) -> str | None:
-        actions = {t.get("action") for t in self.tasks}
-        if "remediate.yml" in self.playbooks or actions & _CAMPAIGN_ACTIONS:
+        if "remediate.yml" in self.playbooks or self.actions & _CAMPAIGN_ACTIONS:
             return "remediate"
-        if records.DETECT_ACTION in actions:
+        if records.DETECT_ACTION in self.actions:
             return "audit"
         return None
 
+    def audit_hosts(self) -> dict[str, records.HostOutcome]:
+        return {h: audit.host_outcome(s) for h, s in self.scans.items()}
 
-def _run_records(log: Path, run_id: str | None) -> Iterable[Mapping[str, Any]]:
-    for record in auditlog.iter_records(log):
-        if run_id is None or record.get("run") == run_id:
-            yield record
+    def remediate_hosts(self) -> dict[str, records.HostOutcome]:
+        end = self.end or {}
+        status = str(end.get("status") or "failed")
+        rc = 0 if status == "successful" else 2
+        result = PlaybookResult(status=status, rc=rc, stats=dict(end.get("stats") or {}))
+        pending = [h for h in self.tracker.hosts if h not in self.refused]
+        self.tracker.finish_batch(pending, canceled=self.end is None, result=result)
+        return {h: campaign_state.host_outcome(p, targeted=True) for h, p in self.tracker.hosts.items()}
 
 
 def _message(task: Mapping[str, Any]) -> str:
@@ -90,21 +116,19 @@ def _message(task: Mapping[str, Any]) -> str:
     return f"'{task.get('task') or task.get('action') or 'a task'}' failed" + (f": {msg}" if msg else "")
 
 
-def _audit_hosts(replay: _Replay) -> dict[str, records.HostOutcome]:
-    scans = {h: audit.HostScan() for h in replay.hosts}
-    for task in replay.tasks:
-        scan, status = scans[task["host"]], task.get("status")
-        covered = (task.get("facts") or {}).get("covered_software")
-        if status == "unreachable":
-            scan.unreachable = scan.unreachable or f"unreachable during '{task.get('task')}': {task.get('msg') or ''}"
-        elif status == "failed" and not task.get("ignore_errors"):
-            gate = task.get("role") == DETECT_ROLE and task.get("action") == "ansible.builtin.fail"
-            gate = gate and scan.facts is not None  # detect_fail_on_findings after a scan: the host stays covered
-            if not gate and scan.failed is None:
-                scan.failed = _message(task)
-        elif task.get("action") == records.DETECT_ACTION and isinstance(covered, dict) and scan.facts is None:
-            scan.facts = dict(covered)
-    return {h: audit.host_outcome(s) for h, s in scans.items()}
+def _scan(scan: audit.HostScan, task: Mapping[str, Any]) -> None:
+    """What one task record tells of a host's scan (as ``audit.EventCollector`` reads an event)."""
+    status = task.get("status")
+    covered = (task.get("facts") or {}).get("covered_software")
+    if status == "unreachable":
+        scan.unreachable = scan.unreachable or f"unreachable during '{task.get('task')}': {task.get('msg') or ''}"
+    elif status == "failed" and not task.get("ignore_errors"):
+        gate = task.get("role") == DETECT_ROLE and task.get("action") == "ansible.builtin.fail"
+        gate = gate and scan.facts is not None  # detect_fail_on_findings after a scan: the host stays covered
+        if not gate and scan.failed is None:
+            scan.failed = _message(task)
+    elif task.get("action") == records.DETECT_ACTION and isinstance(covered, dict) and scan.facts is None:
+        scan.facts = dict(covered)
 
 
 def _event(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,40 +143,26 @@ def _event(task: Mapping[str, Any]) -> dict[str, Any]:
     return {"event": kind.get(str(task.get("status")), "runner_on_ok"), "event_data": data}
 
 
-def _remediate_hosts(replay: _Replay, run_id: str) -> dict[str, records.HostOutcome]:
-    hosts = {h: campaign_state.HostProgress() for h in replay.hosts}
-    tracker = campaign_state.StateTracker(run_id, hosts)
-    refused: set[str] = set()
-    for task in replay.tasks:
-        host = task["host"]
-        if host in refused:
-            continue
-        if task.get("action") == GUARD_ACTION and task.get("status") == "failed":
-            refused.add(host)  # never started: the window's reason, as the command's deferred hosts
-            tracker.set(host, campaign_state.HostState.DEFERRED, f"not started: {task.get('msg') or 'refused'}")
-            continue
-        tracker(_event(task))
-    end = replay.end or {}
-    status = str(end.get("status") or "failed")
-    result = PlaybookResult(status=status, rc=0 if status == "successful" else 2, stats=dict(end.get("stats") or {}))
-    pending = [h for h in hosts if h not in refused]
-    tracker.finish_batch(pending, canceled=replay.end is None, result=result)
-    return {h: campaign_state.host_outcome(p, targeted=True) for h, p in tracker.hosts.items()}
-
-
 def build(log: Path, run_id: str | None) -> records.Summary | None:
-    """summary.json's content for the run ``run_id`` of ``log``; None when its records show no scan."""
-    replay = _Replay()
-    for record in _run_records(log, run_id):
-        replay.take(record)
-    mode = replay.mode
-    if mode is None:
-        return None
+    """summary.json's content for the run ``run_id`` of ``log``; None when its records show no scan.
+    Records that do not describe hosts as the callback writes them: one :class:`InputFileError` line."""
     rid = run_id or "?"
-    hosts = _remediate_hosts(replay, rid) if mode == "remediate" else _audit_hosts(replay)
+    replay = _Replay(rid)
+    try:
+        for record in auditlog.iter_records(log):
+            if run_id is None or record.get("run") == run_id:
+                replay.take(record)
+        mode = replay.mode
+        if mode is None:
+            return None
+        hosts = replay.remediate_hosts() if mode == "remediate" else replay.audit_hosts()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        problem = f"{exc.__class__.__name__}: {exc}"
+        raise InputFileError(f"{log}: its records do not describe the run's hosts ({problem})") from None
     summary = records.build_summary(run_id=rid, mode=mode, hosts=hosts)
     if replay.finished:
         summary["finished"] = replay.finished
+    check_summary(log, summary)  # what every reader relies on, as for a summary.json on disk
     return summary
 
 
@@ -167,7 +177,7 @@ def with_summary(docs: RunDocuments) -> tuple[RunDocuments, bool]:
     run_id = docs.manifest.get("run")
     try:
         summary = build(log, run_id if isinstance(run_id, str) else None)
-    except (OSError, auditlog.AuditChainError):
+    except (OSError, auditlog.AuditChainError):  # unreadable: the verdict says why, the run has no outcome
         return docs, False
     if summary is None:
         return docs, False
