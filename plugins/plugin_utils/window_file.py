@@ -192,11 +192,11 @@ def _check_rule(window: RecurringWindow, where: str, now: dt.datetime) -> None:
     if sub:
         raise InputFileError(f"{where}/rrule: {text!r}: a change window recurs at most hourly, not {sub.group(1)}")
     try:
-        _ = window._rule
+        rule = window._rule
     except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
         raise InputFileError(f"{where}/rrule: {text!r} is not an RFC 5545 RRULE: {exc}") from None
     try:
-        starts, ended = expand(window._rule, _shift(now, 2 * HORIZON))
+        starts, ended = expand(rule, _shift(now, 2 * HORIZON))
     except RuleTooCostly as exc:
         raise InputFileError(f"{where}/rrule: {text!r} {exc}") from None
     until = _shift(now, 2 * HORIZON)

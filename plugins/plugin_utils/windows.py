@@ -181,7 +181,6 @@ class Schedule(Protocol):
 
     def pieces(self, groups: frozenset[str], start: dt.datetime, end: dt.datetime) -> list[Piece]:
         """Open intervals for a host of these groups that overlap [start, end), merged, blackouts removed."""
-        ...
 
     def as_dict(self) -> dict[str, Any]: ...
 
