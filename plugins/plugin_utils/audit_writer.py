@@ -40,7 +40,7 @@ from .audit_record import (
 )
 from .audit_redact import Redactor
 from .audit_sign import ALGORITHM, Signer
-from .run_files import digests, isotime, utcnow, write_json_atomic
+from .run_files import digests, isotime, name_fault, utcnow, write_json_atomic
 
 DEFAULT_FSYNC_INTERVAL = 1.0
 _DECISION_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -255,6 +255,9 @@ class AuditWriter:
                 written += os.write(fd, view[written:])
             except InterruptedError:
                 continue
+            except OSError as exc:  # a full disk, a read-only file system: say which file
+                name_fault(exc, self.path)
+                raise
         if self._on_line is not None:
             self._written.append(line.strip(b"\n"))
         tail = self._tail
@@ -338,7 +341,11 @@ class AuditWriter:
         if self._dirty and self._fd is not None:
             self._last_sync = self._monotonic()
             self._dirty = False
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                name_fault(exc, self.path)
+                raise
 
     def _schedule_locked(self) -> None:
         """Arm the timer that fsyncs this group of records, at most ``fsync_interval`` after the last sync.

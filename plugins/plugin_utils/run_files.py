@@ -123,15 +123,28 @@ def write_json_atomic(path: PathLike, data: Any) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        name_fault(exc, target)
         raise
-    dirfd = os.open(parent, os.O_RDONLY)
     try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+        dirfd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+    except OSError as exc:
+        name_fault(exc, target)
+        raise
+
+
+def name_fault(exc: BaseException, path: PathLike) -> None:
+    """Name ``path`` in an OSError that names no file (a failed write() or fsync() names none, a failed
+    open() names the temporary file): the operator is told which run file could not be written."""
+    if isinstance(exc, OSError):
+        exc.filename = os.fspath(path)
+        exc.filename2 = None
 
 
 MANIFEST_NAME = "manifest.json"

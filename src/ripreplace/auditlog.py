@@ -190,8 +190,8 @@ def wrapper_run(
         try:
             yield log
         except BaseException as exc:
-            if log.writer.open_run() == run.run_id:
-                reason = f"the wrapper stopped on an error: {exc.__class__.__name__}: {exc}"[:500]
-                log.decision("stop", reason=reason, by="error")
-                log.run_end(status="error", manifest_path=run.manifest_path, reason=reason)
+            from ripreplace import runfaults
+
+            # as far as the disk takes them (a full disk: runfaults); the error goes on
+            runfaults.close_log(log, run, runfaults.error_reason(exc))
             raise

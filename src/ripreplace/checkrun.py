@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, records, rundir
+from ripreplace import auditlog, records, rundir, runfaults
 from ripreplace.exceptions import UsageError
 
 
@@ -61,17 +61,24 @@ def open_run(
     except auditlog.AuditChainError as exc:
         raise UsageError(str(exc)) from None
     started = rundir.utcnow()
-    run = rundir.RunDir.create(runs_dir.resolve(), mode)
-    manifest = rundir.build_manifest(
-        run_id=run.run_id,
-        mode=mode,
-        started=started,
-        inventory=inventory,
-        playbooks=playbooks,
-        catalogs=catalogs,
-        check_mode=True,
-        extra=extra,
-    )
-    run.write_manifest(manifest)
-    with auditlog.wrapper_run(run, manifest, keys) as log:
-        yield CheckRun(run=run, manifest=manifest, log=log)
+    with runfaults.starting(None):  # a runs directory that cannot be written: one line, exit 2
+        run = rundir.RunDir.create(runs_dir.resolve(), mode)
+    try:
+        manifest = rundir.build_manifest(
+            run_id=run.run_id,
+            mode=mode,
+            started=started,
+            inventory=inventory,
+            playbooks=playbooks,
+            catalogs=catalogs,
+            check_mode=True,
+            extra=extra,
+        )
+        run.write_manifest(manifest)
+        with auditlog.wrapper_run(run, manifest, keys) as log:
+            yield CheckRun(run=run, manifest=manifest, log=log)
+    except BaseException as exc:  # a write fault: exit 2 if nothing was recorded (the run removed), else 1
+        fault = runfaults.after_error(exc, run, resume_hint=f"run the {mode} again once it can be written")
+        if fault is exc:
+            raise
+        raise fault from exc

@@ -49,3 +49,15 @@ class AuditLogInvalid(RipreplaceError):
     """An audit log that a command relies on (a run being resumed) is tampered with."""
 
     exit_code = ExitCode.LOG_INVALID
+
+
+class RunDirUnusable(UsageError):
+    """A run directory cannot be written when the run starts (disk full, permission denied, read-only): exit 2,
+    no host touched, nothing of the run left behind."""
+
+
+class RunDirFault(RipreplaceError):
+    """A run file could not be written mid-run (disk full, permission denied, read-only): the run stopped, its
+    hosts in flight are interrupted, and it was closed as far as the disk allowed; ``--resume`` continues it."""
+
+    exit_code = ExitCode.INTERNAL

@@ -14,6 +14,7 @@ change, ``summary.json``, run-end with the final hash repeated into the manifest
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -24,7 +25,19 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ripreplace import auditlog, campaign, collection, records, rundir, runlocks, runner, safetext, sitefiles, windows
+from ripreplace import (
+    auditlog,
+    campaign,
+    collection,
+    records,
+    rundir,
+    runfaults,
+    runlocks,
+    runner,
+    safetext,
+    sitefiles,
+    windows,
+)
 from ripreplace.campaign import HostProgress, HostState
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import AuditLogInvalid, InputFileError, UsageError
@@ -321,10 +334,14 @@ def execute(
     request = inputs.request
     started = clock()
     resume_fd = runlocks.hold_resume_lock(inputs.previous) if inputs.previous is not None else None
+    run = None
     try:
-        run = rundir.RunDir.create(request.runs_dir.resolve(), "remediate")
-        lock_fd = runlocks.hold_lock(run)
+        with runfaults.starting(None):  # a runs directory that cannot be written: one line, exit 2
+            run = rundir.RunDir.create(request.runs_dir.resolve(), "remediate")
+            lock_fd = runlocks.hold_lock(run)
     except BaseException:
+        if run is not None:
+            runfaults.discard(run)
         if resume_fd is not None:
             os.close(resume_fd)
         raise
@@ -503,49 +520,58 @@ def _execute(
     run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None,
 ) -> RemediateOutcome:
     manifest = _manifest(inputs, run, started)
-    run.write_manifest(manifest)
     previous = inputs.previous.as_dict() if inputs.previous else None
     tracker = _tracker(inputs, run, previous, progress=progress, clock=clock)
     factory = run_batch_factory or _default_run_batch(inputs)
-    with _open_log(inputs, run) as log:
-        log.run_start(manifest, previous=previous)
-        _log_resume(log, inputs)
-        if inputs.request.break_lock:
-            log.decision("break-lock", run=inputs.request.break_lock, by=rundir.operator())
-        tracker.save()
+    with runfaults.starting(run):  # before any host is touched, a write fault is exit 2 (runfaults)
+        run.write_manifest(manifest)
+        log = _open_log(inputs, run)
+    with log:
+        with runfaults.starting(run, log):
+            log.run_start(manifest, previous=previous)
+            _log_resume(log, inputs)
+            if inputs.request.break_lock:
+                log.decision("break-lock", run=inputs.request.break_lock, by=rundir.operator())
+            tracker.save()
+        watch = runfaults.FaultWatch(tracker, run.audit_log_path)  # a write fault mid-batch cancels it
         try:
             result = campaign.run_campaign(
                 campaign_plan(inputs, run.run_id),
                 tracker,
-                run_batch=_recording_lock_takeovers(factory(run), log),
+                run_batch=watch.wrap(_recording_lock_takeovers(factory(run), log)),
                 log=log,
                 progress=progress,
                 clock=clock,
                 interrupt=interrupt,
                 opening=opening,
             )
+            summary = campaign.build_summary(
+                run_id=run.run_id,
+                tracker=tracker,
+                targets=inputs.targets,
+                result=result,
+                window=inputs.schedule.as_dict(),
+                previous=previous,
+            )
+            code = ExitCode(summary["exit_code"])
+            run.write_summary(summary)
+            end = log.run_end(
+                status=_RUN_END_STATUS.get(code, "failed"),
+                stats=summary["counts"],
+                summary_path=run.summary_path,  # written above: run-end records its sha256 (and the manifest's)
+                manifest_path=run.manifest_path,
+                exit_code=int(code),
+                stop=summary["stop"],
+            )
         except BaseException as exc:
-            # Leave a campaign that can be picked up: hosts in flight are interrupted, the log is closed.
-            reason = _interrupt_in_flight(tracker, inputs, exc)
-            log.decision("stop", reason=reason, by="error")
-            log.run_end(status="error", stats={}, manifest_path=run.manifest_path, reason=reason)
-            raise
-        summary = campaign.build_summary(
-            run_id=run.run_id,
-            tracker=tracker,
-            targets=inputs.targets,
-            result=result,
-            window=inputs.schedule.as_dict(),
-            previous=previous,
-        )
-        code = ExitCode(summary["exit_code"])
-        run.write_summary(summary)
-        end = log.run_end(
-            status=_RUN_END_STATUS.get(code, "failed"),
-            stats=summary["counts"],
-            summary_path=run.summary_path,  # written above: run-end records its sha256 (and the manifest's)
-            manifest_path=run.manifest_path,
-            exit_code=int(code),
-            stop=summary["stop"],
-        )
+            # Leave a campaign that can be picked up: hosts in flight are interrupted, the log is closed, each as
+            # far as the disk allows (a full disk: state.json keeps its last good version); a write fault is one line.
+            with contextlib.suppress(Exception):
+                _interrupt_in_flight(tracker, inputs, exc)
+            runfaults.close_log(log, run, runfaults.error_reason(exc))
+            hint = f"resume with: ripreplace remediate --resume {run.run_id} ... once it can be written"
+            fault = runfaults.after_error(exc, run, resume_hint=hint)
+            if fault is exc:
+                raise
+            raise fault from exc
     return RemediateOutcome(run=run, summary=summary, exit_code=code, result=result, final_hash=end.hash)

@@ -52,7 +52,11 @@ class RunDir:
         path = runs_dir / run_id
         runs_dir.mkdir(parents=True, exist_ok=True)
         path.mkdir(mode=0o700)  # FileExistsError if it exists: a run directory is never reused
-        (path / ARTIFACTS).mkdir(mode=0o700)
+        try:
+            (path / ARTIFACTS).mkdir(mode=0o700)
+        except BaseException:
+            path.rmdir()  # a full disk, say: leave nothing behind
+            raise
         return cls(path=path, run_id=run_id)
 
     @property

@@ -10,11 +10,14 @@ the ansible-playbook binary of this Python environment, without the operator's s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -152,6 +155,65 @@ def run_playbook(
             runner.run()
         except RunnerError:
             raise
+        except OSError as exc:  # its artifacts could not be written mid-run (a full disk): the playbook is ended
+            end_playbooks()
+            if exc.filename is None:
+                exc.filename = str(run.artifacts_path / request.ident)
+            raise
         except Exception as exc:  # ansible-runner raises bare exceptions for config problems
+            end_playbooks()
             raise RunnerError(f"ansible-runner failed to start {request.playbook.name}: {exc}") from exc
+        finally:
+            drop_temp_files(run.artifacts_path / request.ident)
     return PlaybookResult(status=str(runner.status), rc=int(runner.rc or 0), stats=dict(runner.stats or {}))
+
+
+def end_playbooks(grace: float = 10.0) -> list[int]:
+    """End the ansible-playbook processes this process started, when ansible-runner gave up on one mid-run
+    (it raises out of its loop and leaves the child running): SIGINT to each one's process group (pexpect
+    makes it a session leader), as a cancel does, then SIGKILL after ``grace`` seconds. Returns their pids."""
+    me = os.getpid()
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == me and b"ansible-playbook" in cmdline:
+            children.append(int(entry))
+    found = list(children)
+    deadline = time.monotonic() + grace
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(pid), sig)
+        while children and time.monotonic() < deadline:
+            children = [pid for pid in children if not _reaped(pid)]
+            time.sleep(0.1)
+        deadline = time.monotonic() + grace
+    return found
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
+
+
+def drop_temp_files(directory: Path) -> list[Path]:
+    """Remove the temporary files ansible-runner and its event callback left in a batch's artifacts (``*.tmp``:
+    an event they could not finish writing, on a full disk); each is incomplete by construction."""
+    dropped = []
+    for path in directory.rglob("*.tmp") if directory.is_dir() else ():
+        with contextlib.suppress(OSError):
+            path.unlink()
+            dropped.append(path)
+    return dropped

@@ -139,6 +139,8 @@ class StateTracker:
         self._clock = clock
         self._on_change = on_change
         self.current_task: str | None = None
+        #: the first state.json write that failed (a full disk, a read-only file system): the campaign stops
+        self.fault: OSError | None = None
 
     # -- transitions -------------------------------------------------------------------
     def set(self, host: str, state: HostState, reason: str | None = None, *, save: bool = True) -> None:
@@ -160,8 +162,18 @@ class StateTracker:
             self.save()
 
     def save(self) -> None:
-        if self._persist is not None:
+        """Write state.json (atomically: its last good version stays when this fails, and the error is raised).
+
+        A failure is kept in :attr:`fault`: ansible-runner swallows errors of its event handler, so the
+        campaign's fault watch (``runfaults.FaultWatch``) cancels the running batch from it."""
+        if self._persist is None:
+            return
+        try:
             self._persist(self)
+        except OSError as exc:
+            if self.fault is None:
+                self.fault = exc
+            raise
 
     def as_dict(self, **extra: Any) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -72,7 +72,12 @@ def runs_dir(text: str) -> Path:
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: cannot write in {existing} (permission denied)")
+        try:
+            readonly = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+        except OSError:
+            readonly = False
+        why = "read-only file system" if readonly else "permission denied"
+        raise argparse.ArgumentTypeError(f"{text}: cannot write in {existing} ({why})")
     return path
 
 

@@ -74,16 +74,20 @@ def _write(rep: report.Report, fmt: str, target: Path | None) -> None:
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputFileError(f"{target}: no such directory {directory}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             report.write(rep, fmt, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a read-only or forbidden place: the -o the operator gave
+            raise InputFileError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
 
 
