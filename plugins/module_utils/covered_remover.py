@@ -17,7 +17,7 @@ import shutil
 import signal
 import time
 
-from ansible_collections.ripreplace.remediation.plugins.module_utils import fs_paths
+from ansible_collections.ripreplace.remediation.plugins.module_utils import fs_paths, package_failure
 from ansible_collections.ripreplace.remediation.plugins.module_utils.fs_paths import is_under
 from ansible_collections.ripreplace.remediation.plugins.module_utils.proc_scan import ProcessScanner
 from ansible_collections.ripreplace.remediation.plugins.module_utils.purge_proof import PurgeProof
@@ -326,15 +326,15 @@ class Remover(object):
             rc, out, err, waited = self._with_lock_wait(argv)
             self.pm_result = {"cmd": argv, "rc": rc, "stdout": out, "stderr": err}
             self.changed = True
-            if rc != 0:
-                lines = [line for line in (err or out).strip().splitlines() if line.strip()]
+            if rc != 0:  # the maintainer script's own message, not only "dpkg returned an error code (1)"
                 self.fail(
-                    "package removal failed (%s): %s" % (os.path.basename(argv[0]), " | ".join(lines[-3:])),
+                    package_failure.reason(os.path.basename(argv[0]), out, err),
                     rc=rc,
                     stdout=out,
                     stderr=err,
                     cmd=argv,
                     package_manager=self.pm_result,
+                    script_messages=package_failure.messages(out, err),
                 )
             waited_note = ", after waiting for the lock" if waited else ""
             self.act("packages", target, "purged (%s, one transaction%s)" % (manager, waited_note))

@@ -126,6 +126,18 @@ package_manager:
     stderr:
       description: Its standard error.
       type: str
+script_messages:
+  description:
+    - "When the package transaction failed, the lines that say why, each one printable line (at most six,
+      240 characters each): the maintainer scripts' own output (a failing C(postrm)'s message) and the
+      package manager's statement of which script failed (for dpkg the package, the action and the
+      reason it gives, for rpm its C(scriptlet failed) line), without apt's and dpkg's wrapping lines."
+    - C(msg) is C(package removal failed (TOOL)) followed by these lines, joined by C( | ).
+  returned: when the package transaction failed
+  type: list
+  elements: str
+  sample: ["kesl postrm: cannot unregister from the management server",
+           "dpkg: kesl (--purge): installed kesl package post-removal script subprocess returned error exit status 1"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

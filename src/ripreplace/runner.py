@@ -25,6 +25,7 @@ from typing import Any
 from ripreplace import auditlog, childenv, collection
 from ripreplace.exceptions import RunnerError
 from ripreplace.rundir import RunDir
+from ripreplace.safetext import printable
 
 EventHandler = Callable[[dict[str, Any]], None]
 #: Polled by ansible-runner while the playbook runs; returning True cancels the run (status ``canceled``).
@@ -94,8 +95,8 @@ def result_message(res: Mapping[str, Any]) -> str:
     for key in ("msg", "reason", "module_stderr", "stderr"):
         value = res.get(key)
         if value:
-            text = " ".join(str(value).split())
-            return text[:500]
+            text = printable(" ".join(str(value).split()))  # a host's words: escaped, bounded
+            return text if len(text) <= 500 else text[:497] + "..."
     return "failed without a message"
 
 

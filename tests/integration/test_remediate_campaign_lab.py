@@ -126,6 +126,13 @@ def test_failing_canary_stops_later_batches(lab, workdir, inventory):
     assert code == 4
     result = envelope["result"]
     assert statuses(envelope)[canary] == "failed" and result["stop"]["by"] == "batch-failed"
+    # the reason is the failing postrm's own message, in the summary and the state (issue 11 item 10)
+    reason = result["hosts"][canary]["reason"]
+    assert "kesl postrm: cannot unregister from the management server" in reason, reason
+    assert "post-removal script subprocess returned error exit status 1" in reason
+    assert "returned an error code" not in reason
+    state = json.loads((Path(envelope["run_dir"]) / "state.json").read_text())
+    assert state["hosts"][canary]["reason"] == reason
     assert len(result["batches"]) == 1
     for host in lab.hosts:
         if host != canary:

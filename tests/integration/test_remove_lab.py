@@ -41,6 +41,38 @@ def playbook(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def playbook_keeping_outcome(tmp_path: Path) -> Path:
+    """The detect and remove roles; whatever happens, remove_outcome is kept in a controller file (outcome_file)."""
+    path = tmp_path / "remove-keep.yml"
+    path.write_text(
+        """\
+- name: Remove covered software, keeping the outcome (test)
+  hosts: all
+  gather_facts: false
+  vars:
+    remove_require_replacement: false
+  tasks:
+    - name: Detect and remove
+      block:
+        - name: Detect
+          ansible.builtin.include_role:
+            name: ripreplace.remediation.detect
+        - name: Remove
+          ansible.builtin.include_role:
+            name: ripreplace.remediation.remove
+      always:
+        - name: Keep the outcome
+          ansible.builtin.copy:
+            content: "{{ remove_outcome | default({}) | to_json }}"
+            dest: "{{ outcome_file }}"
+            mode: "0600"
+          delegate_to: localhost
+"""
+    )
+    return path
+
+
 def _hold_dpkg_lock(lab, host: str, seconds: int) -> None:
     """Hold dpkg's frontend lock (the fcntl lock apt and dpkg take) in the background on the host."""
     code = (
@@ -92,16 +124,26 @@ def test_removal_in_order_then_second_run_changes_nothing(lab, playbook):
     lab.reset(host)
 
 
-def test_failing_postrm_fails_the_host_with_the_package_managers_message(lab, playbook):
+def test_failing_postrm_fails_the_host_with_the_package_managers_message(lab, playbook_keeping_outcome, tmp_path):
     host = lab.light_hosts[0]
     lab.reset(host)
     lab.plant(host, "kesl")
     lab.sh(host, "mkdir", "-p", "/etc/ripreplace-lab")
     lab.sh(host, "touch", "/etc/ripreplace-lab/fail-postrm-kesl")
-    result = lab.ansible_playbook(playbook, "--limit", host)
+    kept = tmp_path / "remove_outcome.json"
+    result = lab.ansible_playbook(playbook_keeping_outcome, "--limit", host, "-e", f"outcome_file={kept}")
     assert result.returncode != 0
     assert "package removal failed" in result.stdout
     assert "kesl postrm: cannot unregister from the management server" in result.stdout
+    # the role publishes why, in the script's words (not "dpkg returned an error code (1)"), and fails the host so
+    outcome = json.loads(kept.read_text())
+    script = "kesl postrm: cannot unregister from the management server (lab failure knob)"
+    assert outcome["step"] == "remove" and outcome["outcome"] == "failed" and outcome["ran"] is True
+    assert outcome["reason"].startswith(f"package removal failed (apt-get): {script} | dpkg: kesl (--")
+    assert "post-removal script subprocess returned error exit status 1" in outcome["reason"]
+    assert "returned an error code" not in outcome["reason"]
+    assert outcome["script_messages"][0] == script
+    assert f'fatal: [{host}]: FAILED! => {{"changed": false, "msg": "{outcome["reason"]}"}}' in result.stdout
     lab.reset(host)
 
 

@@ -244,7 +244,8 @@ class StateTracker:
             else:  # remove_first products are proven healthy after the removal: the host stays removed
                 self.save()
         elif step.step == "remove":
-            if not step.check_mode and record.state == HostState.REPLACED:
+            # outcome failed: the role fails the host next, with this reason (runner_on_failed sets it)
+            if step.outcome != "failed" and not step.check_mode and record.state == HostState.REPLACED:
                 self.set(host, HostState.REMOVED)
         else:
             record.verify = {k: step.data.get(k) for k in VERIFY_KEYS}
