@@ -73,6 +73,7 @@ def test_two_campaigns_at_once_one_proceeds_the_other_reports_locked_and_touches
         _wait_for([site / "markers" / "h1.touched", site / "markers" / "h2.touched", _lock(site, "h2")], first)
         (run_a,) = runs(site)
         held = json.loads(_lock(site, "h1").read_text())
+        since = {h: json.loads(_lock(site, h).read_text())["started"] for h in ("h1", "h2")}  # a second apart, maybe
         assert held["run"] == run_a.name and held["controller"] == socket.gethostname()
         assert held["controller_pid"] == first.pid and held["runs_dir"] == str((site / "runs").resolve())
         assert held["operator"] and held["started"].endswith("Z")
@@ -85,8 +86,8 @@ def test_two_campaigns_at_once_one_proceeds_the_other_reports_locked_and_touches
         assert json.loads(_lock(site, "h1").read_text()) == held  # nor the first one's lock
         summary = _envelope(second)["result"]
         assert {h: e["status"] for h, e in summary["hosts"].items()} == {"h1": "locked", "h2": "locked"}
-        for entry in summary["hosts"].values():
-            assert entry["reason"] == f"locked by {run_a.name} since {held['started']}"
+        for host, entry in summary["hosts"].items():
+            assert entry["reason"] == f"locked by {run_a.name} since {since[host]}"
         run_b = next(r for r in runs(site) if r != run_a)
         state = json.loads((run_b / "state.json").read_text())
         assert {h: e["state"] for h, e in state["hosts"].items()} == {"h1": "locked", "h2": "locked"}
