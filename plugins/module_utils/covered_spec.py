@@ -22,6 +22,7 @@ SCAN_KINDS = ("deb", "rpm", "service", "path", "process", "kernel_module")
 _SHARED = {
     "scan": {"type": "list", "elements": "str", "default": list(SCAN_KINDS), "choices": list(SCAN_KINDS)},
     "root": {"type": "path", "default": "/"},
+    "lock_path": {"type": "path", "default": "/var/lib/ripreplace/lock"},
 }
 
 #: Options read on the controller by the action plugin only; never sent to the host.

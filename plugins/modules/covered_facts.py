@@ -98,6 +98,14 @@ options:
         processes and kernel modules of a C(proc) directory inside it are seen.
     type: path
     default: /
+  lock_path:
+    description:
+      - The campaign lock of ripreplace.remediation.covered_lock on the host, only read (under O(root)), in
+        the same call as the scan (no extra round trip). When a campaign holds it, the result says so in
+        RV(ansible_facts.covered_software.campaign_lock) and C(ripreplace audit) warns that a remediation is
+        in progress on the host.
+    type: path
+    default: /var/lib/ripreplace/lock
   compiled_rules:
     description:
       - Set by the action plugin from the catalogs. Do not set it by hand.
@@ -342,12 +350,21 @@ ansible_facts:
             service_manager: systemd
             processes: {available: true, seen: 37, unreadable: 0}
             kernel_modules: {available: true, loaded: 58}
+        campaign_lock:
+          description:
+            - The campaign holding the host's lock (O(lock_path)) when the scan ran - C(run), C(started),
+              C(controller), C(operator) - or null. A remediation is then in progress on the host.
+          returned: always
+          type: dict
+          sample: {run: 20261205T060000Z-remediate-3fa2c1, started: "2026-12-05T06:00:04Z", controller: ctl1,
+                   operator: alice}
         catalog:
           description: The catalog files used (path, sha256, version) and the number of rules.
           returned: always
           type: dict
 """
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -362,6 +379,26 @@ from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_spe
     controller_options_given,
     module_argument_spec,
 )
+
+
+def campaign_lock(root, lock_path):
+    """Who holds the host's campaign lock (covered_lock's JSON), read only; None when nobody does."""
+    path = os.path.join(root, (lock_path or "").lstrip("/"))
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(4096)
+    except (OSError, ValueError):
+        return None
+    try:
+        holder = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        holder = None
+    if not isinstance(holder, dict):
+        return {"run": "unknown", "started": None, "controller": None, "operator": None, "unreadable": True}
+    return {k: (str(holder[k])[:128] if holder.get(k) is not None else None) for k in _LOCK_KEYS}
+
+
+_LOCK_KEYS = ("run", "started", "controller", "operator")
 
 
 def main():
@@ -393,6 +430,7 @@ def main():
         "removal_plan": plan,
         "scanned": dict(scanner.scanned, root=root, rules=len(rules["entries"])),
         "catalog": {},
+        "campaign_lock": campaign_lock(root, module.params["lock_path"]),
     }
     module.exit_json(changed=False, ansible_facts={"covered_software": facts})
 

@@ -186,7 +186,19 @@ def host_outcome(record: HostScan | None) -> HostOutcome:
     }
     if record.warnings:
         entry["warnings"] = record.warnings
+    lock = facts.get("campaign_lock")
+    if isinstance(lock, dict) and lock.get("run"):  # read in the scan's own call: no extra round trip
+        entry["campaign_lock"] = dict(lock)
     return entry
+
+
+def lock_warning(host: str, lock: dict[str, Any]) -> str:
+    """One line: a remediation campaign holds the host's lock, so what the audit saw may be half-way."""
+    by = f" from {lock['controller']}" if lock.get("controller") else ""
+    return (
+        f"warning: {host} is locked by campaign {lock['run']} since {lock.get('started') or '?'}{by}: "
+        "a remediation is in progress there, this audit may have seen it half-way"
+    )
 
 
 def _container_label(finding: records.Finding) -> str:
@@ -354,6 +366,8 @@ def render_text(outcome: AuditOutcome, stream: Any = None) -> None:
     for host, entry in summary["hosts"].items():
         if entry["status"] in ("failed", "unreachable", "excepted") or entry.get("exceptions_expired"):
             textout.line(out, f"{host}: {entry['status']}: {entry.get('reason')}")
+        if entry.get("campaign_lock"):
+            textout.line(out, lock_warning(host, entry["campaign_lock"]))
     counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items())
     textout.line(out, f"{len(summary['hosts'])} host(s): {counts}")
     if summary["products"]:

@@ -144,6 +144,7 @@ class HostOutcome(TypedDict, total=False):
     removal_plan: dict[str, Any]
     scanned: dict[str, Any]
     warnings: list[str]
+    campaign_lock: dict[str, Any]
     state: str
     batch: int | None
     targeted: bool

@@ -21,12 +21,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ripreplace.exceptions import RunDirFault, RunDirUnusable
 from ripreplace.runner import CancelCallback, EventHandler, PlaybookResult
+
+if TYPE_CHECKING:
+    from ripreplace.campaign.loop import RunBatch
 
 #: errno values of a run file that cannot be written (a fault of the place, not a bug).
 WRITE_ERRNOS = frozenset(
@@ -185,11 +188,9 @@ class FaultWatch:
             why = f"the audit_log callback could not record: {line}"
             self.callback_fault = OSError(errno.EIO, why, str(self.log_path))
 
-    def wrap(
-        self, run_batch: Callable[[Sequence[str], int, EventHandler, CancelCallback], PlaybookResult]
-    ) -> Callable[[Sequence[str], int, EventHandler, CancelCallback], PlaybookResult]:
+    def wrap(self, run_batch: RunBatch) -> RunBatch:
         def guarded(
-            hosts: Sequence[str], number: int, on_event: EventHandler, cancel: CancelCallback
+            hosts: Sequence[str], number: int, on_event: EventHandler, cancel: CancelCallback, *, attempt: int = 1
         ) -> PlaybookResult:
             def seen(event: dict[str, Any]) -> None:
                 self._seen(event)
@@ -198,7 +199,7 @@ class FaultWatch:
             def cancelled() -> bool:
                 return self.fault() is not None or bool(cancel())
 
-            result = run_batch(hosts, number, seen, cancelled)
+            result = run_batch(hosts, number, seen, cancelled, attempt=attempt)
             fault = self.fault()
             if fault is not None:
                 raise fault

@@ -184,6 +184,41 @@ def test_expired_exception_is_reported_on_the_host(events):
     assert "expired on 2026-11-30" in host["reason"]
 
 
+def test_a_host_locked_by_a_campaign_in_progress_is_a_field_and_one_warning_line(events, tmp_path):
+    out = copy.deepcopy(events)
+    facts = _detect_ok(out)["event_data"]["res"]["ansible_facts"]["covered_software"]
+    lock = {"run": "20261205T060000Z-remediate-3fa2c1", "started": "2026-12-05T06:00:04Z", "controller": "ctl1"}
+    facts["campaign_lock"] = dict(lock, operator="alice")
+    summary = _summary(_collect(out), ["localhost"])
+    host = summary["hosts"]["localhost"]
+    assert host["campaign_lock"]["run"] == lock["run"] and host["status"] == "covered"  # the status is unchanged
+    assert records.validate(summary, "summary") == []  # the schema knows the field
+    assert audit.lock_warning("localhost", host["campaign_lock"]) == (
+        "warning: localhost is locked by campaign 20261205T060000Z-remediate-3fa2c1 since 2026-12-05T06:00:04Z "
+        "from ctl1: a remediation is in progress there, this audit may have seen it half-way"
+    )
+    facts["campaign_lock"] = None
+    assert "campaign_lock" not in _summary(_collect(out), ["localhost"])["hosts"]["localhost"]
+
+
+def test_the_scan_reads_the_campaign_lock_in_its_own_call(tmp_path):
+    from tests.collection_code import load
+
+    facts_mod = load("plugins.modules.covered_facts")
+    lock = tmp_path / "var" / "lib" / "ripreplace" / "lock"
+    assert facts_mod.campaign_lock(str(tmp_path), "/var/lib/ripreplace/lock") is None
+    lock.parent.mkdir(parents=True)
+    lock.write_text('{"run": "r1", "started": "2026-12-05T06:00:04Z", "controller": "c", "controller_pid": 1}')
+    assert facts_mod.campaign_lock(str(tmp_path), "/var/lib/ripreplace/lock") == {
+        "run": "r1",
+        "started": "2026-12-05T06:00:04Z",
+        "controller": "c",
+        "operator": None,
+    }
+    lock.write_text("garbage")
+    assert facts_mod.campaign_lock(str(tmp_path), "/var/lib/ripreplace/lock")["unreadable"] is True
+
+
 @pytest.mark.parametrize(
     ("statuses", "code"),
     [

@@ -128,7 +128,7 @@ def test_the_fault_watch_cancels_the_batch_and_raises_the_fault_after_it(tmp_pat
     watch = runfaults.FaultWatch(tracker, tmp_path / "audit.jsonl")
     polls: list[bool] = []
 
-    def run_batch(hosts, number, on_event, cancel):
+    def run_batch(hosts, number, on_event, cancel, *, attempt=1):
         polls.append(cancel())
         tracker.fault = OSError(errno.ENOSPC, "No space left on device", "state.json")  # a save failed mid-batch
         polls.append(cancel())
@@ -144,7 +144,7 @@ def test_the_fault_watch_stops_a_batch_whose_changes_the_callback_cannot_record(
     polls: list[bool] = []
     message = "[ERROR]: [ripreplace.remediation.audit_log] cannot write a task record to x: [Errno 28] No space"
 
-    def run_batch(hosts, number, on_event, cancel):
+    def run_batch(hosts, number, on_event, cancel, *, attempt=1):
         on_event({"event": "verbose", "stdout": "ok: [h1]"})
         polls.append(cancel())
         on_event({"event": "error", "stdout": message})
@@ -173,7 +173,7 @@ def test_a_summary_that_cannot_be_written_closes_the_run_with_a_stop_record_exit
     )
 
     def factory(run):
-        def run_batch(hosts, number, on_event, cancel):
+        def run_batch(hosts, number, on_event, cancel, *, attempt=1):
             return runner.PlaybookResult("successful", 0, {})
 
         return run_batch

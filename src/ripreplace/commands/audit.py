@@ -12,6 +12,7 @@ from pathlib import Path
 from ripreplace import audit
 from ripreplace.commands._args import add_scan_arguments
 from ripreplace.constants import ExitCode
+from ripreplace.safetext import printable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +50,9 @@ def handle(args: argparse.Namespace) -> ExitCode:
     inputs = audit.validate_inputs(request)  # raises UsageError/InputFileError before any host is touched
     outcome = audit.run_audit(inputs)
     if args.output == "json":
+        for host, entry in outcome.summary["hosts"].items():  # on stderr: stdout is the JSON document
+            if entry.get("campaign_lock"):
+                print(printable(audit.lock_warning(host, entry["campaign_lock"])), file=sys.stderr)
         payload = audit.envelope(
             "audit", outcome.exit_code, outcome.summary, run=outcome.run.run_id, run_dir=str(outcome.run.path)
         )
