@@ -24,7 +24,7 @@ try:
         warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
         from pysnmp.hlapi.v1arch import asyncio as v1
         from pysnmp.hlapi.v3arch import asyncio as hlapi
-        from pysnmp.proto import rfc1902, rfc1905
+        from pysnmp.proto import errind, rfc1902, rfc1905
         from pysnmp.smi import builder as mib_builder
         from pysnmp.smi import view as mib_view
 
@@ -128,6 +128,7 @@ class DeviceScan(object):
         self.probes = {}
         self.tables = {}  # table -> {index: {field: value}}
         self.walk_error = None
+        self.timed_out = False  # the identifying request got no answer in time (see _scan_all)
 
 
 def _record_identity(scan, oid, value):
@@ -198,6 +199,7 @@ async def _get(session, oids, scan):
     err, status, index, binds = await session.get(oids)
     if err:
         scan.error = "SNMP %s: %s" % (device["version"], err)
+        scan.timed_out = isinstance(err, errind.RequestTimedOut)
         return False
     scan.reachable = True
     if status:
@@ -256,6 +258,7 @@ async def _identify_and_walk(session, oids, columns, scan):
     err, status, _index, binds = await session.bulk(len(asked), 0, asked)
     if err:
         scan.error = "SNMP %s: %s" % (device["version"], err)
+        scan.timed_out = isinstance(err, errind.RequestTimedOut)
         return False
     scan.reachable = True
     if status or len(binds) < len(parents) + len(sentinels):
@@ -325,10 +328,9 @@ async def _scan_all(devices, rules, options):
     }
     if handles["engine"] is not None:
         handles["engine"].cache["mibViewController"] = mib_view_without_compiler()
-    semaphore = asyncio.Semaphore(options["concurrency"])
     scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
 
-    async def one(device):
+    async def one(device, semaphore):
         problem = credential_problem(device)
         if problem:  # one device without credentials never stops the others: it is reported, unscanned
             scans[device["name"]].error = "not scanned: %s" % problem
@@ -340,13 +342,34 @@ async def _scan_all(devices, rules, options):
                 scans[device["name"]].error = "scan failed: %s: %s" % (type(exc).__name__, exc)
 
     try:
-        await asyncio.gather(*(one(d) for d in devices))
+        first = asyncio.Semaphore(options["concurrency"])
+        await asyncio.gather(*(one(d, first) for d in devices))
+        await _ask_again(devices, scans, one, options)
     finally:
         if handles["engine"] is not None:
             handles["engine"].close_dispatcher()
         if handles["dispatcher"] is not None:
             handles["dispatcher"].transport_dispatcher.close_dispatcher()
     return scans
+
+
+async def _ask_again(devices, scans, one, options):
+    """Devices that timed out while others answered are asked once more, after the rest and fewer at a
+    time (a quarter of the concurrency): an agent, or a controller, too busy for the first burst must not
+    read as unreachable, which would hide covered equipment. A device silent twice costs one more timeout."""
+    late = [d for d in devices if scans[d["name"]].timed_out]
+    if not late or not any(scan.reachable for scan in scans.values()):
+        return
+    first_errors = {}
+    for device in late:
+        first_errors[device["name"]] = scans[device["name"]].error
+        scans[device["name"]] = DeviceScan(device["name"])
+    semaphore = asyncio.Semaphore(max(1, options["concurrency"] // 4))
+    await asyncio.gather(*(one(d, semaphore) for d in late))
+    for device in late:
+        scan = scans[device["name"]]
+        if not scan.reachable and scan.timed_out:
+            scan.error = "%s (asked twice, the second time after the other devices)" % first_errors[device["name"]]
 
 
 def scan_all(devices, rules, options):

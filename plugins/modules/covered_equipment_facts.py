@@ -135,6 +135,8 @@ attributes:
   diff_mode: {support: none, description: Changes nothing.}
 notes:
   - Exit status of the scan is data, not failure - an unreachable device is reported, never fails the task.
+  - A device that timed out while others answered is asked once more, after the rest and with a quarter of
+    O(concurrency), so that a busy agent or controller is not taken for an unreachable device.
 """
 
 EXAMPLES = r"""

@@ -473,3 +473,46 @@ def test_a_device_without_credentials_is_reported_not_scanned(monkeypatch):
     assert scans["v3"].error == "not scanned: SNMPv3 needs a user (snmp_v3_user)"
     records_, _ = er.build_devices(devices, scans, {}, RULES, None)
     assert records_["none"]["status"] == "unreachable" and "snmp_community" in records_["none"]["reason"]
+
+
+class BusyAgent(FakeAgent):
+    """Times out the identifying request of the devices in ``slow`` once, and of those in ``dead`` always."""
+
+    def __init__(self, values, slow=(), dead=()):
+        super().__init__(values)
+        self.slow, self.dead, self.asked = set(slow), set(dead), []
+
+    async def bulk_cmd(self, dispatcher, auth, target, nonrep, reps, *objects, **kw):
+        from pysnmp.proto import errind
+
+        address = target.transport_address[0]
+        self.asked.append(address)
+        if address in self.dead or (address in self.slow and self.asked.count(address) == 1):
+            return errind.requestTimedOut, 0, 0, []
+        return await super().bulk_cmd(dispatcher, auth, target, nonrep, reps, *objects, **kw)
+
+
+def _busy_scan(monkeypatch, agent, addresses):
+    snmp = _snmp()
+    monkeypatch.setattr(snmp.v1, "bulk_cmd", agent.bulk_cmd)
+    monkeypatch.setattr(snmp, "_OBJECTS", {})
+    devices = [{"name": a, "address": a, "port": 16199, "version": "2c", "community": "c"} for a in addresses]
+    options = {"timeout": 0.5, "retries": 0, "concurrency": 8, "tables": []}
+    return snmp.scan_all(devices, RULES, options)
+
+
+def test_a_device_that_timed_out_while_others_answered_is_asked_again(monkeypatch):
+    agent = BusyAgent(ROUTER, slow={"127.0.0.2"}, dead={"127.0.0.3"})
+    scans = _busy_scan(monkeypatch, agent, ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
+    assert scans["127.0.0.1"].reachable and scans["127.0.0.2"].reachable  # the busy one answered the second time
+    assert scans["127.0.0.2"].system["sysdescr"].startswith("Huawei") and scans["127.0.0.2"].error is None
+    assert not scans["127.0.0.3"].reachable and "asked twice" in scans["127.0.0.3"].error
+    assert "timeout" in scans["127.0.0.3"].error.lower()
+    assert sorted(agent.asked) == ["127.0.0.1", "127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"]
+
+
+def test_when_no_device_answers_none_is_asked_again(monkeypatch):
+    agent = BusyAgent(ROUTER, dead={"127.0.0.1", "127.0.0.2"})
+    scans = _busy_scan(monkeypatch, agent, ["127.0.0.1", "127.0.0.2"])
+    assert agent.asked == ["127.0.0.1", "127.0.0.2"] and not any(s.reachable for s in scans.values())
+    assert all("asked twice" not in s.error for s in scans.values())
