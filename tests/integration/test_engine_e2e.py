@@ -59,6 +59,28 @@ def test_the_process_side_alone_verifies(job: Path) -> None:
             assert CANARY.encode() not in path.read_bytes(), f"an extra var leaked into {path}"
 
 
+def test_report_renders_the_hosts_from_the_process_side_alone(job: Path) -> None:
+    """The job's run directory has no summary.json: report rebuilds the hosts from its log (plainrun)."""
+    result = subprocess.run(
+        [str(BIN / "ripreplace"), "report", str(job), "--format", "html"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(f">{host}<" in result.stdout for host in ("h1", "h2")), result.stdout[-2000:]
+    listed = subprocess.run(
+        [str(BIN / "ripreplace"), "report", str(job), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    hosts = {h["name"]: h["status"] for h in json.loads(listed.stdout)["hosts"]}
+    assert set(hosts) == {"h1", "h2"} and set(hosts.values()) <= {"clean", "covered"}
+
+
 def test_a_job_events_export_verifies_and_an_edited_event_fails(job: Path, tmp_path: Path) -> None:
     events = sorted(
         (json.loads(p.read_text()) for p in (job / "artifacts" / "job_events").glob("*.json")),

@@ -91,7 +91,7 @@ def test_report_rebuilds_the_outcome_of_a_plain_run_from_its_log(plain_run: Path
     result = ripreplace("report", str(plain_run), "--format", "json", cwd=plain_run.parent)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    hosts = {h["host"] if "host" in h else h["name"]: h for h in doc["hosts"]}
+    hosts = {h["name"]: h for h in doc["hosts"]}
     assert hosts["covered1"]["status"] == "covered" and hosts["clean1"]["status"] == "clean"
     assert [f["catalog_id"] for f in hosts["covered1"]["findings"]] == ["kaspersky-kesl"]
     (info,) = doc["runs"]

@@ -78,11 +78,21 @@ def _num(value: Any) -> float | None:
 
 # --------------------------------------------------------------------------- locating runs
 def locate_run(run: str, runs_dir: Path) -> Path:
-    """RUN is a path to a run directory, or a run id under ``runs_dir`` (as ``ripreplace runs show``)."""
+    """RUN is a path to a run directory, or a run id under ``runs_dir`` (as ``ripreplace runs show``), or
+    the ``process`` side's private data dir of ``ansible-runner transmit | worker | process`` (or an
+    artifact directory): the run directory the job shipped back (``artifacts/[<ident>/]ripreplace/``)."""
     direct = Path(run)
     for candidate in (direct, runs_dir / run):
         if candidate.is_dir() and (candidate / rundir.MANIFEST).is_file():
             return candidate
+    if direct.is_dir():
+        try:
+            kind, where = auditlog.resolve(direct)
+        except auditlog.AuditChainError:
+            kind, where = "", ""
+        shipped = Path(where).parent
+        if kind == "log" and (shipped / rundir.MANIFEST).is_file():
+            return shipped
     raise InputFileError(f"{run}: no such run (looked for a run directory there and in {runs_dir})")
 
 
