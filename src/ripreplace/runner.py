@@ -10,6 +10,7 @@ the ansible-playbook binary of this Python environment, without the operator's s
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import dataclasses
 import os
@@ -87,7 +88,45 @@ def base_envvars(run: RunDir) -> dict[str, str]:
         # ansible_ssh_retries or the operator's own ANSIBLE_SSH_RETRIES wins.
         "ANSIBLE_SSH_RETRIES": os.environ.get("ANSIBLE_SSH_RETRIES", "3"),
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-    }
+    } | performance_envvars()
+
+
+def _ansible_cfg() -> Path | None:
+    """The ansible.cfg a wrapped playbook reads (ansible's order; the run's working directory is a fresh
+    private directory, so there is no ./ansible.cfg)."""
+    candidates = [os.environ.get("ANSIBLE_CONFIG", ""), "~/.ansible.cfg", "/etc/ansible/ansible.cfg"]
+    for candidate in candidates:
+        path = Path(candidate).expanduser() if candidate else None
+        if path is not None and path.is_file():
+            return path
+    return None
+
+
+def _configured_in_cfg(key: str, sections: tuple[str, ...]) -> bool:
+    path = _ansible_cfg()
+    if path is None:
+        return False
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return True  # unreadable here: leave the decision to ansible and the operator
+    return any(parser.has_option(section, key) for section in sections if parser.has_section(section))
+
+
+def performance_envvars() -> dict[str, str]:
+    """Performance defaults of wrapped runs (docs/capacity.md); whatever the operator set wins.
+
+    ``ANSIBLE_PIPELINING``: a module goes to the host on the SSH session's stdin instead of being
+    written to a temporary file first: one SSH round trip per task instead of 3 to 4 (needs no
+    ``requiretty`` in sudoers for become). Left alone when the operator's environment or ansible.cfg
+    sets it; an inventory's ``ansible_ssh_pipelining`` wins over both.
+    """
+    out: dict[str, str] = {}
+    operator_env = any(name in os.environ for name in ("ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"))
+    if not operator_env and not _configured_in_cfg("pipelining", ("defaults", "connection", "ssh_connection")):
+        out["ANSIBLE_PIPELINING"] = "True"
+    return out
 
 
 def result_message(res: Mapping[str, Any]) -> str:

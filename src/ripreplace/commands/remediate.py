@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ripreplace import audit, campaign, progress, remediate, rundir, textout, windows
+from ripreplace import audit, campaign, estimate, progress, remediate, rundir, textout, windows
 from ripreplace.commands._args import positive_int, runs_dir, ticket
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
@@ -94,6 +94,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation of the plan")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and its estimated duration, then stop: no run directory, no host touched (exit 0)",
+    )
     parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
     parser.add_argument("--playbook", type=Path, help=argparse.SUPPRESS)  # test hook: a stand-in playbook
     parser.set_defaults(handler=handle)
@@ -110,6 +115,8 @@ def _print_plan(inputs: remediate.ValidatedRemediate, opening: campaign.Opening,
         f"  replacement {inputs.replacement}",
         f"  batches     {request.batches} -> " + " + ".join(str(len(b)) for b in batches) + f" (forks {request.forks})",
         f"  max-fail    {inputs.max_fail:g}% per batch" + ("; --hard-stop at the close" if request.hard_stop else ""),
+        "  estimate    "
+        + estimate.plan_line(batches, request.forks, opening.now, [w.closes for w in opening.open_now.values()]),
     ]
     if request.break_lock:
         lines.append(f"  break-lock  the host locks of {request.break_lock} are taken over")
@@ -200,6 +207,12 @@ def handle(args: argparse.Namespace) -> ExitCode:
     inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
     info = sys.stderr if args.output == "json" else sys.stdout
     opening = remediate.open_window(inputs, rundir.utcnow())  # the plan shown is the plan run
+    if args.dry_run:
+        _print_plan(inputs, opening, sys.stdout)
+        stop = opening.stop()
+        if stop is not None:
+            sys.stdout.write(f"{stop.reason}\n")
+        return ExitCode.OK
     if opening.open_now:
         _print_plan(inputs, opening, info)
         _confirm(args)

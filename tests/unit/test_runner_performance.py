@@ -1,0 +1,45 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
+"""The performance defaults of wrapped playbook runs (``runner.performance_envvars``): on unless the operator
+configured otherwise, in the environment or in ansible.cfg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ripreplace import runner
+from ripreplace.rundir import RunDir
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path: Path) -> Path:
+    for name in ("ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = tmp_path / "ansible.cfg"
+    monkeypatch.setenv("ANSIBLE_CONFIG", str(cfg))
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("cfg_text", "env", "expected"),
+    [
+        (None, {}, "True"),  # no ansible.cfg: pipelining on
+        ("[defaults]\nforks = 20\n", {}, "True"),  # a cfg that says nothing about it
+        ("[defaults]\npipelining = False\n", {}, None),  # the operator's cfg decides
+        ("[connection]\npipelining = False\n", {}, None),
+        ("[ssh_connection]\npipelining = True\n", {}, None),
+        (None, {"ANSIBLE_PIPELINING": "False"}, None),  # the operator's environment decides
+        (None, {"ANSIBLE_SSH_PIPELINING": "0"}, None),
+        ("[defaults\nbroken", {}, None),  # unreadable here: ansible decides, the wrapper adds nothing
+    ],
+)
+def test_pipelining_on_unless_the_operator_configured_it(clean_env, monkeypatch, cfg_text, env, expected):
+    if cfg_text is not None:
+        clean_env.write_text(cfg_text)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.performance_envvars().get("ANSIBLE_PIPELINING") == expected
+    got = runner.base_envvars(RunDir.create(clean_env.parent / "runs", "audit")).get("ANSIBLE_PIPELINING")
+    assert got == expected
