@@ -421,11 +421,11 @@ def summarise(n: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             row["log_bytes_per_host"] = round(med["log_bytes"] / n)
             row["run_dir_bytes_per_host"] = round(med["run_dir_bytes"] / n)
         out[name] = row
-    for name in ("audit", "audit_plain", "audit_plain_log", "scan_only"):
-        if "ping" in out and name in out:
-            out[f"{name}_vs_ping"] = round(out[name]["wall_s"] / out["ping"]["wall_s"], 2)
-    if "floor" in out and "remediate" in out:
-        out["remediate_vs_floor"] = round(out["remediate"]["wall_s"] / out["floor"]["wall_s"], 2)
+    pairs = [(name, "ping") for name in ("audit", "audit_plain", "audit_plain_log", "scan_only")]
+    for name, base in [*pairs, ("remediate", "floor")]:
+        if base in out and name in out:
+            out[f"{name}_vs_{base}"] = round(out[name]["wall_s"] / out[base]["wall_s"], 2)
+            out[f"{name}_vs_{base}_cpu"] = round(out[name]["cpu_s"] / out[base]["cpu_s"], 2)
     return out
 
 
@@ -443,7 +443,7 @@ RATIOS = (
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| hosts | run | wall (s) | CPU/host (s) | events/host | log bytes/host | run dir bytes/host "
-        "| peak RSS (MB) | peak PSS (MB) | ratio | load (1 min) |",
+        "| peak RSS (MB) | peak PSS (MB) | wall ratio to its floor | load (1 min) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for res in results:
@@ -457,7 +457,9 @@ def table(results: list[dict[str, Any]]) -> str:
             row = s.get(name)
             if not row:
                 continue
-            ratio = f"**{s[ratio_key]:.2f}x**" if ratio_key and ratio_key in s else ""
+            ratio = (
+                f"**{s[ratio_key]:.2f}x** (CPU {s[ratio_key + '_cpu']:.2f}x)" if ratio_key and ratio_key in s else ""
+            )
             lines.append(
                 f"| {res['hosts']} | {name} | {row['wall_s']:.1f} | {row['cpu_per_host_s']:.3f} | "
                 f"{row.get('events_per_host', '-')} | {row.get('log_bytes_per_host', '-')} | "

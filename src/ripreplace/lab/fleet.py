@@ -29,7 +29,7 @@ import yaml
 
 from ripreplace.exceptions import LabError, UsageError
 from ripreplace.lab import fakeapproved, fakepkgs, hostmacs, image, net, planted, prereq, snmp
-from ripreplace.lab.proc import Proc, children, run, spawn
+from ripreplace.lab.proc import Proc, children, run, spawn, succeeds
 
 STATE = "lab.json"
 INVENTORY = "inventory.yml"
@@ -395,19 +395,13 @@ class Lab:
         host.proc = spawn(argv, self._host_dir(host.name) / "console.log")
         self._save_host(host)
 
-    def _answers_ssh(self, name: str) -> bool:
-        """One login attempt; a slow one (a loaded machine) is "not yet": wait_ssh tries again until its deadline."""
-        try:
-            return self.sh(name, "true", check=False, timeout=10).returncode == 0
-        except LabError:
-            return False
-
     def wait_ssh(self, names: Sequence[str], timeout: float = SSH_WAIT_S) -> None:
         deadline = time.monotonic() + timeout
         pending = list(names)
         while pending:
             with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
-                ok = list(pool.map(self._answers_ssh, pending))
+                # a login slower than 10 s (a loaded machine) is "not yet", tried again until the deadline
+                ok = list(pool.map(lambda n: succeeds(self.ssh_argv(n, "true"), timeout=10), pending))
             pending = [n for n, good in zip(pending, ok, strict=True) if not good]
             if not pending:
                 return

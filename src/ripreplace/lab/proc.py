@@ -64,6 +64,14 @@ def run(
 _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def succeeds(argv: Sequence[str], timeout: float) -> bool:
+    """True when argv exits 0 within ``timeout``; a slower run is False, not an error (the caller retries)."""
+    try:
+        return run(argv, check=False, timeout=timeout).returncode == 0
+    except LabError:
+        return False
+
+
 def spawn(argv: list[str], log: Path) -> Proc:
     """Start a lab process in its own session, its output to ``log``; remembered so it is reaped."""
     with log.open("ab") as handle:
