@@ -38,9 +38,9 @@ class Costs:
 
 
 #: ``ripreplace audit`` (covered_facts on each host, audit log): bench_scale.py, light lab hosts.
-AUDIT = Costs(start_s=3.0, batch_s=3.0, host_slot_s=2.0, cpu_host_s=0.35)
+AUDIT = Costs(start_s=3.0, batch_s=2.0, host_slot_s=3.0, cpu_host_s=0.5)
 #: ``ripreplace remediate`` (detect, ClamAV installed and proven healthy, removal, verification).
-REMEDIATE = Costs(start_s=3.0, batch_s=6.0, host_slot_s=90.0, cpu_host_s=4.0)
+REMEDIATE = Costs(start_s=3.0, batch_s=6.0, host_slot_s=90.0, cpu_host_s=12.0)
 
 
 @dataclasses.dataclass(frozen=True)
