@@ -130,6 +130,17 @@ def playbooks_of(run_id: str) -> list[int]:
     return pids
 
 
+def playbooks_gone(run_id: str) -> bool:
+    """The stopped run's ansible-playbook is gone; a worker it forked (its own session since ansible-core 2.16)
+    may still finish the module it is running, never start another: wait for it, bounded."""
+    deadline = time.monotonic() + 120
+    while playbooks_of(run_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def one_error_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ripreplace") and ": error: " in lines[0], stderr
@@ -168,7 +179,7 @@ def test_disk_full_mid_campaign_stops_cleanly_then_resume_finishes(site, small_d
     assert not (run / "summary.json").exists()
     old = ripreplace(site, "verify-log", str(run))
     assert old.returncode == 0 and old.stdout.startswith(f"{run}/audit.jsonl: OK"), old.stdout
-    assert playbooks_of(run.name) == []  # no ansible-playbook of the stopped run goes on changing hosts
+    assert playbooks_gone(run.name)  # no ansible-playbook of the stopped run goes on changing hosts
     (small_disk / "filler").unlink()  # space is back
     envelope = resume(site, runs_dir, run)
     assert envelope["result"]["previous"]["log_status"] == "ok"
@@ -200,6 +211,38 @@ def test_permission_denied_mid_campaign_stops_cleanly_then_resume_finishes(site,
     assert state["hosts"]["h1"]["state"] == "verified"
     assert ripreplace(site, "verify-log", str(run)).returncode == 0
     resume(site, runs_dir, run)
+
+
+def test_an_audit_log_the_callback_cannot_write_stops_the_batch_then_resume_finishes(site, tmp_path):
+    """Changes the log cannot record are not made: the callback's error cancels the running batch."""
+    runs_dir = tmp_path / "runs"
+    write_inventory(site, {"h2": {"gate": str(site / "gate")}})
+    proc = start(site, runs_dir)
+    log = None
+    try:
+        run = wait_at_gate(site, proc, runs_dir)
+        log = run / "audit.jsonl"
+        subprocess.run(["chattr", "+i", str(log)], check=True)  # every append fails (EPERM), state.json does not
+        (site / "gate").touch()
+        _out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if log is not None:
+            subprocess.run(["chattr", "-i", str(log)], check=False)
+    assert proc.returncode == ExitCode.INTERNAL, err
+    line = one_error_line(err)
+    assert f"cannot write {run}/audit.jsonl: " in line and f"--resume {run.name}" in line, line
+    assert playbooks_gone(run.name)
+    state = json.loads((run / "state.json").read_text())
+    assert state["hosts"]["h1"]["state"] == "verified"
+    assert {state["hosts"][h]["state"] for h in ("h2", "h3", "h4")} == {"interrupted"}
+    assert not any(s.get("state") == "removed" for s in state["hosts"]["h2"]["history"])  # stopped before it
+    old = ripreplace(site, "verify-log", str(run))  # no stop record could be written: incomplete, never tampered
+    assert old.returncode == ExitCode.LOG_INVALID and "INCOMPLETE RUN" in old.stdout, old.stdout
+    assert leftovers(runs_dir) == []
+    envelope = resume(site, runs_dir, run)
+    assert envelope["result"]["previous"]["log_status"] == "incomplete"
 
 
 def test_a_runs_directory_that_cannot_be_written_at_the_start_is_exit_2_and_leaves_nothing(site, small_disk, tmp_path):
