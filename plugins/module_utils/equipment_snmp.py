@@ -128,7 +128,7 @@ class DeviceScan(object):
         self.probes = {}
         self.tables = {}  # table -> {index: {field: value}}
         self.walk_error = None
-        self.timed_out = False  # the identifying request got no answer in time (see _scan_all)
+        self.timed_out = False  # a request (identifying, or of a table walk) got no answer in time (_ask_again)
 
 
 def _record_identity(scan, oid, value):
@@ -240,6 +240,7 @@ async def _walk(session, columns, scan, walk=None):
         err, status, _index, binds = await session.bulk(0, REPETITIONS, [current[c] for c in active])
         if err or status:
             scan.walk_error = str(err or status.prettyPrint())
+            scan.timed_out = isinstance(err, errind.RequestTimedOut)  # the tables are incomplete: ask again
             return
         if not binds:
             return
@@ -354,9 +355,10 @@ async def _scan_all(devices, rules, options):
 
 
 async def _ask_again(devices, scans, one, options):
-    """Devices that timed out while others answered are asked once more, after the rest and fewer at a
-    time (a quarter of the concurrency): an agent, or a controller, too busy for the first burst must not
-    read as unreachable, which would hide covered equipment. A device silent twice costs one more timeout."""
+    """Devices that timed out while others answered (in the identifying request or in a table walk) are
+    asked once more, after the rest and fewer at a time (a quarter of the concurrency): an agent, or a
+    controller, too busy for the first burst must not read as unreachable, nor lose its ENTITY rows (a
+    covered module would read as clean). A device silent twice costs one more timeout."""
     late = [d for d in devices if scans[d["name"]].timed_out]
     if not late or not any(scan.reachable for scan in scans.values()):
         return
@@ -368,8 +370,11 @@ async def _ask_again(devices, scans, one, options):
     await asyncio.gather(*(one(d, semaphore) for d in late))
     for device in late:
         scan = scans[device["name"]]
+        again = " (asked twice, the second time after the other devices)"
         if not scan.reachable and scan.timed_out:
-            scan.error = "%s (asked twice, the second time after the other devices)" % first_errors[device["name"]]
+            scan.error = "%s%s" % (first_errors[device["name"]], again)
+        elif scan.walk_error and scan.timed_out:
+            scan.walk_error += again
 
 
 def scan_all(devices, rules, options):

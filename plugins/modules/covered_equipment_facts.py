@@ -135,8 +135,9 @@ attributes:
   diff_mode: {support: none, description: Changes nothing.}
 notes:
   - Exit status of the scan is data, not failure - an unreachable device is reported, never fails the task.
-  - A device that timed out while others answered is asked once more, after the rest and with a quarter of
-    O(concurrency), so that a busy agent or controller is not taken for an unreachable device.
+  - A device that timed out (identifying request or table walk) while others answered is asked once more,
+    after the rest and with a quarter of O(concurrency), so that a busy agent or controller is not taken
+    for an unreachable device, nor loses the ENTITY rows that show a covered module.
 """
 
 EXAMPLES = r"""

@@ -11,8 +11,9 @@ discovered neighbour, device facts under ``scanned``) -> exit 3 when a device is
 at all (the module failed) is recorded and exits 4.
 
 Credentials never reach this process's output or the run directory: the playbook's action plugin
-reads them from the inventory, the module declares them ``no_log``, and the module is piped to
-the controller's Python (ANSIBLE_PIPELINING) rather than written to a temporary file.
+reads them from the inventory and scans in its own worker process (masking them as the module's
+``no_log`` options would be); when the module runs instead, it is piped to the controller's Python
+(ANSIBLE_PIPELINING) rather than written to a temporary file.
 """
 
 from __future__ import annotations

@@ -478,26 +478,29 @@ def test_a_device_without_credentials_is_reported_not_scanned(monkeypatch):
 class BusyAgent(FakeAgent):
     """Times out the identifying request of the devices in ``slow`` once, and of those in ``dead`` always."""
 
-    def __init__(self, values, slow=(), dead=()):
+    def __init__(self, values, slow=(), dead=(), slow_walk=()):
         super().__init__(values)
-        self.slow, self.dead, self.asked = set(slow), set(dead), []
+        self.slow, self.dead, self.slow_walk, self.asked = set(slow), set(dead), set(slow_walk), []
 
     async def bulk_cmd(self, dispatcher, auth, target, nonrep, reps, *objects, **kw):
         from pysnmp.proto import errind
 
         address = target.transport_address[0]
-        self.asked.append(address)
+        walking = nonrep == 0
+        self.asked.append(address + (" walk" if walking else ""))
         if address in self.dead or (address in self.slow and self.asked.count(address) == 1):
+            return errind.requestTimedOut, 0, 0, []
+        if walking and address in self.slow_walk and self.asked.count(address + " walk") == 1:
             return errind.requestTimedOut, 0, 0, []
         return await super().bulk_cmd(dispatcher, auth, target, nonrep, reps, *objects, **kw)
 
 
-def _busy_scan(monkeypatch, agent, addresses):
+def _busy_scan(monkeypatch, agent, addresses, tables=()):
     snmp = _snmp()
     monkeypatch.setattr(snmp.v1, "bulk_cmd", agent.bulk_cmd)
     monkeypatch.setattr(snmp, "_OBJECTS", {})
     devices = [{"name": a, "address": a, "port": 16199, "version": "2c", "community": "c"} for a in addresses]
-    options = {"timeout": 0.5, "retries": 0, "concurrency": 8, "tables": []}
+    options = {"timeout": 0.5, "retries": 0, "concurrency": 8, "tables": list(tables)}
     return snmp.scan_all(devices, RULES, options)
 
 
@@ -516,3 +519,24 @@ def test_when_no_device_answers_none_is_asked_again(monkeypatch):
     scans = _busy_scan(monkeypatch, agent, ["127.0.0.1", "127.0.0.2"])
     assert agent.asked == ["127.0.0.1", "127.0.0.2"] and not any(s.reachable for s in scans.values())
     assert all("asked twice" not in s.error for s in scans.values())
+
+
+def test_a_table_walk_that_timed_out_is_asked_again(monkeypatch):
+    """A covered module seen only in ENTITY-MIB must not read as clean because its walk timed out once."""
+    agent = BusyAgent(ROUTER, slow_walk={"127.0.0.1"})  # 127.0.0.1's first walk times out
+    original = agent.bulk_cmd
+
+    async def bulk(dispatcher, auth, target, nonrep, reps, *objects, **kw):
+        from pysnmp.proto import errind
+
+        if nonrep == 0 and target.transport_address[0] == "127.0.0.2":  # every walk of 127.0.0.2 times out
+            agent.asked.append("127.0.0.2 walk")
+            return errind.requestTimedOut, 0, 0, []
+        return await original(dispatcher, auth, target, nonrep, reps, *objects, **kw)
+
+    agent.bulk_cmd = bulk
+    scans = _busy_scan(monkeypatch, agent, ["127.0.0.1", "127.0.0.2"], tables=("entity",))
+    assert scans["127.0.0.1"].tables["entity"]["1"]["mfg"] == "Huawei Technologies Co., Ltd."
+    assert scans["127.0.0.1"].walk_error is None
+    assert agent.asked.count("127.0.0.1 walk") == 2 and agent.asked.count("127.0.0.1") == 2
+    assert "asked twice" in scans["127.0.0.2"].walk_error and scans["127.0.0.2"].reachable
