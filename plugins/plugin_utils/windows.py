@@ -177,12 +177,14 @@ class Schedule(Protocol):
     """What the campaign asks of a window source."""
 
     @property
-    def description(self) -> str: ...
+    def description(self) -> str:
+        """One line naming the window source, for the operator."""
 
     def pieces(self, groups: frozenset[str], start: dt.datetime, end: dt.datetime) -> list[Piece]:
         """Open intervals for a host of these groups that overlap [start, end), merged, blackouts removed."""
 
-    def as_dict(self) -> dict[str, Any]: ...
+    def as_dict(self) -> dict[str, Any]:
+        """The window source as JSON (the manifest, the audit log's decisions, the guard's result)."""
 
 
 def _merge(pieces: Iterable[Piece]) -> list[Piece]:
