@@ -264,7 +264,7 @@ def finding_from_v1(flat: Mapping[str, Any]) -> Finding:
 #: The fact each role publishes and the outcomes its ``outcome`` key takes.
 STEP_FACTS = {"ripreplace_replacement": "replacement", "remove_outcome": "remove", "verify_outcome": "verify"}
 STEP_OUTCOMES = {
-    "replacement": ("pending", "healthy", "unhealthy", "planned"),
+    "replacement": ("pending", "healthy", "unhealthy", "planned", "skipped"),
     "remove": ("removed", "nothing", "remaining", "planned", "failed"),
     "verify": ("verified", "failed", "planned"),
 }

@@ -65,6 +65,8 @@ class RemediateRequest:
     catalogs: tuple[Path, ...] = ()  # site catalogs (--catalog), as for audit
     exceptions: tuple[Path, ...] = ()  # exceptions files (--exceptions), as for audit
     break_lock: str | None = None  # --break-lock RUN_ID: take over that run's host locks
+    install_on_clean: bool = False  # --install-on-clean: a host with nothing covered gets the replacement too
+    dry_run: bool = False  # --dry-run: the per-host plan only (a read-only scan), no campaign
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,7 +286,9 @@ class RemediateOutcome:
     final_hash: str
 
 
-def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.datetime) -> dict[str, Any]:
+def _manifest(
+    inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.datetime, plan_run: str | None = None
+) -> dict[str, Any]:
     request = inputs.request
     roles = collection.collection_root() / "roles"
     window = inputs.schedule.as_dict()
@@ -317,6 +321,8 @@ def _manifest(inputs: ValidatedRemediate, run: rundir.RunDir, started: dt.dateti
             "resumes": inputs.previous.as_dict() if inputs.previous else None,
             "catalog_files": list(inputs.site.catalog_files),
             "break_lock": request.break_lock,
+            "install_on_clean": request.install_on_clean,
+            "plan_run": plan_run,
             "lock_max_age_s": runlocks.LOCK_MAX_AGE,
         },
     )
@@ -330,7 +336,9 @@ def execute(
     interrupt: campaign.Interrupt | None = None,
     clock: Callable[[], dt.datetime] = rundir.utcnow,
     run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None = None,
+    plan_run: str | None = None,
 ) -> RemediateOutcome:
+    """The campaign in a new run directory; ``plan_run`` is the plan scan the operator confirmed (manifest)."""
     request = inputs.request
     started = clock()
     resume_fd = runlocks.hold_resume_lock(inputs.previous) if inputs.previous is not None else None
@@ -355,6 +363,7 @@ def execute(
             interrupt=interrupt,
             clock=clock,
             run_batch_factory=run_batch_factory,
+            plan_run=plan_run,
         )
     finally:
         os.close(lock_fd)
@@ -410,6 +419,17 @@ def _recording_lock_takeovers(run_batch: campaign.RunBatch, log: campaign.AuditS
     return wrapped
 
 
+def playbook_vars(inputs: ValidatedRemediate) -> dict[str, Any]:
+    """The extra vars of every run of the campaign's playbook, the plan scan's included."""
+    return {
+        "ripreplace_ticket": inputs.request.ticket.strip(),
+        "replacement_product": inputs.replacement,
+        "ripreplace_install_on_clean": inputs.request.install_on_clean,
+        "detect_fail_on_findings": False,  # findings are what a remediation removes, never a failure
+        **inputs.site.extravars(),
+    }
+
+
 def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], campaign.RunBatch]:
     def factory(run: rundir.RunDir) -> campaign.RunBatch:
         def run_batch(
@@ -428,13 +448,10 @@ def _default_run_batch(inputs: ValidatedRemediate) -> Callable[[rundir.RunDir], 
             extravars: dict[str, Any] = {
                 "ripreplace_run_id": run.run_id,
                 "ripreplace_attempt": attempt,
-                "ripreplace_ticket": inputs.request.ticket.strip(),
                 # the batch's window was checked by the campaign loop: the playbook's change_window guard
                 # checks that it runs under this run (RIPREPLACE_RUN_ID) and leaves the clock to us
                 "ripreplace_window_verified": {"run": run.run_id, "batch": number},
-                "replacement_product": inputs.replacement,
-                "detect_fail_on_findings": False,  # findings are what a remediation removes, never a failure
-                **inputs.site.extravars(),
+                **playbook_vars(inputs),
                 **lock_vars(inputs, run),  # per batch: the runs known ended are read again
             }
             request = runner.PlaybookRequest(
@@ -518,8 +535,9 @@ def _execute(
     interrupt: campaign.Interrupt | None,
     clock: Callable[[], dt.datetime],
     run_batch_factory: Callable[[rundir.RunDir], campaign.RunBatch] | None,
+    plan_run: str | None = None,
 ) -> RemediateOutcome:
-    manifest = _manifest(inputs, run, started)
+    manifest = _manifest(inputs, run, started, plan_run)
     previous = inputs.previous.as_dict() if inputs.previous else None
     tracker = _tracker(inputs, run, previous, progress=progress, clock=clock)
     factory = run_batch_factory or _default_run_batch(inputs)

@@ -7,6 +7,8 @@
 - :mod:`~ripreplace.campaign.state`: :class:`StateTracker`, each host's state from the run's
   declared facts (the modules' results by FQCN and the roles' outcome facts, never a task or role
   name), kept in ``state.json``; a host's line of ``summary.json``;
+- :mod:`~ripreplace.campaign.hostplan`: what the campaign will do on each host (the plan shown
+  before confirmation and by ``--dry-run``), from a check-mode run of the campaign's playbook;
 - :mod:`~ripreplace.campaign.loop`: :func:`open_campaign` (the start, computed once: the plan shown
   is the plan run) and :class:`Campaign` (check window, run batch, judge batch; a :class:`Stop`
   says why it stops).
@@ -14,6 +16,7 @@
 The names below are the package's interface; import them from here.
 """
 
+from ripreplace.campaign import hostplan
 from ripreplace.campaign.batches import BatchSpec, Estimator, parse_batches, parse_percent, plan_batches
 from ripreplace.campaign.loop import (
     AuditSink,
@@ -70,6 +73,7 @@ __all__ = [
     "build_summary",
     "host_outcome",
     "host_status",
+    "hostplan",
     "load_state",
     "open_campaign",
     "parse_batches",

@@ -315,7 +315,9 @@ def host_status(record: HostProgress) -> tuple[str, str | None]:
         if record.excepted:
             ids = ", ".join(sorted({f["catalog_id"] for f in record.excepted}))
             return "excepted", f"verified; excepted products stay: {ids}"
-        return "clean", record.reason
+        # why a clean host is clean: already verified (the quick step), or not given the replacement
+        why = record.reason or (record.verify or {}).get("reason") or (record.replacement or {}).get("reason")
+        return "clean", why or None
     if state in (HostState.FAILED, HostState.UNREACHABLE, HostState.LOCKED):
         return str(state), record.reason
     return "deferred", record.reason or f"not finished (state {state})"

@@ -8,6 +8,7 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +16,9 @@ from ripreplace import audit, campaign, estimate, progress, remediate, rundir, t
 from ripreplace.commands._args import positive_int, runs_dir, ticket
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import UsageError
+
+#: The JSON result of --dry-run (the per-host plan; see docs/remediate.md).
+PLAN_FORMAT = "ripreplace-plan/1"
 
 EXIT_MEANING = {
     ExitCode.OK: "every targeted host verified clean",
@@ -29,8 +33,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="replace and remove covered software, batch by batch, inside a change window",
         description=(
             "Run playbooks/remediate.yml (detect, install the approved replacement and prove it healthy, remove, "
-            "verify) one batch at a time, only inside the change window. Prints the plan and asks for confirmation "
-            "unless --yes. Per-host state is kept in the run directory (state.json) so --resume RUN_ID continues "
+            "verify) one batch at a time, only inside the change window. Prints the plan (per host, from a read-only "
+            "scan: what is installed and removed, which hosts are skipped) and asks for confirmation unless --yes; "
+            "--dry-run prints it and stops (exit 0, or 4 when a host could not be scanned). A host with nothing "
+            "covered is not given the replacement unless --install-on-clean. Per-host state is kept in the run "
+            "directory (state.json) so --resume RUN_ID continues "
             "the hosts not yet verified. Exit codes: 0 every targeted host verified; 4 some failed or were "
             "unreachable; 5 stopped by the window (outside it, or hosts deferred) or hosts locked by another campaign, "
             "untouched; 2 bad arguments or input "
@@ -93,26 +100,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--runs-dir", metavar="DIR", type=runs_dir, default="runs", help="where run directories go (default: ./runs)"
     )
+    _add_plan_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation of the plan")
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the plan and its estimated duration, then stop: no run directory, no host touched (exit 0)",
-    )
     parser.add_argument("--output", choices=("text", "json"), default="text", help="report format on stdout")
     parser.add_argument("--playbook", type=Path, help=argparse.SUPPRESS)  # test hook: a stand-in playbook
     parser.set_defaults(handler=handle)
 
 
-def _print_plan(inputs: remediate.ValidatedRemediate, opening: campaign.Opening, stream: TextIO) -> None:
+def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--install-on-clean",
+        action="store_true",
+        help="also install the replacement on hosts with nothing covered (default: a clean host is only verified)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan, its estimated duration and each host's plan (what is installed and removed, which "
+        "hosts are skipped; from a read-only scan), then stop: nothing changes (exit 0, 4 if a host was not scanned)",
+    )
+
+
+def plan_lines(
+    inputs: remediate.ValidatedRemediate,
+    opening: campaign.Opening,
+    scan: campaign.hostplan.PlanScan | None,
+) -> list[str]:
+    """The plan as printed before confirmation and by --dry-run, one line each (the one place it is rendered)."""
     batches = opening.batches
     request = inputs.request
     lines = [
-        f"ripreplace remediate: ticket {request.ticket}",
+        f"ripreplace remediate: ticket {request.ticket}" + (" (dry run: nothing changes)" if request.dry_run else ""),
         f"  inventory   {request.inventory}" + (f" (limit {request.limit})" if request.limit else ""),
         f"  hosts       {len(inputs.targets)} targeted",
         f"  window      {inputs.schedule.description}",
-        f"  replacement {inputs.replacement}",
+        f"  replacement {inputs.replacement}"
+        + ("; also on clean hosts (--install-on-clean)" if request.install_on_clean else "; not on clean hosts"),
         f"  batches     {request.batches} -> " + " + ".join(str(len(b)) for b in batches) + f" (forks {request.forks})",
         f"  max-fail    {inputs.max_fail:g}% per batch" + ("; --hard-stop at the close" if request.hard_stop else ""),
         "  estimate    "
@@ -125,23 +148,122 @@ def _print_plan(inputs: remediate.ValidatedRemediate, opening: campaign.Opening,
             f"  resumes     {inputs.previous.run} ({len(inputs.previous.carried)} verified there); "
             + inputs.previous.note
         )
+    stop = opening.stop()
+    if stop is not None:
+        lines.append(f"  {stop.reason}")
     for n, batch in enumerate(batches, 1):
-        shown = ", ".join(batch[:10]) + (f" and {len(batch) - 10} more" if len(batch) > 10 else "")
-        lines.append(f"  batch {n}: {shown}")
-    stream.write("\n".join(lines) + "\n")
+        lines.append(f"  batch {n}: {_names(batch)}")
+    if scan is None:
+        lines.append("  per host    decided on each host when its batch runs (--dry-run shows it beforehand)")
+    else:
+        lines.append(f"  per host    (read-only scan, run {scan.run_id}):")
+        lines.extend(f"    {_names(hosts)}: {text}" for text, hosts in _grouped(scan).items())
+    return lines
+
+
+def _names(hosts: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
+
+
+def _grouped(scan: campaign.hostplan.PlanScan) -> dict[str, list[str]]:
+    """Hosts with the same plan share a line (a fleet of thousands stays readable), in host order."""
+    groups: dict[str, list[str]] = {}
+    for host, plan in scan.hosts.items():
+        groups.setdefault(f"{plan.action}: {campaign.hostplan.detail(plan)}", []).append(host)
+    return groups
+
+
+def _print_plan(
+    inputs: remediate.ValidatedRemediate,
+    opening: campaign.Opening,
+    stream: TextIO,
+    scan: campaign.hostplan.PlanScan | None = None,
+) -> None:
+    stream.write("\n".join(plan_lines(inputs, opening, scan)) + "\n")
     stream.flush()
+
+
+def plan_scan(inputs: remediate.ValidatedRemediate, hosts: Sequence[str]) -> campaign.hostplan.PlanScan:
+    """Each host's plan, from the campaign's own playbook in check mode (nothing changes), in a run of its own."""
+    request = inputs.request
+    return campaign.hostplan.scan(
+        runs_dir=request.runs_dir,
+        inventory=request.inventory,
+        playbook=inputs.playbook,
+        hosts=hosts,
+        forks=request.forks,
+        replacement=inputs.replacement,
+        extravars={"ripreplace_run_id": "plan", **remediate.playbook_vars(inputs)},
+        manifest_extra={
+            "ticket": request.ticket.strip(),
+            "replacement": inputs.replacement,
+            "install_on_clean": request.install_on_clean,
+            "limit": request.limit,
+            "catalog_files": list(inputs.site.catalog_files),
+        },
+        catalogs=list(inputs.site.paths),
+    )
+
+
+def _terminal_or_yes(args: argparse.Namespace) -> None:
+    """Before anything is scanned: without --yes the plan must be confirmed on a terminal."""
+    if not args.yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError("not on a terminal: pass --yes to confirm the plan")
 
 
 def _confirm(args: argparse.Namespace) -> None:
     if args.yes:
         return
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise UsageError("not on a terminal: pass --yes to confirm the plan")
+    _terminal_or_yes(args)
     sys.stderr.write("Proceed with this campaign? Type 'yes' to start: ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer != "yes":  # only the word asked for: a stray 'y' starts nothing
         raise UsageError("not confirmed: nothing was started")
+
+
+def _plan_and_confirm(
+    args: argparse.Namespace, inputs: remediate.ValidatedRemediate, opening: campaign.Opening, info: TextIO
+) -> str | None:
+    """The plan, per host when someone confirms it (a read-only scan first); returns the plan scan's run id."""
+    _terminal_or_yes(args)
+    scan = None
+    # The operator reads it before typing yes: what each host gets, measured now. (A stand-in playbook,
+    # the hidden --playbook test hook, cannot stop at the plan: it gets none.)
+    if not args.yes and args.playbook is None:
+        scan = plan_scan(inputs, [h for h in inputs.targets if h in opening.open_now])
+    _print_plan(inputs, opening, info, scan)
+    _confirm(args)
+    return scan.run_id if scan else None
+
+
+def _dry_run(args: argparse.Namespace, inputs: remediate.ValidatedRemediate, opening: campaign.Opening) -> ExitCode:
+    """--dry-run: every targeted host scanned read-only (whatever the window), the plan shown, nothing started.
+
+    Exit 0, or 4 when a host could not be scanned. A stand-in playbook (the hidden --playbook test hook) cannot
+    stop at the plan: it is not run, and the plan is the campaign's alone (no run directory, no host touched)."""
+    if args.playbook is not None:
+        _print_plan(inputs, opening, sys.stdout)
+        return ExitCode.OK
+    scan = plan_scan(inputs, list(inputs.targets))
+    code = ExitCode.HOSTS_FAILED if scan.unscanned else ExitCode.OK
+    if args.output == "json":
+        result = {
+            "format": PLAN_FORMAT,
+            "run": scan.run_id,
+            "window": inputs.schedule.as_dict(),
+            "install_on_clean": inputs.request.install_on_clean,
+            "replacement": inputs.replacement,
+            "batches": [list(b) for b in opening.batches],
+            "hosts": {h: p.as_dict() for h, p in scan.hosts.items()},
+        }
+        payload = audit.envelope("remediate", code, result, run=scan.run_id, run_dir=scan.run_dir, dry_run=True)
+        json.dump(payload, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        _print_plan(inputs, opening, sys.stdout, scan)
+        sys.stdout.write(f"dry run: nothing was changed (plan scan: {scan.run_dir}); exit {int(code)}\n")
+    return code
 
 
 STATUS_STYLE = {
@@ -203,19 +325,15 @@ def handle(args: argparse.Namespace) -> ExitCode:
         catalogs=tuple(args.catalog),
         exceptions=tuple(args.exceptions),
         break_lock=args.break_lock,
+        install_on_clean=args.install_on_clean,
+        dry_run=args.dry_run,
     )
     inputs = remediate.validate(request)  # UsageError/InputFileError before any host is touched
     info = sys.stderr if args.output == "json" else sys.stdout
     opening = remediate.open_window(inputs, rundir.utcnow())  # the plan shown is the plan run
     if args.dry_run:
-        _print_plan(inputs, opening, sys.stdout)
-        stop = opening.stop()
-        if stop is not None:
-            sys.stdout.write(f"{stop.reason}\n")
-        return ExitCode.OK
-    if opening.open_now:
-        _print_plan(inputs, opening, info)
-        _confirm(args)
+        return _dry_run(args, inputs, opening)
+    plan_run = _plan_and_confirm(args, inputs, opening, info) if opening.open_now else None
     live = args.output == "text" and textout.can_redraw(sys.stdout)
     total = len(inputs.targets)
     display: Any = progress.LiveProgress(total) if live else progress.PlainProgress(total, stream=info)
@@ -226,7 +344,7 @@ def handle(args: argparse.Namespace) -> ExitCode:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        outcome = remediate.execute(inputs, opening=opening, progress=display, interrupt=interrupt)
+        outcome = remediate.execute(inputs, opening=opening, progress=display, interrupt=interrupt, plan_run=plan_run)
     finally:
         display.close()
         for sig, handler in previous.items():

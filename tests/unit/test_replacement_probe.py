@@ -1,0 +1,80 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
+"""The replacement_probe module's decision, on this machine's real commands (dpkg-query, cat, sh).
+
+Healthy only when every package is installed, the service is active and every check passes; a
+sensitive check's output is never returned; the recorded fact is read back as JSON. The lab test
+(tests/integration/test_remediate_rerun_lab.py) probes a real ClamAV.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.collection_code import load
+
+probe_module = load("plugins.modules.replacement_probe")
+
+pytestmark = pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg")
+
+
+def params(tmp_path: Path, **more):
+    base = {
+        "packages": ["dpkg"],
+        "version_package": "dpkg",
+        "service": "ripreplace-no-such-service",
+        "service_manager": "sysvinit",
+        "checks": [],
+        "timeout": 30,
+        "fact_path": "",
+    }
+    base.update(more)
+    return base
+
+
+def test_a_missing_package_is_not_healthy_and_its_checks_are_not_reported(tmp_path):
+    result = probe_module.probe(params(tmp_path, packages=["dpkg", "ripreplace-no-such-package"]))
+    assert result["installed"] == {"dpkg": "ii", "ripreplace-no-such-package": "absent"}
+    assert result["all_installed"] is False and result["healthy"] is False and result["checks"] == []
+    assert result["reason"] == "not installed: ripreplace-no-such-package" and result["version"]
+
+
+def test_an_inactive_service_is_not_healthy(tmp_path):
+    result = probe_module.probe(params(tmp_path))
+    assert result["all_installed"] is True and result["healthy"] is False
+    assert result["checks"][0]["name"] == "ripreplace-no-such-service service active"
+    assert result["checks"][0]["ok"] is False and result["reason"].startswith(
+        "ripreplace-no-such-service service active:"
+    )
+
+
+def test_checks_with_stdin_rc_and_expect_and_a_sensitive_one(tmp_path):
+    fact = tmp_path / "ripreplace.fact"
+    fact.write_text(json.dumps({"format": "ripreplace-fact/1", "outcome": "verified"}))
+    service = tmp_path / "svc"
+    service.write_text("#!/bin/sh\necho running\n")
+    service.chmod(0o755)
+    checks = [
+        {
+            "name": "found",
+            "argv": ["sh", "-c", "cat; exit 1"],
+            "stdin": "stream: X FOUND",
+            "rc": 1,
+            "expect": " FOUND$",
+        },
+        {"name": "clean", "argv": ["cat"], "stdin": "stream: OK", "rc": 0, "expect": ""},
+        {"name": "secret", "argv": ["echo", "cid=abc"], "stdin": None, "rc": 0, "expect": "^cid=", "sensitive": True},
+    ]
+    # the service "manager" is the init script's path: /etc/init.d/<name> -> point it at the stand-in script
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks, fact_path=str(fact)))
+    assert [c["ok"] for c in result["checks"]] == [True, True, True, True], result
+    assert result["healthy"] is True and result["reason"] == ""
+    assert result["checks"][3]["detail"] == "output not logged (sensitive)"
+    assert result["fact"] == {"format": "ripreplace-fact/1", "outcome": "verified"}
+    checks[0]["expect"] = " MISSING$"
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks))
+    assert result["healthy"] is False and result["reason"].startswith("found: stream: X FOUND")
+    assert result["fact"] is None
