@@ -102,6 +102,37 @@ def test_a_job_events_export_verifies_and_an_edited_event_fails(job: Path, tmp_p
     assert edited.returncode == 6 and "TAMPERED" in edited.stdout and f"counter {target['counter']}" in edited.stdout
 
 
+def test_report_renders_the_hosts_from_a_job_events_export_and_refuses_an_edited_one(job: Path, tmp_path: Path) -> None:
+    events = sorted(
+        (json.loads(p.read_text()) for p in (job / "artifacts" / "job_events").glob("*.json")),
+        key=lambda e: e["counter"],
+    )
+    export = tmp_path / "job-4242-events.json"
+    export.write_text(json.dumps({"count": len(events), "next": None, "previous": None, "results": events}))
+
+    def report(fmt: str) -> subprocess.CompletedProcess[str]:
+        argv = [str(BIN / "ripreplace"), "report", str(export), "--format", fmt]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+    html = report("html")
+    assert html.returncode == 0, html.stderr
+    assert all(f">{host}<" in html.stdout for host in ("h1", "h2")), html.stdout[-2000:]
+    listed = report("json")
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    assert {h["name"] for h in document["hosts"]} == {"h1", "h2"}
+    final = json.loads((job / "artifacts" / "ripreplace" / "manifest.json").read_text())["audit_log"]["final_hash"]
+    assert final in listed.stdout  # the chain verified from the events is the file's chain
+    target = next(e for e in events if '"type":"task"' in e["stdout"])
+    target["stdout"] = (
+        target["stdout"].replace('"host":"h1"', '"host":"h9"', 1).replace('"host":"h2"', '"host":"h9"', 1)
+    )
+    export.write_text(json.dumps({"results": events}))
+    edited = report("html")
+    assert edited.returncode == 6 and "failed verification" in edited.stderr, edited.stderr
+    assert "TAMPERED" in edited.stderr or "tampered" in edited.stderr.lower(), edited.stderr
+
+
 def test_jobs_never_record_another_jobs_manifest(tmp_path: Path) -> None:
     durable = tmp_path / "durable"
     shared_log = tmp_path / "shared" / "audit.jsonl"

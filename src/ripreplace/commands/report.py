@@ -19,6 +19,7 @@ from pathlib import Path
 from ripreplace import auditlog, report
 from ripreplace.constants import ExitCode
 from ripreplace.exceptions import InputFileError, UsageError
+from ripreplace.report import exported
 from ripreplace.safetext import printable
 
 
@@ -33,7 +34,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "failed verification; 2: bad arguments or no such run."
         ),
     )
-    parser.add_argument("run", metavar="RUN", nargs="?", help="a run id under --runs-dir, or a run directory")
+    parser.add_argument(
+        "run",
+        metavar="RUN",
+        nargs="?",
+        help=(
+            "a run id under --runs-dir, a run directory, the process side's private data dir of ansible-runner, "
+            "or a JSON export of a job's events (AWX's API shape)"
+        ),
+    )
     parser.add_argument(
         "--campaign", metavar="RUNS_DIR", type=Path, help="merge every run under RUNS_DIR (later runs win per host)"
     )
@@ -97,6 +106,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     key = _key(args)
     if args.campaign is not None:
         rep = report.campaign_report(args.campaign, key=key)
+    elif (events := exported.job_events(args.run)) is not None:
+        with tempfile.TemporaryDirectory(prefix="ripreplace-report-") as scratch:
+            rep = report.run_report(exported.rebuild(events, Path(scratch)), key=key, events=events)
     else:
         rep = report.run_report(report.locate_run(args.run, args.runs_dir), key=key)
     _write(rep, args.format, args.output_file)

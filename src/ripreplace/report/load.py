@@ -113,7 +113,11 @@ class LogFacts:
     first_failure: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) -> LogVerdict:
+def verify_log(
+    run_dir: Path, manifest: Mapping[str, Any], key: bytes | None, *, source: Path | None = None
+) -> LogVerdict:
+    """The verdict of ``run_dir``'s log; of ``source`` instead when given (a job-events export the
+    run directory was rebuilt from: the events are what is verified, as ``verify-log`` does)."""
     log = run_dir / rundir.AUDIT_LOG
     entry = manifest.get("audit_log")
     entry = entry if isinstance(entry, Mapping) else {}
@@ -124,7 +128,7 @@ def verify_log(run_dir: Path, manifest: Mapping[str, Any], key: bytes | None) ->
     try:
         # The whole run directory: chain, manifest's final hash, and the summary/manifest/state files
         # run-end recorded: an edited summary.json is TAMPERED, never shown beside "OK".
-        verdict = auditlog.verify_run(run_dir, key=key)
+        verdict = auditlog.verify_run(source or run_dir, key=key)
     except auditlog.AuditChainError as exc:
         return LogVerdict("unreadable", str(exc), None, 0, expected_hash, detail=str(exc))
     # in words, without the status word the banner shows and the hash it shows apart; files run-end did
@@ -426,11 +430,14 @@ def _run_info(docs: RunDocuments, *, verdict: LogVerdict, facts: LogFacts, sourc
     )
 
 
-def load_run(path: Path, *, key: bytes | None = None) -> LoadedRun:
+def load_run(path: Path, *, key: bytes | None = None, events: Path | None = None) -> LoadedRun:
+    """One run's report model. ``events``: the job-events export ``path`` was rebuilt from (see
+    :mod:`ripreplace.report.exported`); its verdict is the events' own."""
     docs, rebuilt = plainrun.with_summary(read_run(path))  # a plain playbook run: its outcome from its log
     if docs.summary is None and docs.state is None:
-        raise InputFileError(f"{path}: no {rundir.SUMMARY} and no {STATE_FILE}: the run recorded no host outcome")
-    verdict = verify_log(path, docs.manifest, key)
+        where = events or path
+        raise InputFileError(f"{where}: no {rundir.SUMMARY} and no {STATE_FILE}: the run recorded no host outcome")
+    verdict = verify_log(path, docs.manifest, key, source=events)
     facts = scan_log(path / rundir.AUDIT_LOG)
     entries, source = _entries(docs)
     if rebuilt:
@@ -452,8 +459,8 @@ def _generated() -> tuple[str, str]:
     return rundir.isotime(rundir.utcnow()), f"ripreplace {__version__}"
 
 
-def run_report(path: Path, *, key: bytes | None = None) -> Report:
-    loaded = load_run(path, key=key)
+def run_report(path: Path, *, key: bytes | None = None, events: Path | None = None) -> Report:
+    loaded = load_run(path, key=key, events=events)
     generated, generator = _generated()
     info = loaded.info
     title = f"ripreplace {info.mode} run {info.run}" + (f" (ticket {info.ticket})" if info.ticket else "")
