@@ -63,38 +63,9 @@ def _time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
 
 
-def _cut(rule: Any, until: dt.datetime) -> tuple[Any, int | None]:
-    """``rule`` ending at ``until`` (and its own COUNT, to apply to what the cut rule yields), when it
-    is a dateutil ``rrule`` whose own end is later: the walk then stops at ``until`` whether or not the
-    rule ever occurs, so its cost is bounded by the horizon, not by the clock (a rule that never occurs
-    used to walk to the year 9999, and only the time limit stopped it). Anything else: as it is, None."""
-    replace = getattr(rule, "replace", None)
-    dtstart = getattr(rule, "_dtstart", None)
-    if replace is None or not isinstance(dtstart, dt.datetime) or dtstart.tzinfo is None:
-        return rule, None
-    cut = until.astimezone(dtstart.tzinfo)
-    own_until = getattr(rule, "_until", None)
-    if own_until is not None and own_until <= cut:
-        return rule, None
-    count = getattr(rule, "_count", None)
-    try:
-        return replace(until=cut, count=None), count
-    except (ValueError, TypeError, OverflowError):
-        return rule, None
-
-
 def expand(rule: Iterable[dt.datetime], until: dt.datetime) -> tuple[list[dt.datetime], bool]:
     """(occurrence starts in UTC up to ``until``, whether the rule ended before it), or
     :class:`RuleTooCostly`. Occurrences outside datetime's range in UTC are left out."""
-    walked, count = _cut(rule, until)
-    starts, ended = _walk(rule if walked is rule else walked, until, count)
-    if walked is not rule:
-        # the cut rule always ends: the rule itself ended only if its COUNT was reached by ``until``
-        ended = count is not None and len(starts) >= count
-    return starts, ended
-
-
-def _walk(rule: Iterable[dt.datetime], until: dt.datetime, count: int | None) -> tuple[list[dt.datetime], bool]:
     starts: list[dt.datetime] = []
     try:
         with _time_limit(EXPANSION_SECONDS):
@@ -108,8 +79,6 @@ def _walk(rule: Iterable[dt.datetime], until: dt.datetime, count: int | None) ->
                 if begin > until:
                     return starts, False
                 starts.append(begin)
-                if count is not None and len(starts) >= count:
-                    return starts, True
                 if len(starts) > MAX_OCCURRENCES:
                     raise RuleTooCostly(
                         f"has more than {MAX_OCCURRENCES} occurrences from its first day to {until.date()}: "

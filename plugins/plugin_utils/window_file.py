@@ -184,9 +184,7 @@ _SUBHOURLY = re.compile(r"FREQ\s*=\s*(SECONDLY|MINUTELY)\b", re.IGNORECASE)
 
 def _check_rule(window: RecurringWindow, where: str, now: dt.datetime) -> None:
     """The rule parses, recurs at most hourly, expands within the bounds of :mod:`recurrence` (beside this file)
-    to a horizon past ``now``, and occurs at least once: a rule that has begun and has no window
-    before that horizon (twice what a campaign looks ahead) is a mistake too, whether or not dateutil
-    would find one later (:mod:`recurrence` cuts the walk at the horizon)."""
+    to a horizon past ``now``, and occurs at least once."""
     text = window.rrule
     sub = _SUBHOURLY.search(text)
     if sub:
@@ -199,11 +197,9 @@ def _check_rule(window: RecurringWindow, where: str, now: dt.datetime) -> None:
         starts, ended = expand(rule, _shift(now, 2 * HORIZON))
     except RuleTooCostly as exc:
         raise InputFileError(f"{where}/rrule: {text!r} {exc}") from None
-    until = _shift(now, 2 * HORIZON)
-    window._expanded.update(until=until, starts=starts, ended=ended)
-    if not starts and (ended or window.first <= now.date()):
-        later = "" if ended else f" before {until.date()}"
-        raise InputFileError(f"{where}/rrule: {text!r} never occurs (from {window.first.isoformat()}){later}")
+    window._expanded.update(until=_shift(now, 2 * HORIZON), starts=starts, ended=ended)
+    if ended and not starts:
+        raise InputFileError(f"{where}/rrule: {text!r} never occurs (from {window.first.isoformat()})")
 
 
 def _load_window(entry: Mapping[str, Any], default_tz: str, where: str, now: dt.datetime) -> RecurringWindow:

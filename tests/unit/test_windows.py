@@ -334,29 +334,14 @@ def test_an_alias_bomb_window_file_is_refused(tmp_path):
         windows.load_window_file(path)
 
 
-def test_a_rule_that_never_occurs_is_cut_at_the_horizon_not_by_the_clock(tmp_path, monkeypatch):
-    """dateutil would walk FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30 hour by hour to the year 9999 without
-    yielding: the walk is cut at the horizon, so the answer does not depend on the machine's speed
-    (even with a time bound far longer than any machine needs)."""
-    monkeypatch.setattr(recurrence.core, "EXPANSION_SECONDS", 600)
+def test_a_rule_that_walks_without_yielding_is_stopped_by_the_time_bound(tmp_path, monkeypatch):
+    """dateutil walks FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 day by day to the year 9999 (seconds) without
+    yielding: the SIGALRM bound interrupts it."""
+    monkeypatch.setattr(recurrence.core, "EXPANSION_SECONDS", 0.2)
     path = tmp_path / "w.yml"
     path.write_text(_one("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30"))
-    with pytest.raises(InputFileError, match=r"never occurs \(from 2024-01-01\) before \d{4}-\d\d-\d\d$"):
+    with pytest.raises(InputFileError, match=r"cannot be expanded to \d{4}-\d\d-\d\d within 0.2 s"):
         windows.load_window_file(path)
-
-
-def test_a_cut_rule_keeps_its_count_and_its_end(monkeypatch):
-    from dateutil import rrule
-
-    start = z(2026, 1, 1)
-    three = rrule.rrulestr("FREQ=DAILY;COUNT=3", dtstart=start)
-    assert recurrence.expand(three, z(2027, 1, 1)) == ([start + dt.timedelta(days=n) for n in range(3)], True)
-    five = rrule.rrulestr("FREQ=DAILY;COUNT=5", dtstart=start)
-    assert recurrence.expand(five, z(2026, 1, 3)) == ([start + dt.timedelta(days=n) for n in range(3)], False)
-    daily = rrule.rrulestr("FREQ=DAILY", dtstart=start)
-    assert recurrence.expand(daily, z(2026, 1, 2, 12)) == ([start, start + dt.timedelta(days=1)], False)
-    ends = rrule.rrulestr("FREQ=DAILY;UNTIL=20260102T000000Z", dtstart=start)
-    assert recurrence.expand(ends, z(2027, 1, 1)) == ([start, start + dt.timedelta(days=1)], True)
 
 
 def _spin():
