@@ -153,24 +153,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ripreplace.remediation.plugins.module_utils.timed_command import run as _run
 
 _SENSITIVE = "output not logged (sensitive)"
-
-
-def _runner(run_command):
-    """``run(argv, stdin, timeout)`` -> (rc, stdout, stderr) through AnsibleModule.run_command, each
-    command under coreutils ``timeout`` (run_command has none); rc None when it timed out or could not run."""
-
-    def run(argv, stdin=None, timeout=60):
-        limited = ["timeout", "--kill-after=5", str(int(timeout)), *argv]
-        rc, out, err = run_command(limited, data=stdin, binary_data=True)
-        if rc in (124, 137):
-            return None, out, "%s: timed out after %s s" % (argv[0], int(timeout))
-        if rc in (125, 126, 127) and not out:
-            return None, out, err or "%s: cannot run" % argv[0]
-        return rc, out, err
-
-    return run
 
 
 def _last_line(*texts):
@@ -178,10 +163,10 @@ def _last_line(*texts):
     return lines[-1] if lines else ""
 
 
-def _packages(run, packages, version_package, timeout):
+def _packages(packages, version_package, timeout):
     fmt = "${Package} ${db:Status-Abbrev} ${Version}\n"
     wanted = list(dict.fromkeys([*packages, version_package]))
-    _rc, out, _err = run(["dpkg-query", "-W", "-f", fmt, *wanted], timeout=timeout)
+    _rc, out, _err = _run(["dpkg-query", "-W", "-f", fmt, *wanted], timeout=timeout)
     states = {name: "absent" for name in wanted}
     versions = {}
     for line in out.splitlines():
@@ -194,16 +179,16 @@ def _packages(run, packages, version_package, timeout):
     return installed, version
 
 
-def _service(run, name, manager, timeout):
+def _service(name, manager, timeout):
     if manager == "auto":
         manager = "systemd" if os.path.isdir("/run/systemd/system") else "sysvinit"
     argv = ["systemctl", "is-active", name] if manager == "systemd" else ["/etc/init.d/" + name, "status"]
-    rc, out, err = run(argv, timeout=timeout)
+    rc, out, err = _run(argv, timeout=timeout)
     return {"name": name + " service active", "ok": rc == 0, "detail": _last_line(out, err) or "rc %s" % rc}
 
 
-def _check(run, spec, timeout):
-    rc, out, err = run(spec["argv"], stdin=spec.get("stdin"), timeout=timeout)
+def _check(spec, timeout):
+    rc, out, err = _run(spec["argv"], stdin=spec.get("stdin"), timeout=timeout)
     expect = spec.get("expect") or ""
     ok = rc == spec.get("rc", 0) and (not expect or re.search(expect, out, re.MULTILINE) is not None)
     detail = _SENSITIVE if spec.get("sensitive") else (_last_line(out, err) or "rc %s" % rc)
@@ -221,15 +206,13 @@ def _fact(path):
     return data if isinstance(data, dict) else None
 
 
-def probe(params, run_command):
-    """Every command at once (threads): the probe costs the slowest command, not their sum.
-    ``run_command``: AnsibleModule.run_command (or one with its signature)."""
+def probe(params):
+    """Every command at once (threads): the probe costs the slowest command, not their sum."""
     timeout = params["timeout"]
-    run = _runner(run_command)
     with ThreadPoolExecutor(max_workers=2 + len(params["checks"])) as pool:
-        packages = pool.submit(_packages, run, params["packages"], params["version_package"], timeout)
-        service = pool.submit(_service, run, params["service"], params["service_manager"], timeout)
-        checks = [pool.submit(_check, run, spec, timeout) for spec in params["checks"]]
+        packages = pool.submit(_packages, params["packages"], params["version_package"], timeout)
+        service = pool.submit(_service, params["service"], params["service_manager"], timeout)
+        checks = [pool.submit(_check, spec, timeout) for spec in params["checks"]]
         installed, version = packages.result()
         results = [service.result()] + [c.result() for c in checks]
     missing = sorted(name for name, state in installed.items() if state != "ii")
@@ -284,7 +267,7 @@ def main():
             re.compile(spec["expect"] or "")
         except re.error as exc:
             module.fail_json(msg="checks: %s: expect is not a regular expression: %s" % (spec["name"], exc))
-    module.exit_json(**probe(module.params, module.run_command))
+    module.exit_json(**probe(module.params))
 
 
 if __name__ == "__main__":
