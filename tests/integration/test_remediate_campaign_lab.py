@@ -101,8 +101,11 @@ def test_outside_the_window_refuses_and_no_host_changes(lab, workdir, inventory)
 
 def test_short_window_defers_later_batches(lab, workdir, inventory):
     planted(lab, *lab.hosts)
+    # The canary starts about 0.5 s into the window and a real remediation of it takes 20-30 s: with a
+    # floor of 9 min 45 s the canary fits while more than 15 s of the window are used, and batch 2 does
+    # not once the canary has taken more than 15 s. (9 min 30 s failed once the canary got under 30 s.)
     code, envelope, _ = remediate(
-        lab, workdir, inventory, "--window", "now/PT10M", "--batch-estimate", "PT9M30S", "--batches", "1,100%"
+        lab, workdir, inventory, "--window", "now/PT10M", "--batch-estimate", "PT9M45S", "--batches", "1,100%"
     )
     assert code == 5
     result = envelope["result"]
