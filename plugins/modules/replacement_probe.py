@@ -153,7 +153,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ripreplace.remediation.plugins.module_utils.timed_command import run as _run
+from ansible_collections.ripreplace.remediation.plugins.module_utils.timed_command import runner
 
 _SENSITIVE = "output not logged (sensitive)"
 
@@ -163,10 +163,10 @@ def _last_line(*texts):
     return lines[-1] if lines else ""
 
 
-def _packages(packages, version_package, timeout):
+def _packages(run, packages, version_package, timeout):
     fmt = "${Package} ${db:Status-Abbrev} ${Version}\n"
     wanted = list(dict.fromkeys([*packages, version_package]))
-    _rc, out, _err = _run(["dpkg-query", "-W", "-f", fmt, *wanted], timeout=timeout)
+    _rc, out, _err = run(["dpkg-query", "-W", "-f", fmt, *wanted], timeout=timeout)
     states = {name: "absent" for name in wanted}
     versions = {}
     for line in out.splitlines():
@@ -179,16 +179,16 @@ def _packages(packages, version_package, timeout):
     return installed, version
 
 
-def _service(name, manager, timeout):
+def _service(run, name, manager, timeout):
     if manager == "auto":
         manager = "systemd" if os.path.isdir("/run/systemd/system") else "sysvinit"
     argv = ["systemctl", "is-active", name] if manager == "systemd" else ["/etc/init.d/" + name, "status"]
-    rc, out, err = _run(argv, timeout=timeout)
+    rc, out, err = run(argv, timeout=timeout)
     return {"name": name + " service active", "ok": rc == 0, "detail": _last_line(out, err) or "rc %s" % rc}
 
 
-def _check(spec, timeout):
-    rc, out, err = _run(spec["argv"], stdin=spec.get("stdin"), timeout=timeout)
+def _check(run, spec, timeout):
+    rc, out, err = run(spec["argv"], stdin=spec.get("stdin"), timeout=timeout)
     expect = spec.get("expect") or ""
     ok = rc == spec.get("rc", 0) and (not expect or re.search(expect, out, re.MULTILINE) is not None)
     detail = _SENSITIVE if spec.get("sensitive") else (_last_line(out, err) or "rc %s" % rc)
@@ -206,13 +206,15 @@ def _fact(path):
     return data if isinstance(data, dict) else None
 
 
-def probe(params):
-    """Every command at once (threads): the probe costs the slowest command, not their sum."""
+def probe(params, run):
+    """Every command at once (threads): the probe costs the slowest command, not their sum.
+
+    ``run`` is timed_command.runner(module): run(argv, stdin, timeout) -> (rc, stdout, stderr)."""
     timeout = params["timeout"]
     with ThreadPoolExecutor(max_workers=2 + len(params["checks"])) as pool:
-        packages = pool.submit(_packages, params["packages"], params["version_package"], timeout)
-        service = pool.submit(_service, params["service"], params["service_manager"], timeout)
-        checks = [pool.submit(_check, spec, timeout) for spec in params["checks"]]
+        packages = pool.submit(_packages, run, params["packages"], params["version_package"], timeout)
+        service = pool.submit(_service, run, params["service"], params["service_manager"], timeout)
+        checks = [pool.submit(_check, run, spec, timeout) for spec in params["checks"]]
         installed, version = packages.result()
         results = [service.result()] + [c.result() for c in checks]
     missing = sorted(name for name, state in installed.items() if state != "ii")
@@ -267,7 +269,7 @@ def main():
             re.compile(spec["expect"] or "")
         except re.error as exc:
             module.fail_json(msg="checks: %s: expect is not a regular expression: %s" % (spec["name"], exc))
-    module.exit_json(**probe(module.params))
+    module.exit_json(**probe(module.params, runner(module)))
 
 
 if __name__ == "__main__":

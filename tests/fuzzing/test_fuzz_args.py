@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from tests import collection_code
 from tests.fuzz import FUZZ, HOSTILE_STRINGS, no_hang, one_line, run_cli
 
 from ripreplace import campaign, inventory, windows
@@ -157,13 +158,12 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[list[s
     """The inventory probe's evaluate() over a real InventoryManager, in this process."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
 
     from ripreplace.inventory_probe import evaluate
 
     path = tmp_path_factory.mktemp("inv") / "inv.yml"
     path.write_text(INVENTORY)
-    init_plugin_loader([])
+    collection_code.init_ansible()
     from ansible import constants
 
     mismatch, constants.HOST_PATTERN_MISMATCH = constants.HOST_PATTERN_MISMATCH, "ignore"  # as the probe runs

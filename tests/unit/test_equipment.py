@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from tests import collection_code
 
 from ripreplace import catalogs, cli, collection, equipment, records, runner
 from ripreplace.exceptions import UsageError
@@ -226,10 +227,7 @@ def test_unreachable_and_lldp_neighbours():
 # --------------------------------------------------------------------------- action plugin helpers
 @functools.cache
 def _action():
-    from importlib import import_module
-
-    sys.path.insert(0, str(collection.collections_path()))
-    return import_module("ansible_collections.ripreplace.remediation.plugins.action.covered_equipment_facts")
+    return collection_code.load("plugins.action.covered_equipment_facts")
 
 
 def test_devices_from_host_variables():
@@ -347,13 +345,10 @@ def test_snmpsim_engines(tmp_path, count, engines):
 # --------------------------------------------------------------------------- the SNMP client, pysnmp faked at its edge
 @functools.cache
 def _snmp():
-    from importlib import import_module
-
-    sys.path.insert(0, str(collection.collections_path()))
     with warnings.catch_warnings():
         # pysnmp 7.1 imports a name pysmi 2 deprecated (not ours to fix; harmless)
         warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
-        return import_module("ansible_collections.ripreplace.remediation.plugins.module_utils.equipment_snmp")
+        return collection_code.load("plugins.module_utils.equipment_snmp")
 
 
 class FakeAgent:

@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
+from tests import collection_code
 
 from ripreplace import inventory
 from ripreplace.exceptions import InputFileError, UsageError
@@ -40,11 +40,8 @@ def manager(inv_path: Path):
     """Ansible's InventoryManager over the same inventory, in-process (what the probe runs)."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
 
-    with warnings.catch_warnings():  # another test of this process may have configured it already
-        warnings.filterwarnings("ignore", "AnsibleCollectionFinder has already been configured", UserWarning)
-        init_plugin_loader([])
+    collection_code.init_ansible()  # once a process, with this checkout's collection (see tests/collection_code.py)
     return lambda: InventoryManager(loader=DataLoader(), sources=[str(inv_path)])
 
 

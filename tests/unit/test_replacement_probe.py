@@ -17,8 +17,20 @@ import pytest
 from tests.collection_code import load
 
 probe_module = load("plugins.modules.replacement_probe")
+timed_command = load("plugins.module_utils.timed_command")
 
 pytestmark = pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg")
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """timed_command's runner over a real AnsibleModule's run_command, built in this process as AnsiballZ would."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {}})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    return timed_command.runner(basic.AnsibleModule(argument_spec={}))
 
 
 def params(tmp_path: Path, **more):
@@ -35,15 +47,15 @@ def params(tmp_path: Path, **more):
     return base
 
 
-def test_a_missing_package_is_not_healthy_and_its_checks_are_not_reported(tmp_path):
-    result = probe_module.probe(params(tmp_path, packages=["dpkg", "ripreplace-no-such-package"]))
+def test_a_missing_package_is_not_healthy_and_its_checks_are_not_reported(tmp_path, run):
+    result = probe_module.probe(params(tmp_path, packages=["dpkg", "ripreplace-no-such-package"]), run)
     assert result["installed"] == {"dpkg": "ii", "ripreplace-no-such-package": "absent"}
     assert result["all_installed"] is False and result["healthy"] is False and result["checks"] == []
     assert result["reason"] == "not installed: ripreplace-no-such-package" and result["version"]
 
 
-def test_an_inactive_service_is_not_healthy(tmp_path):
-    result = probe_module.probe(params(tmp_path))
+def test_an_inactive_service_is_not_healthy(tmp_path, run):
+    result = probe_module.probe(params(tmp_path), run)
     assert result["all_installed"] is True and result["healthy"] is False
     assert result["checks"][0]["name"] == "ripreplace-no-such-service service active"
     assert result["checks"][0]["ok"] is False and result["reason"].startswith(
@@ -51,7 +63,7 @@ def test_an_inactive_service_is_not_healthy(tmp_path):
     )
 
 
-def test_checks_with_stdin_rc_and_expect_and_a_sensitive_one(tmp_path):
+def test_checks_with_stdin_rc_and_expect_and_a_sensitive_one(tmp_path, run):
     fact = tmp_path / "ripreplace.fact"
     fact.write_text(json.dumps({"format": "ripreplace-fact/1", "outcome": "verified"}))
     service = tmp_path / "svc"
@@ -69,32 +81,53 @@ def test_checks_with_stdin_rc_and_expect_and_a_sensitive_one(tmp_path):
         {"name": "secret", "argv": ["echo", "cid=abc"], "stdin": None, "rc": 0, "expect": "^cid=", "sensitive": True},
     ]
     # the service "manager" is the init script's path: /etc/init.d/<name> -> point it at the stand-in script
-    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks, fact_path=str(fact)))
+    result = probe_module.probe(
+        params(tmp_path, service="../.." + str(service), checks=checks, fact_path=str(fact)), run
+    )
     assert [c["ok"] for c in result["checks"]] == [True, True, True, True], result
     assert result["healthy"] is True and result["reason"] == ""
     assert result["checks"][3]["detail"] == "output not logged (sensitive)"
     assert result["fact"] == {"format": "ripreplace-fact/1", "outcome": "verified"}
     checks[0]["expect"] = " MISSING$"
-    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks))
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks), run)
     assert result["healthy"] is False and result["reason"].startswith("found: stream: X FOUND")
     assert result["fact"] is None
 
 
-def test_a_check_that_hangs_is_cut_at_its_timeout_and_is_not_healthy(tmp_path):
+def test_a_check_that_hangs_is_cut_at_its_timeout_and_is_not_healthy(tmp_path, run):
     service = tmp_path / "svc"
     service.write_text("#!/bin/sh\necho running\n")
     service.chmod(0o755)
     checks = [{"name": "hangs", "argv": ["sleep", "30"], "stdin": None, "rc": 0, "expect": ""}]
-    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks, timeout=1))
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks, timeout=1), run)
     assert result["healthy"] is False and result["checks"][1]["ok"] is False
-    assert "timed out after 1 second" in result["checks"][1]["detail"], result
+    assert result["checks"][1]["detail"] == "sleep: timed out after 1 s", result
 
 
-def test_a_check_that_closes_its_stdin_early_is_judged_not_a_crash(tmp_path):
+def test_a_check_that_closes_its_stdin_early_is_judged_not_a_crash(tmp_path, run):
     """clamdscan may close stdin once it has judged the stream: a broken pipe is the check's result."""
     service = tmp_path / "svc"
     service.write_text("#!/bin/sh\necho running\n")
     service.chmod(0o755)
     checks = [{"name": "early", "argv": ["sh", "-c", "exec 0<&-; echo judged"], "stdin": "x" * 1_000_000, "rc": 0}]
-    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks))
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks), run)
     assert result["checks"][1] == {"name": "early", "ok": True, "detail": "judged"}, result
+
+
+def test_a_check_that_exits_before_reading_its_stdin_reports_its_own_message(tmp_path, run):
+    """clamdscan without clamd exits at once: its message and status are the check's result, not a broken pipe."""
+    service = tmp_path / "svc"
+    service.write_text("#!/bin/sh\necho running\n")
+    service.chmod(0o755)
+    argv = ["sh", "-c", "exec 0<&-; echo 'ERROR: Could not connect to clamd' >&2; exit 2"]
+    checks = [{"name": "eicar", "argv": argv, "stdin": "x" * 200_000, "rc": 1, "expect": " FOUND$"}]
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks), run)
+    assert result["checks"][1] == {"name": "eicar", "ok": False, "detail": "ERROR: Could not connect to clamd"}, result
+    assert result["reason"] == "eicar: ERROR: Could not connect to clamd"
+
+
+def test_a_check_whose_command_is_missing_says_so(tmp_path, run):
+    checks = [{"name": "gone", "argv": ["ripreplace-no-such-command"], "stdin": None, "rc": 0, "expect": ""}]
+    result = probe_module.probe(params(tmp_path, checks=checks), run)
+    gone = result["checks"][1]
+    assert gone["ok"] is False and "ripreplace-no-such-command" in gone["detail"], result
