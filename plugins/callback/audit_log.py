@@ -56,8 +56,9 @@ description:
     decisions and run-end itself, possibly around several playbooks; the plugin writes
     playbook-start to playbook-end only. If no run is open in the log it writes run-start and run-end
     itself, as standalone, and warns.
-  - If the log cannot be written (bad path, unreadable key file or signing key, corrupt last line), the plugin shows
-    an error and the run has no valid audit log, which C(ripreplace verify-log) reports.
+  - If the log cannot be written (bad path, unreadable key, corrupt last line, full disk, read-only file),
+    the plugin shows an error naming the log and the cause and, with O(halt_on_error), stops the playbook
+    at once, so no task starts after a record the log could not take (no change it does not hold).
 requirements:
   - enable it with C(callbacks_enabled = ripreplace.remediation.audit_log) in C(ansible.cfg) or
     E(ANSIBLE_CALLBACKS_ENABLED)
@@ -119,6 +120,18 @@ options:
     ini:
       - section: callback_audit_log
         key: wrapped
+  halt_on_error:
+    description:
+      - Stop the playbook (as Ctrl-C does, exit code 99) as soon as a record cannot be written, or at its
+        start when the log cannot be opened. The C(ripreplace) wrapper always sets it. Set it to false only
+        where a run without a complete audit log is acceptable; the error is shown either way.
+    type: bool
+    default: true
+    env:
+      - name: RIPREPLACE_AUDIT_HALT_ON_ERROR
+    ini:
+      - section: callback_audit_log
+        key: halt_on_error
   key_file:
     description:
       - File holding the HMAC-SHA256 key (its content, trailing newline stripped). With a key every
@@ -238,13 +251,13 @@ notes:
 """
 
 import os
-import secrets
 import threading
 
 from ansible import context
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_alarm import Alarm
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engine import (
     EMIT_PREFIX,
     engine_identity,
@@ -288,12 +301,9 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.run_files i
     claim_manifest,
     digests,
     isotime,
+    new_run_id,
     utcnow,
 )
-
-
-def _new_run_id():
-    return f"{utcnow().strftime('%Y%m%dT%H%M%SZ')}-playbook-{secrets.token_hex(3)}"
 
 
 class CallbackModule(CallbackBase):
@@ -308,11 +318,10 @@ class CallbackModule(CallbackBase):
         super().__init__(display=display)
         self._writer = None
         self._disabled = None  # reason, once the log cannot be written
-        self._errors_shown = set()
+        self._alarm = Alarm(self._display)  # errors shown once; the halt (option halt_on_error)
+        self._warn, self._error = self._alarm.warn, self._alarm.error
         self._owner = False  # this plugin writes run-start / run-end
-        self._run_id = None
-        self._log_path = None
-        self._manifest_path = None
+        self._run_id = self._log_path = self._manifest_path = None
         self._playbooks = []
         self._play = None
         self._lock = threading.Lock()
@@ -332,13 +341,13 @@ class CallbackModule(CallbackBase):
         self._wrapped = bool(self.get_option("wrapped"))
         self._run_id = self.get_option("run_id") or None
         if not self._run_id and not self._wrapped:
-            self._run_id = _new_run_id()
+            self._run_id = new_run_id("playbook")
         log_path = self.get_option("log_path")
         runner_dir = runner_run_dir()
         if not log_path and not self.get_option("runs_dir") and runner_dir and not self._wrapped:
             log_path = os.path.join(runner_dir, "audit.jsonl")  # the job's artifacts: shipped back, one per job
         if not log_path:
-            run_dir_name = self._run_id or _new_run_id()
+            run_dir_name = self._run_id or new_run_id("playbook")
             self._run_id = self._run_id or run_dir_name
             log_path = os.path.join(self.get_option("runs_dir") or "./runs", run_dir_name, "audit.jsonl")
         self._log_path = os.path.abspath(os.path.expanduser(log_path))
@@ -353,6 +362,7 @@ class CallbackModule(CallbackBase):
         self._result_keys = [k for k in (self.get_option("result_keys") or []) if k != "diff"]
         self._include_diff = bool(self.get_option("include_diff"))
         self._scrub = bool(self.get_option("scrub_secrets"))
+        self._alarm.halt = bool(self.get_option("halt_on_error"))
         self._redactor = Redactor(max_string=int(self.get_option("max_string") or 2048))
         self._secrets = SecretVars(self._redactor, self._warn) if self._scrub else None
         try:
@@ -362,20 +372,9 @@ class CallbackModule(CallbackBase):
         except AuditChainError as exc:
             self._disable(str(exc))
 
-    # -- errors ---------------------------------------------------------------------------
     def _disable(self, reason):
         self._disabled = reason
         self._error(f"the audit log is NOT being written: {reason}")
-
-    def _warn(self, message):
-        if message not in self._errors_shown:
-            self._errors_shown.add(message)
-            self._display.warning(f"[ripreplace.remediation.audit_log] {message}")
-
-    def _error(self, message):
-        if message not in self._errors_shown:
-            self._errors_shown.add(message)
-            self._display.error(f"[ripreplace.remediation.audit_log] {message}")
 
     def _write(self, rtype, data):
         if self._disabled or self._writer is None:
@@ -384,6 +383,7 @@ class CallbackModule(CallbackBase):
             return self._writer.append(rtype, data)
         except (AuditChainError, OSError) as exc:
             self._error(f"cannot write a {rtype} record to {self._log_path}: {exc}")
+            self._alarm.stop_playbook()
             return None
 
     # -- helpers --------------------------------------------------------------------------
@@ -451,7 +451,7 @@ class CallbackModule(CallbackBase):
                 "this playbook writes run-start and run-end itself"
             )
             if self._run_id is None:
-                self._run_id = self._writer.run_id = _new_run_id()
+                self._run_id = self._writer.run_id = new_run_id("playbook")
         self._owner = True
         data = {
             "format": FORMAT,
@@ -524,6 +524,8 @@ class CallbackModule(CallbackBase):
 
         self._learn_extra_vars(getattr(load_extra_vars, "extra_vars", None))
         self._open()
+        if self._disabled:
+            self._alarm.stop_playbook()  # before the first task: the log could not be opened
         data = playbook_start(playbook, context.CLIARGS)
         self._playbooks.append(data["playbook"])
         self._write(PLAYBOOK_START, data)
@@ -574,6 +576,7 @@ class CallbackModule(CallbackBase):
 
     # -- the end --------------------------------------------------------------------------
     def v2_playbook_on_stats(self, stats):
+        self._alarm.ending = True  # nothing left to stop
         data = playbook_end(stats, self._playbooks)
         status, per_host = data["status"], data["stats"]
         self._write(PLAYBOOK_END, data)

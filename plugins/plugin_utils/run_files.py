@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
@@ -37,6 +38,11 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 def utcnow() -> datetime.datetime:
     """Now, as an aware UTC datetime."""
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def new_run_id(mode: str, now: datetime.datetime | None = None) -> str:
+    """``20261203T224902Z-<mode>-1d0db7``: sorts by start time, unique by its random tail."""
+    return f"{(now or utcnow()).strftime('%Y%m%dT%H%M%SZ')}-{mode}-{secrets.token_hex(3)}"
 
 
 def isotime(when: datetime.datetime) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,7 @@ operator = files.operator
 sha256_file = files.sha256_file
 sha256_tree = files.sha256_tree
 write_json_atomic = files.write_json_atomic
-
-
-def new_run_id(mode: str, now: dt.datetime | None = None) -> str:
-    now = now or utcnow()
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{mode}-{secrets.token_hex(3)}"
+new_run_id = files.new_run_id
 
 
 @dataclasses.dataclass(frozen=True)

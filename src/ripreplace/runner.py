@@ -38,6 +38,7 @@ AUDIT_ENV = {
     "run_id": "RIPREPLACE_RUN_ID",
     "manifest": "RIPREPLACE_MANIFEST",
     "wrapped": "RIPREPLACE_WRAPPED",
+    "halt": "RIPREPLACE_AUDIT_HALT_ON_ERROR",
 }
 
 
@@ -81,6 +82,9 @@ def base_envvars(run: RunDir) -> dict[str, str]:
         AUDIT_ENV["run_id"]: run.run_id,
         AUDIT_ENV["manifest"]: str(run.manifest_path),
         AUDIT_ENV["wrapped"]: "1",
+        # a record the callback cannot write stops the playbook before its next task, whatever the
+        # operator's environment says: the wrapper's run must hold every change it made
+        AUDIT_ENV["halt"]: "true",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
         # SSH connection failures (exit 255: a broken control master, a reset, a timeout) are

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -533,3 +534,55 @@ def test_standalone_run_end_is_signed_and_covers_the_manifest(tmp_path: Path) ->
     (run / "manifest.json").write_text(json.dumps(manifest))
     forged = verify_log(run, "--public-key", str(public))
     assert forged.returncode == 6 and "manifest.json was changed after the run ended" in forged.stdout
+
+
+HALT = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Make the log immutable (its next append fails with EPERM)
+      ansible.builtin.command:
+        argv: [chattr, +i, "{{ log }}"]
+      changed_when: false
+      when: log is defined
+    - name: A change the log could not record
+      ansible.builtin.file:
+        path: "{{ marker }}"
+        state: touch
+        mode: "0600"
+"""
+
+
+def test_a_log_that_cannot_be_opened_stops_the_playbook_before_its_first_task(tmp_path: Path) -> None:
+    book = playbook(tmp_path, "halt.yml", HALT)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    marker = tmp_path / "changed"
+    env = ansible_env(tmp_path, RIPREPLACE_AUDIT_LOG=str(blocker / "audit.jsonl"))
+    result = ansible_playbook(tmp_path, book, "-e", f"marker={marker}", env=env)
+    assert result.returncode == 99, result.stdout + result.stderr  # ansible-playbook's "User interrupted execution"
+    assert "the audit log is NOT being written" in result.stderr and "stopping the playbook" in result.stderr
+    assert not marker.exists()
+    # halt_on_error=false: the error is shown and the playbook goes on, without a log
+    env["RIPREPLACE_AUDIT_HALT_ON_ERROR"] = "false"
+    result = ansible_playbook(tmp_path, book, "-e", f"marker={marker}", env=env)
+    assert result.returncode == 0 and marker.exists(), result.stdout + result.stderr
+    assert "the audit log is NOT being written" in result.stderr and "stopping the playbook" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("chattr"), reason="chattr +i needs root")
+def test_a_record_that_cannot_be_written_stops_the_playbook_before_the_next_task(tmp_path: Path) -> None:
+    book = playbook(tmp_path, "halt.yml", HALT)
+    log = tmp_path / "run" / "audit.jsonl"
+    marker = tmp_path / "changed"
+    env = ansible_env(tmp_path, RIPREPLACE_AUDIT_LOG=str(log))
+    try:
+        result = ansible_playbook(tmp_path, book, "-e", f"marker={marker}", "-e", f"log={log}", env=env)
+    finally:
+        subprocess.run(["chattr", "-i", str(log)], check=False)
+    assert result.returncode == 99, result.stdout + result.stderr
+    assert f"cannot write a task record to {log}" in result.stderr and "stopping the playbook" in result.stderr
+    assert not marker.exists()
+    # what the log holds verifies as an incomplete run (no run-end), never as tampered
+    check = verify_log(log.parent)
+    assert check.returncode == 6 and "INCOMPLETE RUN" in check.stdout and "TAMPERED" not in check.stdout, check.stdout

@@ -78,3 +78,12 @@ def test_playbooks_retry_transient_ssh_failures_unless_told_otherwise(tmp_path, 
     assert runner.base_envvars(run)["ANSIBLE_SSH_RETRIES"] == "3"
     monkeypatch.setenv("ANSIBLE_SSH_RETRIES", "0")  # the operator's own setting wins
     assert runner.base_envvars(run)["ANSIBLE_SSH_RETRIES"] == "0"
+
+
+def test_wrapped_playbooks_stop_on_an_audit_record_they_cannot_write_whatever_the_environment(tmp_path, monkeypatch):
+    from ripreplace import runner
+
+    run = RunDir.create(tmp_path, "audit")
+    monkeypatch.setenv("RIPREPLACE_AUDIT_HALT_ON_ERROR", "false")  # the operator's shell cannot turn it off
+    env = runner.base_envvars(run)
+    assert env["RIPREPLACE_AUDIT_HALT_ON_ERROR"] == "true" and env["RIPREPLACE_WRAPPED"] == "1"

@@ -1,0 +1,47 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
+"""How the audit_log callback says it cannot do its job, and stops the playbook when it cannot.
+
+Each warning or error is shown once, prefixed with the plugin's name. With ``halt`` (the callback's
+``halt_on_error`` option, the default) a record that could not be written stops ``ansible-playbook``
+as Ctrl-C does: the task queue manager's SIGINT handler passes the signal to the running workers and
+raises KeyboardInterrupt in the main thread, the thread that hands out tasks (and that calls the
+callback for task results), so no task starts after the record the log could not take. At
+playbook-end (``ending``) there is nothing left to stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+PREFIX = "[ripreplace.remediation.audit_log] "
+
+
+class Alarm:
+    """The callback's errors and warnings (each shown once) and its halt."""
+
+    def __init__(self, display):
+        self._display = display
+        self._shown = set()
+        self.halt = True
+        self.halted = False
+        self.ending = False
+
+    def warn(self, message):
+        if message not in self._shown:
+            self._shown.add(message)
+            self._display.warning(PREFIX + message)
+
+    def error(self, message):
+        if message not in self._shown:
+            self._shown.add(message)
+            self._display.error(PREFIX + message)
+
+    def stop_playbook(self):
+        """Interrupt this ansible-playbook, once, unless told not to or already at its end."""
+        if not self.halt or self.halted or self.ending:
+            return
+        self.halted = True
+        self.error("stopping the playbook: changes the audit log cannot record are not made (halt_on_error)")
+        os.kill(os.getpid(), signal.SIGINT)
