@@ -31,6 +31,11 @@ from ripreplace.inventory import inventory_hosts
 from ripreplace.records import HostOutcome
 
 LOCAL_INVENTORY_NAME = "localhost"
+#: The detect role's tasks for plain ansible-playbook and AWX runs, which a wrapped run does not execute:
+#: the per-host summary line and the set_stats counts (the wrapper prints and writes its own summary) and
+#: the findings gate (the wrapper sets detect_fail_on_findings false: a finding is a status, exit 3).
+#: Each would be one more forked worker and two events per host (docs/performance.md, "Scale").
+DETECT_PLAIN_RUN_TAGS = ("detect_report", "detect_gate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -286,6 +291,7 @@ def run_audit(inputs: ValidatedInputs) -> AuditOutcome:
         check=True,
         extravars=extravars,
         ident="audit",
+        skip_tags=DETECT_PLAIN_RUN_TAGS,
     )
     # The wrapper owns run-start and run-end; summary.json is written before run-end, which records its sha256.
     with opening as opened:

@@ -183,8 +183,11 @@ class FaultWatch:
 
     def _seen(self, event: Mapping[str, Any]) -> None:
         text = event.get("stdout")
-        if self.callback_fault is None and isinstance(text, str) and any(m in text for m in CALLBACK_FAULT_MARKERS):
-            line = " ".join(text.split())[:300]
+        if self.callback_fault is None and isinstance(text, str):
+            line = " ".join(text.split())  # ansible-core before 2.19 wraps an error at 80 columns
+            if not any(m in line for m in CALLBACK_FAULT_MARKERS):
+                return
+            line = line[:300]
             why = f"the audit_log callback could not record: {line}"
             self.callback_fault = OSError(errno.EIO, why, str(self.log_path))
 

@@ -52,6 +52,8 @@ class PlaybookRequest:
     extravars: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     envvars: Mapping[str, str] = dataclasses.field(default_factory=dict)
     ident: str = "playbook"
+    #: tags whose tasks this run does not execute at all (``--skip-tags``): no worker, no event, per host
+    skip_tags: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -189,6 +191,7 @@ def run_playbook(
                 extravars=dict(request.extravars),
                 envvars=envvars,
                 cmdline=cmdline,
+                skip_tags=",".join(request.skip_tags) or None,
                 quiet=True,
                 suppress_env_files=True,
                 event_handler=handler,

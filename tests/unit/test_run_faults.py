@@ -199,3 +199,18 @@ def test_a_summary_that_cannot_be_written_closes_the_run_with_a_stop_record_exit
     assert auditlog.verify_run(run).ok
     assert sorted(p.name for p in run.iterdir() if p.name.endswith(".tmp")) == []
     assert not Path(run / "summary.json").exists()
+
+
+def test_the_fault_watch_reads_an_error_that_ansible_wrapped_at_80_columns(tmp_path):
+    """ansible-core before 2.19 wraps an error's text: the marker is found across the line break."""
+    watch = runfaults.FaultWatch(_Tracker(), tmp_path / "audit.jsonl")
+    wrapped = "[ERROR]: [ripreplace.remediation.audit_log] the audit log is NOT being\nwritten: cannot open it"
+
+    def run_batch(hosts, number, on_event, cancel, *, attempt=1):
+        on_event({"event": "error", "stdout": wrapped})
+        assert cancel() is True
+        return runner.PlaybookResult("failed", 99, {})
+
+    with pytest.raises(OSError) as caught:
+        watch.wrap(run_batch)(["h1"], 1, lambda event: None, lambda: False)
+    assert "the audit log is NOT being written: cannot open it" in runfaults.describe(caught.value)

@@ -208,6 +208,7 @@ def scan(
                 "ripreplace_window_verified": {"run": opened.run.run_id, "batch": 0},
             },
             ident="plan",
+            skip_tags=audit.DETECT_PLAIN_RUN_TAGS,
         )
         result = runner.run_playbook(opened.run, request, on_event=collector)
         summary = audit.build_summary(
