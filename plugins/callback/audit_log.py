@@ -122,7 +122,7 @@ options:
         key: wrapped
   halt_on_error:
     description:
-      - Stop the playbook (as Ctrl-C does, exit code 99) as soon as a record cannot be written, or at its
+      - End the playbook (as C(kill -TERM) does, exit status 143) as soon as a record cannot be written, or at its
         start when the log cannot be opened. The C(ripreplace) wrapper always sets it. Set it to false only
         where a run without a complete audit log is acceptable; the error is shown either way.
     type: bool

@@ -3,11 +3,13 @@
 """How the audit_log callback says it cannot do its job, and stops the playbook when it cannot.
 
 Each warning or error is shown once, prefixed with the plugin's name. With ``halt`` (the callback's
-``halt_on_error`` option, the default) a record that could not be written stops ``ansible-playbook``
-as Ctrl-C does: the task queue manager's SIGINT handler passes the signal to the running workers and
-raises KeyboardInterrupt in the main thread, the thread that hands out tasks (and that calls the
-callback for task results), so no task starts after the record the log could not take. At
-playbook-end (``ending``) there is nothing left to stop.
+``halt_on_error`` option, the default) a record that could not be written ends ``ansible-playbook``
+as ``kill -TERM`` does. Its task queue manager's handler (ansible-core 2.19 and later) passes SIGTERM
+to the running workers, which end the module they run, then ends the process by the signal's default
+action: no Python clean-up runs that could wait on a lock another thread held when the signal came (a
+KeyboardInterrupt, SIGINT's way, could: a halt by SIGINT hung once on ansible-core 2.21 under load), and no task starts
+after the record the log could not take: the handler runs in the main thread, the thread that hands
+out tasks, before it runs anything else. At playbook-end (``ending``) there is nothing left to stop.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ class Alarm:
             self._display.error(PREFIX + message)
 
     def stop_playbook(self):
-        """Interrupt this ansible-playbook, once, unless told not to or already at its end."""
+        """End this ansible-playbook, once, unless told not to or already at its end."""
         if not self.halt or self.halted or self.ending:
             return
         self.halted = True
         self.error("stopping the playbook: changes the audit log cannot record are not made (halt_on_error)")
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
