@@ -13,6 +13,7 @@ the broken pipe failing the whole probe.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 
 #: seconds granted after the limit's TERM before ``timeout`` sends KILL
@@ -23,13 +24,17 @@ CANNOT_RUN = (125, 126, 127)
 
 
 def _finish(proc, timeout):
-    """rc, stdout, stderr of a process whose stdin broke: the rest of its output, then its status."""
+    """rc, stdout, stderr (bytes) of a process whose stdin broke: the rest of its output, then its status."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdin.close()  # the data it did not read is dropped (closing flushes it: the pipe breaks again)
+        proc.stdin = None
     try:
         out, err = proc.communicate(timeout=timeout + KILL_AFTER + 1)
     except Exception as exc:  # it outlived its own timeout: end it
         proc.kill()
         proc.wait()
-        return None, "", "did not end: %s" % exc
+        return None, b"", ("did not end: %s" % exc).encode("utf-8")
     return proc.returncode, out or b"", err or b""
 
 

@@ -22,15 +22,38 @@ timed_command = load("plugins.module_utils.timed_command")
 pytestmark = pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg")
 
 
-@pytest.fixture
-def run(monkeypatch):
-    """timed_command's runner over a real AnsibleModule's run_command, built in this process as AnsiballZ would."""
+def _module(monkeypatch):
+    """A real AnsibleModule, built in this process as AnsiballZ would build it."""
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes
 
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {}})))
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    return timed_command.runner(basic.AnsibleModule(argument_spec={}))
+    return basic.AnsibleModule(argument_spec={})
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """timed_command's runner over a real AnsibleModule's run_command."""
+    return timed_command.runner(_module(monkeypatch))
+
+
+@pytest.fixture
+def run_late(monkeypatch):
+    """The same, on a machine so busy that each command has ended before its stdin is written (seen in CI):
+    run_command's own hook, called between starting the command and writing its stdin, waits for it."""
+    module = _module(monkeypatch)
+    real = module.run_command
+
+    def run_command(args, before_communicate_callback=None, **kwargs):
+        def ended_first(proc):
+            before_communicate_callback(proc)
+            proc.wait()
+
+        return real(args, before_communicate_callback=ended_first, **kwargs)
+
+    module.run_command = run_command
+    return timed_command.runner(module)
 
 
 def params(tmp_path: Path, **more):
@@ -114,14 +137,15 @@ def test_a_check_that_closes_its_stdin_early_is_judged_not_a_crash(tmp_path, run
     assert result["checks"][1] == {"name": "early", "ok": True, "detail": "judged"}, result
 
 
-def test_a_check_that_exits_before_reading_its_stdin_reports_its_own_message(tmp_path, run):
+@pytest.mark.parametrize("size", [68, 200_000])  # the EICAR string (buffered, breaks on close), a large stream
+def test_a_check_that_exits_before_reading_its_stdin_reports_its_own_message(tmp_path, run_late, size):
     """clamdscan without clamd exits at once: its message and status are the check's result, not a broken pipe."""
     service = tmp_path / "svc"
     service.write_text("#!/bin/sh\necho running\n")
     service.chmod(0o755)
     argv = ["sh", "-c", "exec 0<&-; echo 'ERROR: Could not connect to clamd' >&2; exit 2"]
-    checks = [{"name": "eicar", "argv": argv, "stdin": "x" * 200_000, "rc": 1, "expect": " FOUND$"}]
-    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks), run)
+    checks = [{"name": "eicar", "argv": argv, "stdin": "x" * size, "rc": 1, "expect": " FOUND$"}]
+    result = probe_module.probe(params(tmp_path, service="../.." + str(service), checks=checks), run_late)
     assert result["checks"][1] == {"name": "eicar", "ok": False, "detail": "ERROR: Could not connect to clamd"}, result
     assert result["reason"] == "eicar: ERROR: Could not connect to clamd"
 
