@@ -14,6 +14,9 @@ package (``kesl``), and, side by side in the same run:
   ``apt`` install of clamav, one ``apt`` purge of the covered package);
 - ``remediate``: ``ripreplace remediate -i INV --batches 100% --yes`` (ClamAV from the lab
   repository, proven healthy, the removal, verification; audit log, state.json, summary.json).
+- ``rerun`` and ``audit_remediated``: right after ``remediate``, on the fleet it remediated, the same
+  ``remediate`` command again (it finds every host verified and changes nothing) and ``ripreplace
+  audit`` of the same hosts, ``--repeat`` times alternately.
 
 Every host is reset (fresh root filesystem) and planted again before each remediation. Measured per
 run: wall time; controller CPU (user + system of the command and every descendant: ansible-playbook,
@@ -23,7 +26,8 @@ and bytes; every byte the run directory holds; peak memory of the process tree (
 PSS, which charges shared pages once, sampled every 0.2 s); the load average at the start. Ping and
 audit run ``--repeat`` times alternately (median); each remediation once per size, alternating which
 goes first. Goals (issue 13): audit <= 1.5x ping wall at the largest size; remediate <= 1.3x the
-floor; controller CPU per host flat (largest/smallest size <= 1.2).
+floor; a rerun <= 2x an audit of the remediated fleet; controller CPU per host flat (largest/smallest
+size <= 1.2).
 
     sudo .venv/bin/python bench/bench_scale.py --sizes 10,25,50 --out bench/results/scale.json
 
@@ -319,13 +323,25 @@ def remediations(
     def floor_run() -> None:
         runs["floor"].append(measure([pb, "-i", inv, str(floor), "-f", str(args.forks)], env, work, "floor"))
 
+    argv = [rr, "remediate", "-i", inv, "--ticket", "BENCH-SCALE", "--window", "now/PT6H"]
+    argv += ["--batches", "100%", "--forks", str(args.forks), "--yes", "--output", "json"]
+    audit_argv = [rr, "audit", "-i", inv, "--forks", str(args.forks), "--output", "json"]
+
     def remediate_run() -> None:
         runs_dir = work / "remediate-runs"
-        argv = [rr, "remediate", "-i", inv, "--ticket", "BENCH-SCALE", "--window", "now/PT6H"]
-        argv += ["--batches", "100%", "--forks", str(args.forks), "--yes", "--output", "json"]
         m = measure([*argv, "--runs-dir", str(runs_dir)], env, work, "remediate")
         m.update(run_dir_figures(runs_dir))
         runs["remediate"].append(m)
+        # Right after it, on the now remediated fleet: a rerun (changes nothing) against an audit of the same
+        # hosts, alternating (issue 13: a rerun costs at most 2x an audit).
+        for k in range(args.repeat):
+            for name in ("rerun", "audit_remediated") if k % 2 == 0 else ("audit_remediated", "rerun"):
+                again = work / f"{name}-runs-{k}"
+                cmd = argv if name == "rerun" else audit_argv
+                m = measure([*cmd, "--runs-dir", str(again)], env, work, f"{name}-{k}")
+                m.update(run_dir_figures(again))
+                runs[name].append(m)
+                print(f"{len(hosts)} hosts: {name} {k}: {_short(m)}", flush=True)
 
     order = (remediate_run, floor_run) if index % 2 == 0 else (floor_run, remediate_run)
     for k, step in enumerate(order):
@@ -360,7 +376,14 @@ def run_size(n: int, args: argparse.Namespace, index: int) -> dict[str, Any]:
         result["prepare_s"] = [round(prepare(lab, hosts, reset=False), 1)]
         ping = _playbook(work / "ping.yml", PING)
         pb = str(BIN / "ansible-playbook")
-        runs: dict[str, list[dict[str, Any]]] = {"ping": [], "audit": [], "floor": [], "remediate": []}
+        runs: dict[str, list[dict[str, Any]]] = {
+            "ping": [],
+            "audit": [],
+            "floor": [],
+            "remediate": [],
+            "rerun": [],
+            "audit_remediated": [],
+        }
 
         def ping_run(k: int) -> None:
             runs["ping"].append(measure([pb, "-i", inv, str(ping), "-f", str(args.forks)], env, work, f"ping-{k}"))
@@ -422,7 +445,7 @@ def summarise(n: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             row["run_dir_bytes_per_host"] = round(med["run_dir_bytes"] / n)
         out[name] = row
     pairs = [(name, "ping") for name in ("audit", "audit_plain", "audit_plain_log", "scan_only")]
-    for name, base in [*pairs, ("remediate", "floor")]:
+    for name, base in [*pairs, ("remediate", "floor"), ("rerun", "audit_remediated")]:
         if base in out and name in out:
             out[f"{name}_vs_{base}"] = round(out[name]["wall_s"] / out[base]["wall_s"], 2)
             out[f"{name}_vs_{base}_cpu"] = round(out[name]["cpu_s"] / out[base]["cpu_s"], 2)
@@ -437,6 +460,8 @@ RATIOS = (
     ("audit", "audit_vs_ping"),
     ("floor", None),
     ("remediate", "remediate_vs_floor"),
+    ("audit_remediated", None),
+    ("rerun", "rerun_vs_audit_remediated"),
 )
 
 
@@ -453,6 +478,8 @@ def table(results: list[dict[str, Any]]) -> str:
             ("audit", "audit_vs_ping"),
             ("floor", None),
             ("remediate", "remediate_vs_floor"),
+            ("audit_remediated", None),
+            ("rerun", "rerun_vs_audit_remediated"),
         ):
             row = s.get(name)
             if not row:
@@ -481,6 +508,9 @@ def goals(results: list[dict[str, Any]]) -> dict[str, Any]:
     if "remediate_vs_floor" in ls:
         v = ls["remediate_vs_floor"]
         out["remediate_vs_floor"] = {"value": v, "goal": 1.3, "met": v <= 1.3}
+    if "rerun_vs_audit_remediated" in ls:
+        v = ls["rerun_vs_audit_remediated"]
+        out["rerun_vs_audit"] = {"value": v, "goal": 2.0, "met": v <= 2.0}
     for name in ("audit", "remediate"):
         if name in ls and name in ss:
             v = round(ls[name]["cpu_per_host_s"] / ss[name]["cpu_per_host_s"], 2)
