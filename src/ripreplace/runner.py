@@ -89,10 +89,6 @@ def base_envvars(run: RunDir) -> dict[str, str]:
         AUDIT_ENV["halt"]: "true",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
-        # SSH connection failures (exit 255: a broken control master, a reset, a timeout) are
-        # retried with backoff before a host counts as unreachable; an inventory's
-        # ansible_ssh_retries or the operator's own ANSIBLE_SSH_RETRIES wins.
-        "ANSIBLE_SSH_RETRIES": os.environ.get("ANSIBLE_SSH_RETRIES", "3"),
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
     } | performance_envvars()
 
@@ -127,11 +123,18 @@ def performance_envvars() -> dict[str, str]:
     written to a temporary file first: one SSH round trip per task instead of 3 to 4 (needs no
     ``requiretty`` in sudoers for become). Left alone when the operator's environment or ansible.cfg
     sets it; an inventory's ``ansible_ssh_pipelining`` wins over both.
+
+    ``ANSIBLE_SSH_RETRIES`` 3: SSH connection failures (exit 255: a broken control master, a reset, a
+    timeout) are retried with backoff before a host counts as unreachable. Left alone when the
+    operator's environment or ansible.cfg (``[ssh_connection] retries``) sets it; an inventory's
+    ``ansible_ssh_retries`` wins over both.
     """
     out: dict[str, str] = {}
     operator_env = any(name in os.environ for name in ("ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"))
     if not operator_env and not _configured_in_cfg("pipelining", ("defaults", "connection", "ssh_connection")):
         out["ANSIBLE_PIPELINING"] = "True"
+    if "ANSIBLE_SSH_RETRIES" not in os.environ and not _configured_in_cfg("retries", ("ssh_connection", "connection")):
+        out["ANSIBLE_SSH_RETRIES"] = "3"
     return out
 
 

@@ -70,16 +70,6 @@ def test_sha256_tree_known_value(tmp_path):
     assert sha256_tree([f]) == {str(f): "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
 
 
-def test_playbooks_retry_transient_ssh_failures_unless_told_otherwise(tmp_path, monkeypatch):
-    from ripreplace import runner
-
-    run = RunDir.create(tmp_path, "audit")
-    monkeypatch.delenv("ANSIBLE_SSH_RETRIES", raising=False)
-    assert runner.base_envvars(run)["ANSIBLE_SSH_RETRIES"] == "3"
-    monkeypatch.setenv("ANSIBLE_SSH_RETRIES", "0")  # the operator's own setting wins
-    assert runner.base_envvars(run)["ANSIBLE_SSH_RETRIES"] == "0"
-
-
 def test_wrapped_playbooks_stop_on_an_audit_record_they_cannot_write_whatever_the_environment(tmp_path, monkeypatch):
     from ripreplace import runner
 

@@ -15,7 +15,7 @@ from ripreplace.rundir import RunDir
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path: Path) -> Path:
-    for name in ("ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"):
+    for name in ("ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING", "ANSIBLE_SSH_RETRIES"):
         monkeypatch.delenv(name, raising=False)
     cfg = tmp_path / "ansible.cfg"
     monkeypatch.setenv("ANSIBLE_CONFIG", str(cfg))
@@ -43,3 +43,22 @@ def test_pipelining_on_unless_the_operator_configured_it(clean_env, monkeypatch,
     assert runner.performance_envvars().get("ANSIBLE_PIPELINING") == expected
     got = runner.base_envvars(RunDir.create(clean_env.parent / "runs", "audit")).get("ANSIBLE_PIPELINING")
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("cfg_text", "env", "expected"),
+    [
+        (None, {}, "3"),  # transient SSH failures retried with backoff
+        ("[ssh_connection]\npipelining = True\n", {}, "3"),
+        ("[ssh_connection]\nretries = 0\n", {}, None),  # the operator's ansible.cfg decides (it was overridden)
+        ("[connection]\nretries = 5\n", {}, None),
+        (None, {"ANSIBLE_SSH_RETRIES": "0"}, None),  # the operator's environment decides (and reaches the child)
+    ],
+)
+def test_ssh_retries_unless_the_operator_configured_them(clean_env, monkeypatch, cfg_text, env, expected):
+    if cfg_text is not None:
+        clean_env.write_text(cfg_text)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.performance_envvars().get("ANSIBLE_SSH_RETRIES") == expected
+    assert runner.base_envvars(RunDir.create(clean_env.parent / "runs", "audit")).get("ANSIBLE_SSH_RETRIES") == expected
