@@ -429,8 +429,13 @@ def _oui_evidence(records, macs, rules, registry):
     return excluded
 
 
-def build_devices(devices, scans, macs, rules, registry):
-    """Every scanned device and every discovered neighbour, judged: ({name: record}, [OUI look-alikes excluded])."""
+def build_devices(devices, scans, macs, rules, registry, *, tables=("entity",)):
+    """Every scanned device and every discovered neighbour, judged: ({name: record}, [OUI look-alikes excluded]).
+
+    ``tables`` are the tables the scan walked. A device that answered but whose walk failed (asked twice)
+    with ENTITY-MIB among them is never ``clean``: its modules were not all read, and a covered module in
+    it would not be seen; it is ``review``, with the reason.
+    """
     entries_by_id = {e["id"]: e for e in rules.entries}
     records = {}
     for device in devices:
@@ -443,6 +448,12 @@ def build_devices(devices, scans, macs, rules, registry):
         record.update(describe_device(record, record.pop("_probes", {}), record.pop("_entity", []), rules))
         record["status"] = status_of(record["reachable"], findings)
         record["reason"] = reason_of(record["status"], record, findings)
+        if record["status"] == "clean" and record.get("walk_error") and "entity" in tables:
+            record["status"] = "review"
+            record["reason"] = (
+                "scan incomplete: the table walk failed (%s), so its ENTITY-MIB modules were not all read and "
+                "a covered module in it would not be seen" % record["walk_error"]
+            )
     return dict(sorted(records.items())), excluded
 
 

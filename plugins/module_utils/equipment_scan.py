@@ -171,7 +171,7 @@ def scan(params):
     scans = _in_netns(params.get("netns"), lambda: _scan_devices(params, rules))
     macs = snmp.collect_macs(scans, params["neighbour_tables"])
     registry = load_oui_registry(params["oui_files"], rules, macs)
-    devices, excluded = er.build_devices(params["devices"], scans, macs, rules, registry)
+    devices, excluded = er.build_devices(params["devices"], scans, macs, rules, registry, tables=params["walk"])
     facts = {
         "format": FACTS_FORMAT,
         "devices": devices,

@@ -535,3 +535,18 @@ def test_a_table_walk_that_timed_out_is_asked_again(monkeypatch):
     assert scans["127.0.0.1"].walk_error is None
     assert agent.asked.count("127.0.0.1 walk") == 2 and agent.asked.count("127.0.0.1") == 2
     assert "asked twice" in scans["127.0.0.2"].walk_error and scans["127.0.0.2"].reachable
+
+
+def test_a_device_whose_entity_walk_failed_is_not_clean():
+    """Answered, but the walk timed out twice: its modules were not all read, so not 'clean' (a covered
+    line card would not be seen); with ENTITY-MIB not among the tables walked, the walk's failure does
+    not touch the device's own judgement."""
+    scan = _scan(system={"sysobjectid": "1.3.6.1.4.1.9.1.1", "sysdescr": "Cisco IOS"})
+    scan.walk_error = "No SNMP response received before timeout (asked twice, the second time after the other devices)"
+    device = _device("sw")
+    devices, _ = er.build_devices([device], {"sw": scan}, {}, RULES, None, tables=["entity", "lldp"])
+    assert devices["sw"]["status"] == "review", devices["sw"]
+    assert devices["sw"]["reason"].startswith("scan incomplete: the table walk failed (No SNMP response")
+    assert "ENTITY-MIB" in devices["sw"]["reason"]
+    devices, _ = er.build_devices([device], {"sw": scan}, {}, RULES, None, tables=["lldp", "arp"])
+    assert devices["sw"]["status"] == "clean" and devices["sw"]["walk_error"] == scan.walk_error
