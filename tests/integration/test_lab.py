@@ -209,6 +209,32 @@ def test_lab_up_and_down_leaves_nothing_behind():
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def test_a_stale_lab_going_down_leaves_the_lab_that_took_its_slot_alone():
+    """A lab whose directory outlived it (a reboot, a lab taken down by hand) names namespaces, a slot and a
+    route that a newer lab may have taken since: its down removes its own files and nothing of the other."""
+    old_dir = Path(tempfile.mkdtemp(prefix="ripreplace-stale-", dir="/var/tmp"))
+    new_dir = Path(tempfile.mkdtemp(prefix="ripreplace-taker-", dir="/var/tmp"))
+    stale, taker = Lab(old_dir), Lab(new_dir)
+    try:
+        stale.up(light=1, systemd=0)
+        state = (old_dir / "lab.json").read_text()
+        stale.down()
+        (old_dir / "lab.json").write_text(state)  # the directory says the lab is up: it is not
+        taker.up(light=1, systemd=0)
+        if taker.slot.index != Lab(old_dir).slot.index:
+            pytest.skip("another lab took the freed slot first (a concurrent test run)")
+        before = _lab_traces(taker.slot.prefix, new_dir)
+        assert before["netns"] and before["routes"], before
+        Lab(old_dir).down()
+        assert _lab_traces(taker.slot.prefix, new_dir) == before  # namespaces, mounts, guard route: untouched
+        assert taker.sh("light1", "true").returncode == 0  # and the newer lab's host still answers
+        assert not (old_dir / "lab.json").exists()
+    finally:
+        for fleet, directory in ((taker, new_dir), (Lab(old_dir), old_dir)):
+            fleet.down(quiet=True)
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def test_plant_says_what_it_installed(lab):
     host = lab.light_hosts[0]
     lab.reset(host)

@@ -50,6 +50,7 @@ class Host:
     addr: str
     proc: Proc | None = None
     mounted: bool = False
+    ns_id: int | None = None  # its namespace's identity (net.netns_id), so down never removes another lab's
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -152,6 +153,7 @@ class Lab:
         self._save()
         net.add_ctl_ns(slot)
         self.state["ctl_ns"] = slot.ctl_ns
+        self.state["ctl_ns_id"] = net.netns_id(slot.ctl_ns)
         self._save()
         self._make_repo(img)
         self._start_repo_server(slot)
@@ -162,6 +164,8 @@ class Lab:
             host = Host(name=name, kind=kind, number=number, ns=slot.host_ns(name), addr=slot.host_addr(number))
             self._save_host(host)
             net.add_host_ns(slot, name, number)
+            host.ns_id = net.netns_id(host.ns)
+            self._save_host(host)
         self._write_known_hosts_and_inventory()
         for host in self.hosts.values():
             self._start_host(img, host)
@@ -521,9 +525,33 @@ class Lab:
             self._save_host(host)
         run(["rm", "-rf", "--one-file-system", self._host_dir(host.name) / "upper", self._host_dir(host.name) / "work"])
         if remove_ns:
-            if self.state.get("ctl_ns"):
+            if self.state.get("ctl_ns") and self._owns_slot():
                 net.forget_neighbour(self.slot, host.addr)
-            net.del_netns(host.ns)
+            if not net.del_netns(host.ns, expect=host.ns_id):
+                _log(f"left namespace {host.ns} alone: another lab has it now")
+
+    def _down_slot(self) -> None:
+        """The slot's control namespace and guard route, unless another lab took the slot since."""
+        slot = net.Slot(int(self.state["slot"]))
+        owned = self._owns_slot()  # else another lab took this slot since: its namespace and route stay
+        if self.state.get("ctl_ns"):
+            if owned:
+                net.del_netns(slot.ctl_ns)
+            else:
+                _log(f"left namespace {slot.ctl_ns} and the route to {slot.subnet} alone: another lab has them now")
+            self.state.pop("ctl_ns")
+            self.state.pop("ctl_ns_id", None)
+            self._save()
+        if self.state.get("guard_route"):
+            if owned:
+                net.del_guard_route(slot)
+            self.state.pop("guard_route")
+            self._save()
+
+    def _owns_slot(self) -> bool:
+        """The slot's control namespace is still the one this lab made (or this lab predates the record)."""
+        made = self.state.get("ctl_ns_id")
+        return made is None or net.netns_id(self.slot.ctl_ns) in (made, None)
 
     def down(self, quiet: bool = False) -> None:
         if not self.is_up:
@@ -553,15 +581,7 @@ class Lab:
                 proc.wait_gone(5)
             self.state.pop("repo_server")
             self._save()
-        slot = net.Slot(int(self.state["slot"]))
-        if self.state.get("ctl_ns"):
-            net.del_netns(slot.ctl_ns)
-            self.state.pop("ctl_ns")
-            self._save()
-        if self.state.get("guard_route"):
-            net.del_guard_route(slot)
-            self.state.pop("guard_route")
-            self._save()
+        self._down_slot()
         if errors:
             raise LabError("lab down left something behind: " + "; ".join(errors))
         for name in (STATE, INVENTORY, "repo-server.log"):

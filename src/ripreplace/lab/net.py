@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 from pathlib import Path
 
 from ripreplace.lab.proc import run
@@ -128,9 +129,24 @@ def add_host_ns(slot: Slot, name: str, number: int) -> None:
     run(["ip", "-n", slot.ctl_ns, "link", "set", ctl_if, "up"])
 
 
-def del_netns(name: str) -> None:
-    if netns_exists(name):
-        run(["ip", "netns", "del", name])
+def netns_id(name: str) -> int | None:
+    """The identity of the named namespace (its nsfs inode), None when there is none by that name."""
+    try:
+        return os.stat(NETNS_DIR / name).st_ino
+    except OSError:
+        return None
+
+
+def del_netns(name: str, expect: int | None = None) -> bool:
+    """Delete the named namespace. With ``expect`` (its identity when this lab made it), only that one: a
+    lab whose slot another lab took since (the first was torn down by hand, or died) must not take the
+    new lab's namespace of the same name down. True when it was deleted or is already gone."""
+    if not netns_exists(name):
+        return True
+    if expect is not None and netns_id(name) != expect:
+        return False
+    run(["ip", "netns", "del", name])
+    return True
 
 
 def forget_neighbour(slot: Slot, addr: str) -> None:

@@ -178,6 +178,8 @@ def _add_network(lab: Lab, slot: net.Slot, count: int) -> None:
     lab._save()
     ctl_if, dev_if = f"{slot.prefix}sp", f"{slot.prefix}sd"
     run(["ip", "netns", "add", ns])
+    lab.state["snmp"]["ns_id"] = net.netns_id(ns)
+    lab._save()
     run(["ip", "link", "add", ctl_if, "netns", slot.ctl_ns, "type", "veth", "peer", "name", dev_if, "netns", ns])
     run(["ip", "-n", ns, "link", "set", dev_if, "name", "eth0"])
     run(["ip", "-n", ns, "link", "set", "eth0", "address", f"02:72:73:{slot.index:02x}:00:01"])
@@ -274,8 +276,8 @@ def stop(lab: Lab, proc_type: Any) -> None:
             proc.wait_gone(5)
         snmp.pop("responder")
         lab._save()
-    net.del_netns(snmp["ns"])
-    if snmp.get("guard_route"):
+    owned = net.del_netns(snmp["ns"], expect=snmp.get("ns_id"))  # not another lab's, made in this slot since
+    if snmp.get("guard_route") and owned and lab._owns_slot():
         out = run(["ip", "route", "show", "type", "unreachable"]).stdout
         if any(line.split()[:2] == ["unreachable", snmp["guard_route"]] for line in out.splitlines()):
             run(["ip", "route", "del", "unreachable", snmp["guard_route"]])
