@@ -530,28 +530,8 @@ class Lab:
             if not net.del_netns(host.ns, expect=host.ns_id):
                 _log(f"left namespace {host.ns} alone: another lab has it now")
 
-    def _down_slot(self) -> None:
-        """The slot's control namespace and guard route, unless another lab took the slot since."""
-        slot = net.Slot(int(self.state["slot"]))
-        owned = self._owns_slot()  # else another lab took this slot since: its namespace and route stay
-        if self.state.get("ctl_ns"):
-            if owned:
-                net.del_netns(slot.ctl_ns)
-            else:
-                _log(f"left namespace {slot.ctl_ns} and the route to {slot.subnet} alone: another lab has them now")
-            self.state.pop("ctl_ns")
-            self.state.pop("ctl_ns_id", None)
-            self._save()
-        if self.state.get("guard_route"):
-            if owned:
-                net.del_guard_route(slot)
-            self.state.pop("guard_route")
-            self._save()
-
     def _owns_slot(self) -> bool:
-        """The slot's control namespace is still the one this lab made (or this lab predates the record)."""
-        made = self.state.get("ctl_ns_id")
-        return made is None or net.netns_id(self.slot.ctl_ns) in (made, None)
+        return net.owns_slot(self.slot, self.state.get("ctl_ns_id"))
 
     def down(self, quiet: bool = False) -> None:
         if not self.is_up:
@@ -581,7 +561,7 @@ class Lab:
                 proc.wait_gone(5)
             self.state.pop("repo_server")
             self._save()
-        self._down_slot()
+        net.release_slot(net.Slot(int(self.state["slot"])), self.state, self._save, _log)
         if errors:
             raise LabError("lab down left something behind: " + "; ".join(errors))
         for name in (STATE, INVENTORY, "repo-server.log"):

@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ripreplace.lab.proc import run
 
@@ -147,6 +149,31 @@ def del_netns(name: str, expect: int | None = None) -> bool:
         return False
     run(["ip", "netns", "del", name])
     return True
+
+
+def owns_slot(slot: Slot, made: int | None) -> bool:
+    """The slot's control namespace is still the one a lab made (``made``: its identity then, None when the
+    lab predates the record), or is gone: no other lab has taken the slot since."""
+    return made is None or netns_id(slot.ctl_ns) in (made, None)
+
+
+def release_slot(slot: Slot, state: dict[str, Any], save: Callable[[], None], log: Callable[[str], None]) -> None:
+    """A lab's control namespace and guard route (``state``: the lab's, saved after each step), unless
+    another lab took the slot since: then they are that lab's and stay."""
+    owned = owns_slot(slot, state.get("ctl_ns_id"))
+    if state.get("ctl_ns"):
+        if owned:
+            del_netns(slot.ctl_ns)
+        else:
+            log(f"left namespace {slot.ctl_ns} and the route to {slot.subnet} alone: another lab has them now")
+        state.pop("ctl_ns")
+        state.pop("ctl_ns_id", None)
+        save()
+    if state.get("guard_route"):
+        if owned:
+            del_guard_route(slot)
+        state.pop("guard_route")
+        save()
 
 
 def forget_neighbour(slot: Slot, addr: str) -> None:
