@@ -101,11 +101,13 @@ def test_outside_the_window_refuses_and_no_host_changes(lab, workdir, inventory)
 
 def test_short_window_defers_later_batches(lab, workdir, inventory):
     planted(lab, *lab.hosts)
-    # The canary starts about 0.5 s into the window and a real remediation of it takes 20-30 s: with a
-    # floor of 9 min 45 s the canary fits while more than 15 s of the window are used, and batch 2 does
-    # not once the canary has taken more than 15 s. (9 min 30 s failed once the canary got under 30 s.)
+    # No timing guess: kesl's prerm takes 75 s (the lab's slow knob), so the canary uses at least 75 s of
+    # the 10-minute window and batch 2's 9 minutes cannot fit after it, however fast the machine; the
+    # canary itself starts about 0.5 s into the window, 60 s inside its own 9-minute floor.
+    for host in lab.hosts:
+        lab.sh(host, "sh", "-c", "mkdir -p /etc/ripreplace-lab && echo 75 > /etc/ripreplace-lab/slow-prerm-kesl")
     code, envelope, _ = remediate(
-        lab, workdir, inventory, "--window", "now/PT10M", "--batch-estimate", "PT9M45S", "--batches", "1,100%"
+        lab, workdir, inventory, "--window", "now/PT10M", "--batch-estimate", "PT9M", "--batches", "1,100%"
     )
     assert code == 5
     result = envelope["result"]

@@ -9,7 +9,9 @@ scripts that log each step to /var/log/kaspersky/<package>-maint.log.
 
 Knobs for failure tests, read by the maintainer scripts on the host:
 ``/etc/ripreplace-lab/fail-postrm-<package>`` makes postrm fail with a message, and
-``/etc/ripreplace-lab/fail-prerm-<package>`` makes prerm fail.
+``/etc/ripreplace-lab/fail-prerm-<package>`` makes prerm fail;
+``/etc/ripreplace-lab/slow-prerm-<package>`` (or ``slow-postrm-``) holding a number of seconds makes the
+script take at least that long (a removal whose duration a test can count on, not a timing guess).
 
 Decoys that detection must never flag: ``kics`` here is Checkmarx's open-source IaC scanner
 (its own maintainer and paths, nothing under /opt/kaspersky).
@@ -165,7 +167,9 @@ def _start_stop(pkg: FakePackage, action: str) -> list[str]:
 
 
 def _knob(pkg: FakePackage, script: str) -> list[str]:
+    slow = f"{KNOB_DIR}/slow-{script}-{pkg.name}"
     return [
+        f'if [ -e {slow} ]; then sleep "$(cat {slow})"; fi',
         f"if [ -e {KNOB_DIR}/fail-{script}-{pkg.name} ]; then",
         f'    echo "{pkg.name} {script}: cannot unregister from the management server (lab failure knob)" >&2',
         "    exit 1",
