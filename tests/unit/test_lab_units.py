@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ripreplace.exceptions import LabPrerequisiteError
+from ripreplace.exceptions import LabError, LabPrerequisiteError
 from ripreplace.lab import fakepkgs, net, prereq
 
 
@@ -114,3 +114,53 @@ def test_fake_daemon_stops_on_sigterm_and_logs(tmp_path):
         proc.kill()
         proc.wait()
     assert log.read_text().split()[-1] == "stopped"
+
+
+@pytest.fixture
+def fake_ssh(tmp_path, monkeypatch):
+    """A stand-in ssh: fails as ssh does (exit 255, its own message) while tmp_path/fail holds a count > 0."""
+    from ripreplace.lab import proc
+
+    monkeypatch.setattr(proc, "SSH_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    script = tmp_path / "ssh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"n=$(cat {tmp_path}/fail); echo run >> {tmp_path}/runs\n"
+        f'if [ "$n" -gt 0 ]; then echo $((n-1)) > {tmp_path}/fail; echo "$MSG" >&2; exit 255; fi\n'
+        "echo done\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _ssh_runs(tmp_path):
+    return len((tmp_path / "runs").read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ssh: connect to host 10.250.0.11 port 22: Connection timed out",
+        "Connection timed out during banner exchange",
+        "kex_exchange_identification: Connection closed by remote host",
+    ],
+)
+def test_ssh_that_could_not_connect_is_tried_again(fake_ssh, tmp_path, monkeypatch, message):
+    from ripreplace.lab import proc
+
+    monkeypatch.setenv("MSG", message)
+    (tmp_path / "fail").write_text("2")
+    assert proc.run_ssh([fake_ssh]).stdout == "done\n" and _ssh_runs(tmp_path) == 3
+    (tmp_path / "fail").write_text("9")  # still failing after 3 more tries: the error, one line
+    with pytest.raises(LabError, match=r"failed \(rc=255\)"):
+        proc.run_ssh([fake_ssh])
+    assert _ssh_runs(tmp_path) == 3 + 4
+
+
+def test_a_command_that_ran_and_exited_255_is_not_run_again(fake_ssh, tmp_path, monkeypatch):
+    from ripreplace.lab import proc
+
+    monkeypatch.setenv("MSG", "the remote command's own failure")
+    (tmp_path / "fail").write_text("1")
+    result = proc.run_ssh([fake_ssh], check=False)
+    assert result.returncode == 255 and _ssh_runs(tmp_path) == 1

@@ -29,7 +29,7 @@ import yaml
 
 from ripreplace.exceptions import LabError, UsageError
 from ripreplace.lab import fakeapproved, fakepkgs, hostmacs, image, net, planted, prereq, snmp
-from ripreplace.lab.proc import Proc, children, run, spawn, succeeds
+from ripreplace.lab.proc import Proc, children, run, run_ssh, spawn, succeeds
 
 STATE = "lab.json"
 INVENTORY = "inventory.yml"
@@ -427,8 +427,9 @@ class Lab:
     def sh(
         self, name: str, *argv: str, check: bool = True, timeout: float = 300, input_text: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv on a lab host over SSH (through the lab namespace); each word is quoted."""
-        return run(self.ssh_argv(name, *argv), check=check, timeout=timeout, input_text=input_text)
+        """Run argv on a lab host over SSH (through the lab namespace); each word is quoted. A connection that
+        could not be set up is tried again (proc.run_ssh)."""
+        return run_ssh(self.ssh_argv(name, *argv), check=check, timeout=timeout, input_text=input_text)
 
     def copy_to(self, name: str, local: Path, remote: str) -> None:
         host = self.host(name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ripreplace.lab.proc import run
+from ripreplace.lab.proc import run_ssh
 
 
 class _Host(Protocol):
@@ -16,13 +16,13 @@ class _Host(Protocol):
 def installed(lab: _Host, name: str) -> dict[str, str]:
     """What a lab host has installed, dpkg and rpm: ``"NAME (deb)"`` / ``"NAME (rpm)"`` -> version."""
     out: dict[str, str] = {}
-    debs = run(lab.ssh_argv(name, "dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\\n"))
+    debs = run_ssh(lab.ssh_argv(name, "dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\\n"))
     for line in debs.stdout.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "ii":
             out[f"{parts[1]} (deb)"] = parts[2]
     query = "! command -v rpm >/dev/null || rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}\\n'"
-    rpms = run(lab.ssh_argv(name, "sh", "-c", query))
+    rpms = run_ssh(lab.ssh_argv(name, "sh", "-c", query))
     for line in rpms.stdout.splitlines():
         parts = line.split()
         if len(parts) == 2:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,6 +20,14 @@ from ripreplace.exceptions import LabError
 
 #: A locale that keeps tool output parsable, and no inherited apt front-end prompts.
 _ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
+
+#: ssh's own messages for a connection it could not set up: the remote command never started.
+SSH_SETUP_FAILED = re.compile(
+    r"Connection timed out|Connection refused|Connection closed by|Connection reset by|kex_exchange_identification|"
+    r"banner exchange|ssh_exchange_identification|connect to host"
+)
+#: seconds between the tries of a connection ssh could not set up
+SSH_RETRY_DELAYS = (1.0, 2.0, 4.0)
 
 
 def run(
@@ -53,9 +62,28 @@ def run(
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"{' '.join(args[:3])}... did not finish in {timeout} s") from exc
     if check and proc.returncode != 0:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        last = detail[-1] if detail else "no output"
-        raise LabError(f"{' '.join(args[:4])} failed (rc={proc.returncode}): {last}")
+        raise LabError(_failed(args, proc))
+    return proc
+
+
+def _failed(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> str:
+    detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+    return f"{' '.join(args[:4])} failed (rc={proc.returncode}): {detail[-1] if detail else 'no output'}"
+
+
+def run_ssh(
+    argv: Sequence[str | Path], *, check: bool = True, timeout: float = 300, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run` of an ssh command line. A connection ssh could not set up (its exit 255 with one of its
+    own connection messages: a loaded machine's connect or banner timeout) is tried again, up to 3 times,
+    1, 2 and 4 s apart; a command that started is never run twice."""
+    for delay in (*SSH_RETRY_DELAYS, None):
+        proc = run(argv, check=False, timeout=timeout, input_text=input_text)
+        if delay is None or proc.returncode != 255 or not SSH_SETUP_FAILED.search(proc.stderr):
+            break
+        time.sleep(delay)
+    if check and proc.returncode != 0:
+        raise LabError(_failed([str(a) for a in argv], proc))
     return proc
 
 
