@@ -18,8 +18,9 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,31 @@ def result_message(res: Mapping[str, Any]) -> str:
     return "failed without a message"
 
 
+@contextlib.contextmanager
+def _cancel_on_signals(cancel_callback: CancelCallback | None) -> Iterator[CancelCallback | None]:
+    """A run without its own cancel_callback is cancelled by SIGINT or SIGTERM, for this run only.
+
+    ansible-runner, given none, installs handlers for both signals in the whole process and never
+    restores them: afterwards a Ctrl-C or a SIGTERM to the process (the next command of an in-process
+    caller, a test session) only set an event nobody reads. Here they are installed for the run and the
+    previous handlers restored when it ends.
+    """
+    if cancel_callback is not None or threading.current_thread() is not threading.main_thread():
+        yield cancel_callback  # (outside the main thread ansible-runner installs nothing either)
+        return
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(received)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_playbook(
     run: RunDir,
     request: PlaybookRequest,
@@ -178,7 +204,11 @@ def run_playbook(
     # ansible-runner drops the playbook argument when ``binary`` is given (it switches to RAW mode), so the
     # binary is only checked here and found through PATH, which base_envvars() starts with its directory.
     _ansible_playbook_binary()
-    with tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private, childenv.key_handoff(keys.hmac) as key:
+    with (
+        tempfile.TemporaryDirectory(prefix="ripreplace-runner-") as private,
+        childenv.key_handoff(keys.hmac) as key,
+        _cancel_on_signals(cancel_callback) as cancel,
+    ):
         envvars.update(key)
         try:
             from ansible_runner.interface import init_runner
@@ -198,7 +228,7 @@ def run_playbook(
                 quiet=True,
                 suppress_env_files=True,
                 event_handler=handler,
-                cancel_callback=cancel_callback,
+                cancel_callback=cancel,
             )
             # ansible-runner seeds the environment with os.environ and writes it to artifacts/<ident>/command
             runner.config.env = childenv.scrub(runner.config.env, ours=envvars, secrets=[keys.hmac or b""])

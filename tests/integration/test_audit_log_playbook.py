@@ -467,6 +467,7 @@ def test_wrapped_mode_under_ansible_runner(tmp_path: Path, monkeypatch: pytest.M
         "    - name: batch work\n      ansible.builtin.command: 'true'\n",
     )
     inv = str(inventory(tmp_path))
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     with chain.AuditLog(run.audit_log_path, run_id=run.run_id) as audit:
         audit.run_start(manifest)
         audit.decision("window-check", ok=True, window="now/PT1H")
@@ -474,6 +475,9 @@ def test_wrapped_mode_under_ansible_runner(tmp_path: Path, monkeypatch: pytest.M
             audit.decision("batch-start", batch=batch, hosts=["localhost"])
             result = runner.run_playbook(run, runner.PlaybookRequest(playbook=book, inventory=inv, ident=f"b{batch}"))
             assert result.status == "successful", result
+            # ansible-runner's own SIGINT/SIGTERM handlers, installed when no cancel_callback is given, are not
+            # left behind: a Ctrl-C or SIGTERM to this process still does what it did before the run
+            assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
             audit.decision("batch-end", batch=batch, status=result.status)
         end = audit.run_end(status="successful", stats={"localhost": "remediated"}, manifest_path=run.manifest_path)
 
