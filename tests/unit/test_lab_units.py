@@ -157,10 +157,19 @@ def test_ssh_that_could_not_connect_is_tried_again(fake_ssh, tmp_path, monkeypat
     assert _ssh_runs(tmp_path) == 3 + 4
 
 
-def test_a_command_that_ran_and_exited_255_is_not_run_again(fake_ssh, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "message",
+    [
+        "the remote command's own failure",
+        "Read from remote host 10.250.0.11: Connection reset by peer",  # cut mid-command: it may have run
+        "Connection to 10.250.0.11 closed by remote host.",
+        "client_loop: send disconnect: Broken pipe",
+    ],
+)
+def test_a_command_that_ran_and_exited_255_is_not_run_again(fake_ssh, tmp_path, monkeypatch, message):
     from ripreplace.lab import proc
 
-    monkeypatch.setenv("MSG", "the remote command's own failure")
+    monkeypatch.setenv("MSG", message)
     (tmp_path / "fail").write_text("1")
     result = proc.run_ssh([fake_ssh], check=False)
     assert result.returncode == 255 and _ssh_runs(tmp_path) == 1

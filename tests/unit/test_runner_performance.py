@@ -36,13 +36,17 @@ def clean_env(monkeypatch, tmp_path: Path) -> Path:
     ],
 )
 def test_pipelining_on_unless_the_operator_configured_it(clean_env, monkeypatch, cfg_text, env, expected):
+    assert _defaults(clean_env, monkeypatch, cfg_text, env, "ANSIBLE_PIPELINING") == (expected, expected)
+
+
+def _defaults(clean_env: Path, monkeypatch, cfg_text: str | None, env: dict[str, str], name: str) -> tuple:
+    """``name`` in the performance defaults and in a wrapped run's environment, under this cfg and environment."""
     if cfg_text is not None:
         clean_env.write_text(cfg_text)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert runner.performance_envvars().get("ANSIBLE_PIPELINING") == expected
-    got = runner.base_envvars(RunDir.create(clean_env.parent / "runs", "audit")).get("ANSIBLE_PIPELINING")
-    assert got == expected
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    run = RunDir.create(clean_env.parent / "runs", "audit")
+    return runner.performance_envvars().get(name), runner.base_envvars(run).get(name)
 
 
 @pytest.mark.parametrize(
@@ -56,9 +60,4 @@ def test_pipelining_on_unless_the_operator_configured_it(clean_env, monkeypatch,
     ],
 )
 def test_ssh_retries_unless_the_operator_configured_them(clean_env, monkeypatch, cfg_text, env, expected):
-    if cfg_text is not None:
-        clean_env.write_text(cfg_text)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert runner.performance_envvars().get("ANSIBLE_SSH_RETRIES") == expected
-    assert runner.base_envvars(RunDir.create(clean_env.parent / "runs", "audit")).get("ANSIBLE_SSH_RETRIES") == expected
+    assert _defaults(clean_env, monkeypatch, cfg_text, env, "ANSIBLE_SSH_RETRIES") == (expected, expected)

@@ -23,8 +23,9 @@ _ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteracti
 
 #: ssh's own messages for a connection it could not set up: the remote command never started.
 SSH_SETUP_FAILED = re.compile(
-    r"Connection timed out|Connection refused|Connection closed by|Connection reset by|kex_exchange_identification|"
-    r"banner exchange|ssh_exchange_identification|connect to host"
+    # only messages of the set-up; a session cut mid-command says "Read from remote host ...: Connection reset by
+    # peer", "Connection to X closed by remote host" or "client_loop: ...", and is never tried again
+    r"connect to host .*: |kex_exchange_identification: |ssh_exchange_identification: |during banner exchange"
 )
 #: seconds between the tries of a connection ssh could not set up
 SSH_RETRY_DELAYS = (1.0, 2.0, 4.0)
