@@ -51,10 +51,49 @@ def _plain(value):
     return str(value)
 
 
+#: common spellings of the protocols (net-snmp's SHA, AES, SHA-256, AES-128...) -> the module's choices
+_PROTOCOL_ALIASES = {"sha1": "sha", "aes128": "aes"}
+
+
+def _protocol(value, choices):
+    text = str(value).strip().lower().replace("-", "").replace("_", "")
+    text = _PROTOCOL_ALIASES.get(text, text)
+    return text if text in choices else None
+
+
+def _port(value):
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def _checked(device, hv):
+    """Ports and protocols as the module takes them. A value it cannot use makes the device ``invalid``
+    (reported, not scanned) instead of failing the whole scan, and is dropped; never a credential shown."""
+    problems = []
+    if hv.get("snmp_port") is not None:
+        port = _port(hv["snmp_port"])
+        if port is None:
+            problems.append("snmp_port %r is not a UDP port (1-65535)" % str(hv["snmp_port"])[:20])
+        else:
+            device["port"] = port
+    for key, choices in (("v3_auth_protocol", snmp.AUTH_PROTOCOLS), ("v3_priv_protocol", snmp.PRIV_PROTOCOLS)):
+        if key in device:
+            value = _protocol(device[key], choices)
+            if value is None:
+                shown = str(device.pop(key))[:20]
+                problems.append("snmp_%s %r is not one of %s" % (key, shown, ", ".join(choices)))
+            else:
+                device[key] = value
+    if problems:
+        device["invalid"] = "; ".join(problems)
+    return device
+
+
 def device_from_hostvars(name, hv):
     device = {"name": name, "address": _plain(hv.get("ansible_host")) or name}
-    if hv.get("snmp_port") is not None:
-        device["port"] = int(hv["snmp_port"])
     if hv.get("snmp_v3_user"):
         device["version"] = "3"
         for key, var in _V3.items():
@@ -69,7 +108,7 @@ def device_from_hostvars(name, hv):
         device["site"] = _plain(site)
     if hv.get("covered_purpose") is not None:
         device["covered_purpose"] = bool(hv["covered_purpose"])
-    return device
+    return _checked(device, hv)
 
 
 def neighbour_table(host, registered):

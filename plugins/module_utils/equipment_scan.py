@@ -46,6 +46,7 @@ def argument_spec():
         v3_context=dict(type="str", default=""),
         site=dict(type="str"),
         covered_purpose=dict(type="bool"),
+        invalid=dict(type="str"),
     )
     return dict(
         devices=dict(type="list", elements="dict", default=[], options=device_spec),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """SNMP I/O of ripreplace.remediation.covered_equipment_facts (controller side: pysnmp, asyncio).
 
-One SnmpEngine serves every device; devices are scanned concurrently under a semaphore. Per
+One dispatcher serves every SNMPv2c device, one SnmpEngine each distinct set of SNMPv3 credentials
+(v3_engine); devices are scanned concurrently under a semaphore. Per
 device: one GETBULK of non-repeaters only, the GETNEXT of the system group, of every vendor probe
 OID and of one sentinel column per table (ENTITY-MIB, LLDP remote systems, ARP, BRIDGE and
 Q-BRIDGE forwarding tables); then GETBULK walks of the tables that have rows, all their columns
@@ -78,6 +79,8 @@ _BINARY_FIELDS = {("arp", "mac"), ("fdb", "mac"), ("lldp", "chassis")}
 
 
 def credential_problem(device):
+    if device.get("invalid"):  # the action plugin found an inventory value the scan cannot use
+        return device["invalid"]
     if device["version"] == "2c" and not device.get("community"):
         return "SNMPv2c needs a community (snmp_community)"
     if device["version"] == "3" and not device.get("v3_user"):
@@ -99,6 +102,24 @@ def _auth(device):
         kwargs["privKey"] = device["v3_priv_key"]
         kwargs["privProtocol"] = getattr(hlapi, PRIV_PROTOCOLS[device["v3_priv_protocol"]])
     return hlapi.UsmUserData(device["v3_user"], **kwargs)  # noqa: S509 - the site's chosen security level
+
+
+#: what an operator checks when an agent refused the request: errind class name -> hint
+_HINTS = {
+    "RequestTimedOut": "a wrong snmp_community gets no answer either",
+    "WrongDigest": "authentication failed: check snmp_v3_auth_key and snmp_v3_auth_protocol",
+    "UnknownUserName": "the agent has no such user: check snmp_v3_user",
+    "UnsupportedSecurityLevel": "the user needs another security level: check snmp_v3_auth_key/snmp_v3_priv_key",
+    "DecryptionError": "privacy failed: check snmp_v3_priv_key and snmp_v3_priv_protocol",
+}
+
+
+def error_text(device, err):
+    """One line for a request that failed: pysnmp's words, and what to check (never a credential)."""
+    hint = _HINTS.get(type(err).__name__)
+    if isinstance(err, errind.RequestTimedOut) and device["version"] != "2c":
+        hint = None  # an SNMPv3 agent answers wrong credentials with a report: silence is silence
+    return "SNMP %s: %s%s" % (device["version"], err, "; %s" % hint if hint else "")
 
 
 def _absent(value):
@@ -143,15 +164,38 @@ def _record_identity(scan, oid, value):
         scan.probes[oid] = _text(value)
 
 
+def v3_credentials(device):
+    """What an SNMPv3 device authenticates with: user, and each key with its protocol (None when absent)."""
+    auth = (device.get("v3_auth_protocol"), device["v3_auth_key"]) if device.get("v3_auth_key") else None
+    priv = (device.get("v3_priv_protocol"), device["v3_priv_key"]) if device.get("v3_priv_key") else None
+    return device.get("v3_user"), auth, priv
+
+
+def v3_engine(handles, device):
+    """The SnmpEngine of ``device``'s SNMPv3 credentials: one engine per distinct set, never shared by two.
+
+    pysnmp keeps one USM user per user name in an engine (its configurator replaces the keys of a name
+    it knows, and copies them for each agent it discovers): devices with the same user name and other
+    keys or protocols in one engine would each be asked with whichever keys were configured last, so a
+    wrong key could read as right and a right one fail. A fleet with one credential set has one engine."""
+    key = v3_credentials(device)
+    engine = handles["engines"].get(key)
+    if engine is None:
+        engine = hlapi.SnmpEngine()
+        engine.cache["mibViewController"] = handles["view"]
+        handles["engines"][key] = engine
+    return engine
+
+
 class Session(object):
     """One device's SNMP conversation. SNMPv2c goes through pysnmp's light v1arch dispatcher (the full
     engine resolves a community with a scan of every community it knows, so many devices cost O(n^2));
-    SNMPv3 needs the engine (USM)."""
+    SNMPv3 needs an engine (USM): the one of the device's credentials (see v3_engine)."""
 
     def __init__(self, handles, device, target):
         self.device = device
         self.v3 = device["version"] == "3"
-        self.handle = handles["engine"] if self.v3 else handles["dispatcher"]
+        self.handle = v3_engine(handles, device) if self.v3 else handles["dispatcher"]
         self.target = target
         self.auth = _auth(device)
         self.context = hlapi.ContextData(contextName=device.get("v3_context") or "") if self.v3 else None
@@ -198,7 +242,7 @@ async def _get(session, oids, scan):
     device = session.device
     err, status, index, binds = await session.get(oids)
     if err:
-        scan.error = "SNMP %s: %s" % (device["version"], err)
+        scan.error = error_text(device, err)
         scan.timed_out = isinstance(err, errind.RequestTimedOut)
         return False
     scan.reachable = True
@@ -258,7 +302,7 @@ async def _identify_and_walk(session, oids, columns, scan):
     asked = parents + [c[2] for c in sentinels]
     err, status, _index, binds = await session.bulk(len(asked), 0, asked)
     if err:
-        scan.error = "SNMP %s: %s" % (device["version"], err)
+        scan.error = error_text(device, err)
         scan.timed_out = isinstance(err, errind.RequestTimedOut)
         return False
     scan.reachable = True
@@ -324,11 +368,10 @@ async def _scan_one(handles, device, rules, options, scan):
 async def _scan_all(devices, rules, options):
     usable = [d for d in devices if not credential_problem(d)]
     handles = {
-        "engine": hlapi.SnmpEngine() if any(d["version"] == "3" for d in usable) else None,
+        "engines": {},  # SNMPv3 credentials -> SnmpEngine (v3_engine)
+        "view": mib_view_without_compiler() if any(d["version"] == "3" for d in usable) else None,
         "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in usable) else None,
     }
-    if handles["engine"] is not None:
-        handles["engine"].cache["mibViewController"] = mib_view_without_compiler()
     scans = {d["name"]: DeviceScan(d["name"]) for d in devices}
 
     async def one(device, semaphore):
@@ -347,8 +390,8 @@ async def _scan_all(devices, rules, options):
         await asyncio.gather(*(one(d, first) for d in devices))
         await _ask_again(devices, scans, one, options)
     finally:
-        if handles["engine"] is not None:
-            handles["engine"].close_dispatcher()
+        for engine in handles["engines"].values():
+            engine.close_dispatcher()
         if handles["dispatcher"] is not None:
             handles["dispatcher"].transport_dispatcher.close_dispatcher()
     return scans

@@ -92,6 +92,12 @@ options:
             entries (public safety, government facilities, critical infrastructure, national
             security). Then such findings are C(covered), not C(review).
         type: bool
+      invalid:
+        description:
+          - Why the device's inventory values cannot be used (a port that is not one, an unknown protocol); set
+            by the action plugin. Such a device is reported C(unreachable) with this reason and sent nothing;
+            the other devices are scanned.
+        type: str
   neighbour_tables:
     description: Neighbour tables of managed hosts (C(ip -json neigh show)), one item per host.
     type: list

@@ -226,3 +226,46 @@ def test_outside_the_control_namespace_nothing_leaves(device_lab: Lab, tmp_path:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, pytest.raises(OSError) as refused:
         sock.sendto(b"\x30\x00", (address, 161))
     assert refused.value.errno == errno.EHOSTUNREACH
+
+
+def test_wrong_credentials_read_as_refused_and_never_as_another_devices(device_lab: Lab, tmp_path: Path) -> None:
+    """SNMPv3 devices with one user name and other keys, a wrong community, an unusable port: each device is
+    asked with its own credentials (a wrong key never rides on a right one's), each says what to check,
+    the others are scanned, and no credential reaches the run directory."""
+    inventory = yaml.safe_load(device_lab.inventory.read_text())
+    group = inventory["all"]["children"]["snmp_devices"]
+    hosts = group["hosts"]
+    zte = hosts["zte-zxr10"]
+    wrong_auth, wrong_community = "canary-wrong-auth-91d2", "canary-wrong-community-0e7b"
+    group["hosts"] = {
+        "zte-zxr10": zte,
+        "zte-wrong-key": dict(zte, snmp_v3_auth_key=wrong_auth),
+        "zte-md5": dict(zte, snmp_v3_auth_protocol="MD5"),
+        "zte-unknown-user": dict(zte, snmp_v3_user="nobody"),
+        "zte-olt-c320": dict(hosts["zte-olt-c320"], snmp_v3_auth_protocol="SHA"),  # v2c: the v3 value is unused
+        "olt-wrong-community": dict(hosts["zte-olt-c320"], snmp_community=wrong_community),
+        "olt-bad-port": dict(hosts["zte-olt-c320"], snmp_port="snmp"),
+    }
+    inventory["all"]["children"].pop("lab")
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    proc = _ripreplace("equipment", "-i", str(path), "--output", "json", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    envelope = json.loads(proc.stdout)
+    result = {name: (h["status"], h["reason"]) for name, h in envelope["result"]["hosts"].items()}
+    assert result["zte-zxr10"] == ("covered", None) and result["zte-olt-c320"] == ("covered", None)
+    digest = "SNMP 3: Wrong SNMP PDU digest; authentication failed: check snmp_v3_auth_key and snmp_v3_auth_protocol"
+    assert result["zte-wrong-key"] == result["zte-md5"] == ("unreachable", digest)
+    assert result["zte-unknown-user"] == (
+        "unreachable",
+        "SNMP 3: Unknown USM user; the agent has no such user: check snmp_v3_user",
+    )
+    assert result["olt-wrong-community"][0] == "unreachable"
+    assert "a wrong snmp_community gets no answer either" in result["olt-wrong-community"][1]
+    assert result["olt-bad-port"] == ("unreachable", "not scanned: snmp_port 'snmp' is not a UDP port (1-65535)")
+    run_dir = Path(envelope["run_dir"])
+    secrets = (wrong_auth, wrong_community, zte["snmp_v3_auth_key"], zte["snmp_v3_priv_key"])
+    for file in [p for p in run_dir.rglob("*") if p.is_file()]:
+        data = file.read_bytes()
+        assert not any(s.encode() in data for s in secrets), file
+    assert not any(s in proc.stdout + proc.stderr for s in secrets)

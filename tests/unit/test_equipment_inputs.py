@@ -1,0 +1,198 @@
+# Copyright 2026 ripreplace developers
+# SPDX-License-Identifier: Apache-2.0
+"""What the equipment scan does with the inventory's SNMP values: each SNMPv3 device asked with its own
+credentials (real pysnmp agents on loopback), values it cannot use reported per device, reasons that say
+what to check."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from tests import collection_code
+
+USER = "ops"
+KEYS = {"one": ("auth-key-one", "priv-key-one"), "two": ("auth-key-two", "priv-key-two")}
+
+
+@functools.cache
+def _snmp():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
+        return collection_code.load("plugins.module_utils.equipment_snmp")
+
+
+@functools.cache
+def _action():
+    return collection_code.load("plugins.action.covered_equipment_facts")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(ports: dict[str, int], ready: threading.Event, box: dict) -> None:
+    """SNMPv3 agents on 127.0.0.1, one engine each, the same user name with each agent's own keys."""
+    from pysnmp.carrier.asyncio.dgram import udp
+    from pysnmp.entity import config, engine
+    from pysnmp.entity.rfc3413 import cmdrsp, context
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    engines = []
+    for name, port in ports.items():
+        agent = engine.SnmpEngine()
+        config.add_transport(agent, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(("127.0.0.1", port)))
+        auth, priv = KEYS[name]
+        config.add_v3_user(agent, USER, config.USM_AUTH_HMAC96_SHA, auth, config.USM_PRIV_CFB128_AES, priv)
+        config.add_vacm_user(agent, 3, USER, "authPriv", (1, 3, 6, 1, 2, 1), (1, 3, 6, 1, 2, 1))
+        snmp_context = context.SnmpContext(agent)
+        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
+            responder(agent, snmp_context)
+        agent.transport_dispatcher.job_started(1)
+        engines.append(agent)
+    box["stop"] = loop.create_future()
+    box["loop"] = loop
+    ready.set()
+    loop.run_until_complete(box["stop"])
+    for agent in engines:
+        agent.close_dispatcher()
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def agents() -> Iterator[dict[str, int]]:
+    ports = {name: _free_port() for name in KEYS}
+    ready, box = threading.Event(), {}
+    thread = threading.Thread(target=_serve, args=(ports, ready, box), daemon=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        thread.start()
+        assert ready.wait(20), "the loopback agents did not start"
+    yield ports
+    box["loop"].call_soon_threadsafe(box["stop"].set_result, None)
+    thread.join(10)
+
+
+def _v3(name: str, port: int, keys: tuple[str, str], **extra) -> dict:
+    device = {"name": name, "address": "127.0.0.1", "port": port, "version": "3", "v3_user": USER}
+    device.update(v3_auth_key=keys[0], v3_auth_protocol="sha", v3_priv_key=keys[1], v3_priv_protocol="aes")
+    device["v3_context"] = ""
+    device.update(extra)
+    return device
+
+
+def test_devices_with_one_user_name_and_their_own_keys_are_each_asked_with_theirs(agents):
+    """pysnmp keeps one USM user per name in an engine: shared, a device was asked with another device's keys
+    (a right key failed, a wrong one passed). Each set of credentials has its engine now."""
+    snmp = _snmp()
+    devices = [
+        _v3("one", agents["one"], KEYS["one"]),
+        _v3("two", agents["two"], KEYS["two"]),
+        _v3("two-with-ones-keys", agents["two"], KEYS["one"]),
+        _v3("one-again", agents["one"], KEYS["one"]),
+        _v3("two-md5", agents["two"], KEYS["two"], v3_auth_protocol="md5"),
+    ]
+    options = {"timeout": 1.0, "retries": 0, "concurrency": 8, "tables": []}
+    for order in (devices, devices[::-1]):  # whichever is configured first
+        scans = snmp.scan_all(order, _rules(), options)
+        assert scans["one"].reachable and scans["two"].reachable and scans["one-again"].reachable
+        assert scans["one"].system["sysdescr"].startswith("PySNMP engine")
+        for wrong in ("two-with-ones-keys", "two-md5"):
+            assert not scans[wrong].reachable, wrong
+            assert scans[wrong].error == (
+                "SNMP 3: Wrong SNMP PDU digest; authentication failed: check snmp_v3_auth_key and snmp_v3_auth_protocol"
+            )
+
+
+def test_one_engine_per_set_of_credentials():
+    snmp = _snmp()
+    handles = {"engines": {}, "view": None}
+    one = snmp.v3_engine(handles, _v3("a", 1, KEYS["one"]))
+    assert snmp.v3_engine(handles, _v3("b", 2, KEYS["one"], v3_context="other")) is one  # a context is per request
+    assert snmp.v3_engine(handles, _v3("c", 1, KEYS["two"])) is not one
+    assert snmp.v3_engine(handles, _v3("d", 1, KEYS["one"], v3_priv_protocol="aes256")) is not one
+    assert len(handles["engines"]) == 3
+    for engine in handles["engines"].values():
+        engine.close_dispatcher()
+
+
+def _rules():
+    rules = collection_code.load("plugins.module_utils.equipment_rules")
+    return rules.Rules({"format": "ripreplace-equipment-rules/1", "entries": []})
+
+
+@pytest.mark.parametrize(
+    ("hostvars", "expected"),
+    [
+        ({"snmp_v3_auth_protocol": "SHA", "snmp_v3_priv_protocol": "AES"}, ("sha", "aes", None)),
+        ({"snmp_v3_auth_protocol": "SHA-256", "snmp_v3_priv_protocol": "AES-128"}, ("sha256", "aes", None)),
+        ({"snmp_v3_auth_protocol": "sha1", "snmp_v3_priv_protocol": "3DES"}, ("sha", "3des", None)),
+        (
+            {"snmp_v3_auth_protocol": "sha-3", "snmp_v3_priv_protocol": "blowfish"},
+            (
+                None,
+                None,
+                "snmp_v3_auth_protocol 'sha-3' is not one of md5, sha, sha224, sha256, sha384, sha512; "
+                "snmp_v3_priv_protocol 'blowfish' is not one of des, 3des, aes, aes192, aes256",
+            ),
+        ),
+        ({"snmp_port": "16100"}, ("sha", None, None)),
+        ({"snmp_port": "abc"}, ("sha", None, "snmp_port 'abc' is not a UDP port (1-65535)")),
+        ({"snmp_port": 0}, ("sha", None, "snmp_port '0' is not a UDP port (1-65535)")),
+    ],
+)
+def test_inventory_values_the_scan_cannot_use_make_that_device_invalid(hostvars, expected):
+    hv = {"ansible_host": "192.0.2.7", "snmp_v3_user": "u", "snmp_v3_auth_key": "auth-canary"}
+    hv.setdefault("snmp_v3_auth_protocol", "sha")
+    hv.update(hostvars)
+    device = _action().device_from_hostvars("sw", hv)
+    assert (device.get("v3_auth_protocol"), device.get("v3_priv_protocol"), device.get("invalid")) == expected
+    assert "auth-canary" not in (device.get("invalid") or "")
+    if hostvars.get("snmp_port") == "16100":
+        assert device["port"] == 16100
+
+
+def test_an_invalid_device_is_reported_and_the_others_are_scanned(agents):
+    """One device's unusable value never stops the scan of the others (it failed the whole task before)."""
+    snmp = _snmp()
+    bad = _v3("bad", agents["one"], KEYS["one"], invalid="snmp_port 'abc' is not a UDP port (1-65535)")
+    scans = snmp.scan_all(
+        [bad, _v3("one", agents["one"], KEYS["one"])],
+        _rules(),
+        {"timeout": 1.0, "retries": 0, "concurrency": 8, "tables": []},
+    )
+    assert scans["one"].reachable
+    assert (
+        not scans["bad"].reachable and scans["bad"].error == "not scanned: snmp_port 'abc' is not a UDP port (1-65535)"
+    )
+    spec = collection_code.load("plugins.module_utils.equipment_scan").argument_spec()
+    assert spec["devices"]["options"]["invalid"] == {"type": "str"}
+
+
+def test_a_v2c_timeout_says_a_wrong_community_reads_as_silence():
+    from pysnmp.proto import errind
+
+    snmp = _snmp()
+    v2c = {"version": "2c"}
+    assert snmp.error_text(v2c, errind.requestTimedOut) == (
+        "SNMP 2c: No SNMP response received before timeout; a wrong snmp_community gets no answer either"
+    )
+    assert snmp.error_text({"version": "3"}, errind.requestTimedOut) == (
+        "SNMP 3: No SNMP response received before timeout"
+    )
+    assert snmp.error_text({"version": "3"}, errind.unknownUserName).endswith("check snmp_v3_user")
+    assert snmp.error_text({"version": "3"}, errind.decryptionError).endswith(
+        "check snmp_v3_priv_key and snmp_v3_priv_protocol"
+    )
