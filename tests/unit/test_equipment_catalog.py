@@ -185,3 +185,43 @@ def test_site_network_entry_and_cli_listing(tmp_path, capsys):
 def test_validate_the_bundled_catalog(capsys):
     assert cli.main(["catalog", "validate", str(ROOT / "catalog" / "covered.yml")]) == 0
     assert "valid bundled catalog" in capsys.readouterr().out
+
+
+def test_every_registry_spelling_of_a_covered_organisation_is_matched_or_excluded():
+    """netaddr's IEEE registry spells some names several ways ("HUAWEI TECHNOLOGIES CO.,LTD" and "Huawei
+    Technologies Co., Ltd."; "Zhejiang Dahua Technology Co., Ltd." and "ZHEJIANG DAHUA TECHNOLOGYCO.,LTD"):
+    every organisation naming a covered vendor is matched by a rule or excluded as a look-alike."""
+    import netaddr
+    from tests import collection_code
+
+    er = collection_code.load("plugins.module_utils.equipment_rules")
+    rules = er.Rules(cat.compile_equipment_rules(cat.load_catalogs()))
+    registry = Path(netaddr.__file__).parent / "eui" / "oui.txt"
+    orgs = set()
+    for line in registry.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "(hex)" in line:
+            org = line.split("(hex)", 1)[1].strip()
+            if re.search(r"(?i)huawei|hikvision|dahua|hytera|\bzte\b|dji technology|^honor device", org):
+                orgs.add(org)
+    assert len(orgs) >= 10, orgs  # the registry was read
+    outcome = {}
+    for org in sorted(orgs):
+        entry, _rule, exclusion = rules.match_oui(org)
+        outcome[org] = exclusion["catalog_id"] + " (excluded)" if exclusion else (entry["id"] if entry else None)
+    assert None not in outcome.values(), {o: v for o, v in outcome.items() if v is None}
+    assert (
+        outcome["Huawei Technologies Co., Ltd."] == outcome["HUAWEI TECHNOLOGIES CO.,LTD"] == "huawei-network-equipment"
+    )
+    assert outcome["ZHEJIANG DAHUA TECHNOLOGYCO.,LTD"] == "dahua-surveillance-equipment"
+    assert outcome.get("Honor Device Co., Ltd.") == "huawei-network-equipment (excluded)"
+    assert rules.match_oui("ZTEC Instruments, Inc.")[0] is None  # 'zte' inside another name is no match
+
+
+def test_network_agent_uninstall_password_is_hex_encoded():
+    agent = bundled_entry("kaspersky-windows-network-agent")
+    uninstall = " ".join(s["value"] for s in agent["platform_signals"]["uninstall"])
+    assert "KLUNINSTPASSWD" in uninstall and "hex-encoded" in uninstall
+
+
+def bundled_entry(entry_id):
+    return cat.load_catalogs().get(entry_id)
