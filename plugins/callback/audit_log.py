@@ -41,7 +41,10 @@ description:
   - Standalone (the default, plain C(ansible-playbook), ansible-runner, AWX), the plugin writes
     run-start at the first playbook and run-end when the run ends, writes C(manifest.json) beside
     the log for its run (another run's manifest found there is moved to C(manifests/<run>.json)), and
-    repeats the final hash into it under C(audit_log). Without O(log_path) the log goes to
+    repeats the final hash into it under C(audit_log). Run-end is written just before the stdout
+    callback reports the stats, and the chain head (run id, final hash, record count, status) is set
+    as the custom stat C(ripreplace_audit) (as C(set_stats) does). AWX keeps it in the job's artifacts
+    and hands it to the next nodes of a workflow. Without O(log_path) the log goes to
     C(<runs_dir>/<run_id>/audit.jsonl); without O(runs_dir) either, under ansible-runner and AWX it
     goes to the job's artifact directory (C($AWX_ISOLATED_DATA_DIR/ripreplace/audit.jsonl)), which the
     worker ships back, else to C(./runs/<run id>/audit.jsonl) relative to the directory
@@ -257,6 +260,7 @@ from ansible import context
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils import audit_stats
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_alarm import Alarm
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engine import (
     EMIT_PREFIX,
@@ -267,6 +271,7 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engin
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_events import (
     ItemCounts,
     SecretVars,
+    StartTimes,
     TaskContext,
     host_name,
     playbook_end,
@@ -291,10 +296,7 @@ from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_recor
 )
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_redact import Redactor
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_sign import load_signer
-from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_writer import (
-    AuditWriter,
-    record_final_hash,
-)
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_writer import AuditWriter, record_final_hash
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.run_files import (
     COLLECTION_ROOT,
     build_manifest,
@@ -321,12 +323,12 @@ class CallbackModule(CallbackBase):
         self._alarm = Alarm(self._display)  # errors shown once; the halt (option halt_on_error)
         self._warn, self._error = self._alarm.warn, self._alarm.error
         self._owner = False  # this plugin writes run-start / run-end
+        self._hooked = self._ended = False  # run-end before the stdout callback's stats (audit_stats)
         self._run_id = self._log_path = self._manifest_path = None
         self._playbooks = []
         self._play = None
         self._lock = threading.Lock()
-        self._task_started = {}
-        self._host_started = {}
+        self._starts = StartTimes()
         self._host_states = {}
         self._items = ItemCounts()  # loop summaries from the item hooks (2.21 results lack 'failed')
         self._redactor = None
@@ -335,7 +337,6 @@ class CallbackModule(CallbackBase):
         self._identity = {}
         self._extra_ticket = None  # the extra var ripreplace_ticket, when the ticket option is not set
 
-    # -- configuration --------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._wrapped = bool(self.get_option("wrapped"))
@@ -386,7 +387,6 @@ class CallbackModule(CallbackBase):
             self._alarm.stop_playbook()
             return None
 
-    # -- helpers --------------------------------------------------------------------------
     def _check_mode(self):
         return bool(context.CLIARGS.get("check", False))
 
@@ -467,11 +467,7 @@ class CallbackModule(CallbackBase):
         task = task_of(result)
         host = host_name(result)
         uuid = getattr(task, "_uuid", None)
-        with self._lock:
-            if rtype == TASK:
-                start = self._host_started.pop((host, uuid), None) or self._task_started.get(uuid)
-            else:
-                start = self._host_started.get((host, uuid)) or self._task_started.get(uuid)
+        start = self._starts.of(host, uuid, final=rtype == TASK)
         data = result_data(result)
         if rtype == ITEM:
             self._items.add(host, uuid, status, changed=bool(data.get("changed")))
@@ -518,10 +514,10 @@ class CallbackModule(CallbackBase):
                 to_text(added["host_name"]), "added", by=host, groups=added.get("groups") or [], task=record.get("task")
             )
 
-    # -- playbook and play ----------------------------------------------------------------
     def v2_playbook_on_start(self, playbook):
         from ansible.utils.vars import load_extra_vars
 
+        self._ended = self._alarm.ending = False  # ansible-playbook sends the stats after each playbook file
         self._learn_extra_vars(getattr(load_extra_vars, "extra_vars", None))
         self._open()
         if self._disabled:
@@ -529,6 +525,9 @@ class CallbackModule(CallbackBase):
         data = playbook_start(playbook, context.CLIARGS)
         self._playbooks.append(data["playbook"])
         self._write(PLAYBOOK_START, data)
+        if self._owner and not self._hooked:  # run-end before the stats event: the head in the job's stats
+            tqm = audit_stats.calling_queue_manager()
+            self._hooked = tqm is not None and audit_stats.run_before_stats(tqm, self._end, self._error)
 
     def v2_playbook_on_play_start(self, play):
         if self._secrets is not None:
@@ -538,18 +537,14 @@ class CallbackModule(CallbackBase):
         self._write(PLAY_START, {"play": self._play, "hosts": hosts, "uuid": getattr(play, "_uuid", None)})
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        with self._lock:
-            self._task_started[task._uuid] = isotime(utcnow())
+        self._starts.task(task._uuid)
 
     def v2_playbook_on_handler_task_start(self, task):
-        with self._lock:
-            self._task_started[task._uuid] = isotime(utcnow())
+        self._starts.task(task._uuid)
 
     def v2_runner_on_start(self, host, task):
-        with self._lock:
-            self._host_started[(host.get_name(), task._uuid)] = isotime(utcnow())
+        self._starts.host(host.get_name(), task._uuid)
 
-    # -- results --------------------------------------------------------------------------
     def v2_runner_on_ok(self, result):
         self._result(result, "changed" if result_data(result).get("changed") else "ok")
 
@@ -574,9 +569,13 @@ class CallbackModule(CallbackBase):
     def v2_runner_retry(self, result):
         self._result(result, "retry", RETRY)
 
-    # -- the end --------------------------------------------------------------------------
     def v2_playbook_on_stats(self, stats):
-        self._alarm.ending = True  # nothing left to stop
+        self._end(stats)
+
+    def _end(self, stats):
+        if self._ended:
+            return
+        self._ended = self._alarm.ending = True  # nothing left to stop
         data = playbook_end(stats, self._playbooks)
         status, per_host = data["status"], data["stats"]
         self._write(PLAYBOOK_END, data)
@@ -586,6 +585,8 @@ class CallbackModule(CallbackBase):
                 RUN_END, {"status": status, "stats": per_host, "playbooks": self._playbooks, "files": files}
             )
             if end is not None:
+                head = {"run_id": self._run_id, "final_hash": end.hash, "records": end.count, "status": status}
+                audit_stats.publish_head(stats, head)  # set_stats: the job's artifacts under AWX
                 try:
                     record_final_hash(self._manifest_path, end, log_path=self._log_path, run_id=self._run_id)
                 except (OSError, ValueError) as exc:

@@ -8,6 +8,9 @@
   line ``RIPREPLACE-AUDIT <record>``; ansible-runner turns each line into a ``verbose`` event, which
   the engine keeps (AWX stores job events; ``ansible-runner process`` writes ``job_events/``). The log
   is rebuilt from those events in ``counter`` order and verified like the file.
+- The chain head in the job's stats: the callback sets the custom stat ``ripreplace_audit`` (run id,
+  final hash, record count) before the ``playbook_on_stats`` event is written; the verifier of the
+  events holds the rebuilt chain to it.
 - Where the log goes under ansible-runner: ``$AWX_ISOLATED_DATA_DIR/ripreplace/``, the job's artifact
   directory, which the worker ships back to the ``process`` side (``artifacts/[<ident>/]ripreplace``).
 """
@@ -27,6 +30,10 @@ EMIT_PREFIX = "RIPREPLACE-AUDIT "
 #: Set by ansible-runner (and AWX) to the job's artifact directory.
 ARTIFACT_DIR_ENV = "AWX_ISOLATED_DATA_DIR"
 RUNNER_SUBDIR = "ripreplace"
+#: The custom stat (``set_stats``, aggregated) that carries the chain head: in the ``artifact_data`` of
+#: the job's ``playbook_on_stats`` event, and so in AWX's job ``artifacts`` (see ``audit_stats``).
+STATS_KEY = "ripreplace_audit"
+_HEX64 = frozenset("0123456789abcdef")
 
 #: The engine's job identity recorded in the manifest (suffixes of ``awx_`` and ``tower_``).
 IDENTITY_FIELDS = (
@@ -119,7 +126,8 @@ def _events_in(data: Any, where: str) -> list[dict[str, Any]]:
 
 
 def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None = None) -> Iterator[bytes]:
-    """The log's lines (with newline) carried by the events, in event ``counter`` order.
+    """The log's lines (with newline) carried by the events, in event ``counter`` order: the lines that
+    start with ``RIPREPLACE-AUDIT `` in ``verbose`` events (the callback prints each record alone).
 
     ``counters``, when given, receives the counter of the event each line came from (to name it).
     """
@@ -130,12 +138,39 @@ def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None
 
     for event in sorted(events, key=counter):
         stdout = event.get("stdout")
-        if not isinstance(stdout, str) or EMIT_PREFIX not in stdout:
-            continue
+        if event.get("event") != "verbose" or not isinstance(stdout, str) or EMIT_PREFIX not in stdout:
+            continue  # only the callback's own lines: a task's output quoting the prefix is not a record
         for raw in stdout.split("\n"):  # not splitlines(): a record may hold U+2028 and other separators
             line = raw.rstrip("\r")
-            start = line.find(EMIT_PREFIX)
-            if start != -1:
+            if line.startswith(EMIT_PREFIX):
                 if counters is not None:
                     counters.append(event.get("counter"))
-                yield line[start + len(EMIT_PREFIX) :].encode("utf-8") + b"\n"
+                yield line[len(EMIT_PREFIX) :].encode("utf-8") + b"\n"
+
+
+def stats_head(events: Iterable[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+    """(the final hash the job's stats carry, where) or (None, None) when no stats event carries one.
+
+    Raises :class:`AuditChainError` when a stats event carries ``ripreplace_audit`` without a sha256
+    final hash, or two stats events carry different ones: the events were edited.
+    """
+    found: dict[str, Any] = {}
+    for event in events:
+        data = event.get("event_data") if event.get("event") == "playbook_on_stats" else None
+        artifacts = data.get("artifact_data") if isinstance(data, Mapping) else None
+        if not isinstance(artifacts, Mapping) or STATS_KEY not in artifacts:
+            continue
+        head = artifacts[STATS_KEY]
+        final = head.get("final_hash") if isinstance(head, Mapping) else None
+        if not isinstance(final, str) or len(final) != 64 or not set(final) <= _HEX64:
+            raise AuditChainError(
+                f"the job's stats event (counter {event.get('counter')}) carries {STATS_KEY} without a sha256 "
+                "final_hash: the events were edited"
+            )
+        found.setdefault(final, event.get("counter"))
+    if len(found) > 1:
+        raise AuditChainError(f"the job's stats events carry {len(found)} different {STATS_KEY} final hashes")
+    if not found:
+        return None, None
+    ((final, counter),) = found.items()
+    return final, f"the job's stats ({STATS_KEY} in the stats event, counter {counter})"

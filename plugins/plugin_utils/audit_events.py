@@ -15,7 +15,7 @@ from typing import Any
 
 from .audit_record import ITEM, RETRY, TASK
 from .audit_redact import REDACTED_NO_LOG, Redactor, secret_values
-from .run_files import sha256_file
+from .run_files import isotime, sha256_file, utcnow
 
 try:
     from ansible.module_utils.common.text.converters import to_text
@@ -100,6 +100,30 @@ def loop_summary(loop: Iterable[Any]) -> dict[str, int]:
             summary["failed"] += bool(item.get("failed"))
             summary["skipped"] += bool(item.get("skipped"))
     return summary
+
+
+class StartTimes:
+    """When each task started, and when it started on each host (``v2_runner_on_start``): a result's
+    start is its host's, else its task's. Thread-safe: results of several hosts arrive at once."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[Any, str] = {}
+        self._hosts: dict[tuple[Any, Any], str] = {}
+        self._lock = threading.Lock()
+
+    def task(self, uuid: Any) -> None:
+        with self._lock:
+            self._tasks[uuid] = isotime(utcnow())
+
+    def host(self, host: Any, uuid: Any) -> None:
+        with self._lock:
+            self._hosts[(host, uuid)] = isotime(utcnow())
+
+    def of(self, host: Any, uuid: Any, *, final: bool) -> str | None:
+        """The start of a result; ``final`` (the task's own result, not an item's) forgets the host's."""
+        with self._lock:
+            started = self._hosts.pop((host, uuid), None) if final else self._hosts.get((host, uuid))
+            return started or self._tasks.get(uuid)
 
 
 class ItemCounts:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .audit_engine import RUNNER_SUBDIR, load_events, record_lines
+from .audit_engine import RUNNER_SUBDIR, STATS_KEY, load_events, record_lines, stats_head
 from .audit_record import AuditChainError, PathLike, parse_line
 from .audit_sign import Verifier
 from .audit_verify import TAMPERED, Verdict, verify, verify_lines
@@ -197,13 +197,50 @@ def check_files(verdict: Verdict, directory: str) -> Verdict:
     return verdict
 
 
+def _shipped_stats_head(log: str) -> tuple[str | None, str | None, str | None]:
+    """(final hash, where, problem): the chain head in the job's stats, for a run directory an
+    ansible-runner job shipped back (``artifacts/[<ident>/]ripreplace/``, with ``job_events/`` beside
+    it); all None elsewhere. ``problem`` when a stats event was edited (see ``stats_head``)."""
+    run = os.path.dirname(os.path.abspath(log))
+    events = os.path.join(os.path.dirname(run), "job_events")
+    if os.path.basename(run) != RUNNER_SUBDIR or not os.path.isdir(events):
+        return None, None, None
+    for name in sorted(glob.glob(os.path.join(events, "*.json")), key=_event_counter, reverse=True):
+        try:  # the stats event is among the last: read from the end, parse only a file that may hold it
+            with open(name, "rb") as handle:
+                if b"playbook_on_stats" not in handle.read():
+                    continue
+            loaded = [e for e in load_events(name) if e.get("event") == "playbook_on_stats"]
+        except (OSError, AuditChainError):
+            continue  # an unreadable event file: the log is verified on its own
+        if loaded:
+            try:
+                return (*stats_head(loaded), None)
+            except AuditChainError as exc:
+                return None, None, str(exc)
+    return None, None, None
+
+
+def _event_counter(path: str) -> int:
+    """ansible-runner names an event file ``<counter>-<uuid>.json``."""
+    head = os.path.basename(path).split("-", 1)[0]
+    return int(head) if head.isdigit() else -1
+
+
 def verify_events(where: str, *, key: bytes | None = None, verifier: Verifier | None = None) -> Verdict:
     """The log rebuilt from a job's events (see ``audit_engine``), verified like the file."""
     events = load_events(where)
     counters: list[Any] = []
-    verdict = verify_lines(record_lines(events, counters), key=key, verifier=verifier)
+    try:
+        head, source = stats_head(events)
+    except AuditChainError as exc:
+        return Verdict(TAMPERED, str(exc), 0, 0)
+    lines = record_lines(events, counters)
+    verdict = verify_lines(lines, key=key, verifier=verifier, expected_final_hash=head, expected_from=source or "")
     if verdict.line is not None and 0 < verdict.line <= len(counters):
         verdict.notes.append(f"record {verdict.line} is in the job event with counter {counters[verdict.line - 1]}")
+    if verdict.ok and head is not None:
+        verdict.notes.append(f"final hash matches the job's stats ({STATS_KEY})")
     verdict.notes.append(f"rebuilt from the records in {len(events)} job events")
     return verdict
 
@@ -223,8 +260,17 @@ def verify_run(path: PathLike, *, key: bytes | None = None, verifier: Verifier |
     expected_hash = expected_records = None
     if manifest is not None:
         expected_hash, expected_records, problem = expected_end(manifest, os.path.basename(log))
+    stats_hash, stats_source, stats_problem = _shipped_stats_head(log)
+    source = MANIFEST_NAME
+    if stats_hash is not None and expected_hash is None and problem is None:
+        expected_hash, source = stats_hash, str(stats_source)
     verdict = verify(
-        log, key=key, expected_final_hash=expected_hash, expected_records=expected_records, verifier=verifier
+        log,
+        key=key,
+        expected_final_hash=expected_hash,
+        expected_records=expected_records,
+        verifier=verifier,
+        expected_from=source,
     )
     if verdict.status == TAMPERED:
         return verdict
@@ -232,8 +278,17 @@ def verify_run(path: PathLike, *, key: bytes | None = None, verifier: Verifier |
         return _tampered(verdict, f"{problem}: the manifest was replaced or corrupted")
     if not verdict.ok:
         return verdict
+    if stats_problem is not None or (stats_hash is not None and stats_hash != verdict.final_hash):
+        return _tampered(
+            verdict,
+            stats_problem
+            or f"the log ends with hash {str(verdict.final_hash)[:16]}... but {stats_source} records "
+            f"{str(stats_hash)[:16]}...: the log was cut or rewritten after the job",
+        )
     if expected_hash is not None:
-        verdict.notes.append(f"final hash matches {MANIFEST_NAME}")
+        verdict.notes.append(f"final hash matches {source}")
+    if stats_hash is not None and source == MANIFEST_NAME:
+        verdict.notes.append(f"and the job's stats ({STATS_KEY})")
     elif manifest is not None:
         verdict.notes.append(f"{MANIFEST_NAME} repeats no final hash: not cross-checked")
     return check_files(verdict, os.path.dirname(os.path.abspath(log)))

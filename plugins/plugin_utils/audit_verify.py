@@ -105,8 +105,9 @@ class _Fragment:
 class _Chain:
     """The verifier's state while it reads a log line by line; :meth:`feed` returns a verdict to stop.
 
-    ``expect_hash`` / ``expect_records``: what manifest.json repeats of the last run-end; a log
-    without run-end is *incomplete* (killed) only when it still holds that run-end.
+    ``expect_hash`` / ``expect_records``: what manifest.json (or ``expect_source``: the job's stats)
+    repeats of the last run-end; a log without run-end is *incomplete* (killed) only when it still
+    holds that run-end.
     """
 
     def __init__(
@@ -115,8 +116,10 @@ class _Chain:
         verifier: Verifier | None = None,
         expect_hash: str | None = None,
         expect_records: int | None = None,
+        expect_source: str = "manifest.json",
     ) -> None:
         self.key = key
+        self.source = expect_source
         self.mac_base = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
         self.verifier = verifier
         self.expect_hash = expect_hash
@@ -332,7 +335,7 @@ class _Chain:
         if expected is not None and records < expected:
             return Verdict(
                 TAMPERED,
-                f"the log holds {records} complete records but manifest.json says its run ended at record "
+                f"the log holds {records} complete records but {self.source} says its run ended at record "
                 f"{expected} (hash {str(self.expect_hash)[:16]}...): records were removed from its end, "
                 "run-end included",
                 records,
@@ -345,8 +348,8 @@ class _Chain:
         if self.expect_hash is not None and (seen is None or (expected is not None and seen != expected)):
             return Verdict(
                 TAMPERED,
-                f"manifest.json says the run ended with hash {self.expect_hash[:16]}..., which no record of "
-                "the log has at that place: the log was cut or rewritten, or the manifest replaced",
+                f"{self.source} says the run ended with hash {self.expect_hash[:16]}..., which no record of "
+                f"the log has at that place: the log was cut or rewritten, or {self._what} replaced",
                 records,
                 self.runs,
                 line=self.lineno,
@@ -355,15 +358,19 @@ class _Chain:
             )
         return None
 
+    @property
+    def _what(self) -> str:
+        return "the manifest" if self.source == "manifest.json" else self.source.split(" (", 1)[0]
+
     def _against_manifest(self) -> Verdict | None:
         prev, records = self.prev, self.records
         if self.expect_hash is not None and self.expect_hash != prev:
             message = (
-                f"the log ends with hash {prev[:16]}... but the manifest records {str(self.expect_hash)[:16]}...: "
-                "records added or removed after run-end, or the manifest replaced"
+                f"the log ends with hash {prev[:16]}... but {self._what} records {str(self.expect_hash)[:16]}...: "
+                f"records added or removed after run-end, or {self._what} replaced"
             )
         elif self.expect_records is not None and self.expect_records != records:
-            message = f"the log holds {records} records but the manifest records {self.expect_records}"
+            message = f"the log holds {records} records but {self._what} records {self.expect_records}"
         else:
             return None
         return Verdict(
@@ -378,6 +385,7 @@ def verify(
     expected_records: int | None = None,
     *,
     verifier: Verifier | None = None,
+    expected_from: str = "manifest.json",
 ) -> Verdict:
     """Check a whole log; return a :class:`Verdict` naming the first bad record.
 
@@ -393,7 +401,9 @@ def verify(
     except OSError as exc:
         raise AuditChainError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with handle:
-        return verify_lines(handle, key, expected_final_hash, expected_records, verifier=verifier)
+        return verify_lines(
+            handle, key, expected_final_hash, expected_records, verifier=verifier, expected_from=expected_from
+        )
 
 
 def verify_lines(
@@ -403,9 +413,11 @@ def verify_lines(
     expected_records: int | None = None,
     *,
     verifier: Verifier | None = None,
+    expected_from: str = "manifest.json",
 ) -> Verdict:
-    """:func:`verify` over the lines of a log from anywhere (a file, or rebuilt from a job's events)."""
-    chain = _Chain(key, verifier, expected_final_hash, expected_records)
+    """:func:`verify` over the lines of a log from anywhere (a file, or rebuilt from a job's events).
+    ``expected_from`` names where the expected final hash and count come from, in the verdict."""
+    chain = _Chain(key, verifier, expected_final_hash, expected_records, expected_from)
     for raw in lines:
         verdict = chain.feed(raw)
         if verdict is not None:

@@ -540,6 +540,46 @@ def test_standalone_run_end_is_signed_and_covers_the_manifest(tmp_path: Path) ->
     assert forged.returncode == 6 and "manifest.json was changed after the run ended" in forged.stdout
 
 
+def test_the_chain_head_is_in_the_stats_the_stdout_callback_reports(tmp_path: Path) -> None:
+    """The run-end is written before the stdout callback reports the stats, and the chain head is a
+    custom stat (``ripreplace_audit``, as set_stats makes one): the stdout callback (here the default
+    one, showing custom stats; under ansible-runner awx_display, which turns them into the job's
+    artifacts) sees the final hash of the finished chain, beside the play's own set_stats.
+    ansible-playbook sends the stats after each playbook file: with two, each has its run-end and
+    each stats report shows the head of its own."""
+    first = playbook(
+        tmp_path,
+        "first.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.set_stats:\n        data: {site_count: 3}\n",
+    )
+    second = playbook(
+        tmp_path, "second.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n"
+    )
+    env = ansible_env(tmp_path, ANSIBLE_SHOW_CUSTOM_STATS="1")
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory(tmp_path)), str(first), str(second)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = the_run_dir(tmp_path)
+    recs = records(run / "audit.jsonl")
+    ends = [(n, r) for n, r in enumerate(recs, 1) if r["type"] == "run-end"]
+    assert len(ends) == 2 and recs[-1]["type"] == "run-end", [r["type"] for r in recs]
+    final = json.loads((run / "manifest.json").read_text())["audit_log"]["final_hash"]
+    assert final == recs[-1]["hash"] and verify_log(run).returncode == 0
+    reports = result.stdout.split("CUSTOM STATS")[1:]
+    assert len(reports) == 2, result.stdout
+    for (count, end), custom in zip(ends, reports, strict=True):
+        assert custom.count(end["hash"]) == 1 and '"site_count": 3' in custom, custom
+        assert f'"run_id": "{end["run"]}"' in custom and f'"records": {count}' in custom, custom
+
+
 HALT = """
 - hosts: localhost
   gather_facts: false

@@ -9,6 +9,7 @@ audit playbook through ``ansible-runner transmit | ansible-runner worker | ansib
 - From a job-events export in AWX's API shape built from that run's events, the same; an edited
   event exits 6.
 - The engine's identity (``awx_job_id``, ``awx_user_name``) is in the manifest; no other extra var is.
+- The chain head is in the job's stats (the stats event's ``artifact_data``: AWX's job artifacts).
 - Jobs sharing a durable runs directory or a fixed log path never record another job's manifest.
 """
 
@@ -100,6 +101,33 @@ def test_a_job_events_export_verifies_and_an_edited_event_fails(job: Path, tmp_p
     export.write_text(json.dumps({"results": events}))
     edited = verify_log(export)
     assert edited.returncode == 6 and "TAMPERED" in edited.stdout and f"counter {target['counter']}" in edited.stdout
+
+
+def test_the_chain_head_is_in_the_jobs_stats_and_holds_the_events_to_their_end(job: Path, tmp_path: Path) -> None:
+    """set_stats' way to AWX: the stats event's artifact_data (AWX's job artifacts) carries the run-end's
+    hash, and the events are held to it: an export without its run-end event is cut, not a killed run."""
+    events = sorted(
+        (json.loads(p.read_text()) for p in (job / "artifacts" / "job_events").glob("*.json")),
+        key=lambda e: e["counter"],
+    )
+    manifest = json.loads((job / "artifacts" / "ripreplace" / "manifest.json").read_text())
+    (stats,) = [e for e in events if e["event"] == "playbook_on_stats"]
+    head = stats["event_data"]["artifact_data"]["ripreplace_audit"]
+    assert head == {
+        "run_id": manifest["run"],
+        "final_hash": manifest["audit_log"]["final_hash"],
+        "records": manifest["audit_log"]["records"],
+        "status": "successful",
+    }
+    assert "ripreplace_hosts_clean" in stats["event_data"]["artifact_data"]  # the detect role's own set_stats
+    ends = [e for e in events if '"type":"run-end"' in e["stdout"]]
+    assert len(ends) == 1 and ends[0]["counter"] < stats["counter"]  # run-end is written before the stats event
+    check = verify_log(job)
+    assert check.returncode == 0 and "and the job's stats (ripreplace_audit)" in check.stdout, check.stdout
+    export = tmp_path / "cut.json"
+    export.write_text(json.dumps({"results": [e for e in events if e is not ends[0]]}))
+    cut = verify_log(export)
+    assert cut.returncode == 6 and "TAMPERED" in cut.stdout and "the job's stats" in cut.stdout, cut.stdout
 
 
 def test_report_renders_the_hosts_from_a_job_events_export_and_refuses_an_edited_one(job: Path, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ run) against a lab host over SSH, with only the audit_log callback enabled (no r
 
 For each job, from the ``process`` side alone: ``ripreplace verify-log`` exits 0 and ``ripreplace
 report --format html`` renders the host; from a job-events export built from the job's events, the
-same; an edited event exits 6; the ``awx_*`` identity is in the manifest. The remediation really
+same; an edited event exits 6; the ``awx_*`` identity is in the manifest; the chain head is in the
+job's stats (the stats event's ``artifact_data``, AWX's job artifacts). The remediation really
 happened: the covered packages are gone from the host.
 """
 
@@ -52,6 +53,8 @@ def _every_source_verifies_and_renders(job: Path, host: str, tmp_path: Path, ide
     manifest = json.loads((job / "artifacts" / "ripreplace" / "manifest.json").read_text())
     assert manifest["engine"] == identity and manifest["operator"] == identity["awx_user_name"]
     export, events = _export(job, tmp_path)
+    (stats,) = [e for e in events if e["event"] == "playbook_on_stats"]  # AWX's job artifacts: the chain head
+    assert stats["event_data"]["artifact_data"]["ripreplace_audit"]["final_hash"] == manifest["audit_log"]["final_hash"]
     for source in (job, export):
         check = _ripreplace("verify-log", str(source))
         assert check.returncode == 0, check.stdout + check.stderr

@@ -149,6 +149,95 @@ def test_an_edited_or_missing_event_fails(tmp_path: Path, capsys: pytest.Capture
     capsys.readouterr()
 
 
+def stats_event(counter: int, head: object) -> dict:
+    """The job's playbook_on_stats event: awx_display puts the run's custom stats in artifact_data."""
+    artifacts = {"ripreplace_hosts_clean": 1, engine.STATS_KEY: head}
+    return {
+        "counter": counter,
+        "event": "playbook_on_stats",
+        "stdout": "PLAY RECAP",
+        "event_data": {"artifact_data": artifacts},
+    }
+
+
+def verdict_of(tmp_path: Path, events: list[dict], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"results": events}))
+    code = cli.main(["verify-log", str(export)])
+    return code, capsys.readouterr().out
+
+
+def test_the_chain_head_in_the_jobs_stats_holds_the_events_to_their_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = make_log(tmp_path / "audit.jsonl")
+    final = json.loads(lines[-1])["hash"]
+    events = events_of(lines)
+    events.append(stats_event(len(events) + 1, {"run_id": "job-42", "final_hash": final, "records": 4}))
+    code, out = verdict_of(tmp_path, events, capsys)
+    assert code == 0 and "final hash matches the job's stats (ripreplace_audit)" in out, out
+    # run-end's event deleted: without the head a killed run (INCOMPLETE); the stats say it ended: TAMPERED
+    cut = [e for e in events if '"type":"run-end"' not in e["stdout"]]
+    code, out = verdict_of(tmp_path, cut, capsys)
+    assert code == 6 and "TAMPERED" in out and "the job's stats" in out and final[:16] in out, out
+    code, out = verdict_of(tmp_path, [e for e in cut if e["event"] != "playbook_on_stats"], capsys)
+    assert code == 6 and "INCOMPLETE RUN" in out, out
+    for head, says in (
+        ({"final_hash": "0" * 64}, "records 0000000000000000"),
+        ({"final_hash": "not-a-hash"}, "without a sha256 final_hash"),
+        ("bb" * 32, "without a sha256 final_hash"),
+    ):
+        code, out = verdict_of(tmp_path, [*events[:-1], stats_event(events[-1]["counter"], head)], capsys)
+        assert code == 6 and "TAMPERED" in out and says in out, (head, out)
+    second = stats_event(len(events) + 1, {"final_hash": "1" * 64})
+    code, out = verdict_of(tmp_path, [*events, second], capsys)
+    assert code == 6 and "2 different ripreplace_audit final hashes" in out, out
+
+
+def test_reordered_duplicated_or_foreign_record_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = events_of(make_log(tmp_path / "audit.jsonl"))
+    swapped = [dict(e) for e in events]
+    swapped[1]["counter"], swapped[3]["counter"] = swapped[3]["counter"], swapped[1]["counter"]
+    code, out = verdict_of(tmp_path, swapped, capsys)
+    assert code == 6 and "TAMPERED" in out, out
+    code, out = verdict_of(tmp_path, [*events, {**events[3], "counter": 99}], capsys)
+    assert code == 6 and "TAMPERED" in out, out
+    # a task's output quoting a record (a hostile host, a debug task) is not a record: the trail still verifies
+    quoted = f'fatal: [h1]: FAILED! => {{"msg": "{engine.EMIT_PREFIX}{{\\"type\\":\\"task\\"}}"}}'
+    foreign = [
+        {"counter": 50, "event": "runner_on_failed", "stdout": f"{engine.EMIT_PREFIX}{{}}\n{quoted}"},
+        {"counter": 51, "event": "verbose", "stdout": f"  {engine.EMIT_PREFIX}{{}}"},
+    ]
+    code, out = verdict_of(tmp_path, [*events[:5], *foreign, *events[5:]], capsys)
+    assert code == 0 and "OK" in out, out
+
+
+def test_a_shipped_run_is_held_to_the_head_in_the_jobs_stats(tmp_path: Path) -> None:
+    """The process side's artifacts: ripreplace/ (the log, shipped back) beside job_events/ (stats)."""
+    ident = tmp_path / "private" / "artifacts" / "ident-1"
+    run, job_events = ident / "ripreplace", ident / "job_events"
+    run.mkdir(parents=True)
+    job_events.mkdir()
+    lines = make_log(run / "audit.jsonl")
+    final = json.loads(lines[-1])["hash"]
+    (job_events / "2-b.json").write_text(json.dumps({"counter": 2, "event": "verbose", "stdout": "x"}))
+    (job_events / "9-a.json").write_text(json.dumps(stats_event(9, {"final_hash": final})))
+    verdict = auditlog.verify_run(tmp_path / "private")
+    assert verdict.ok and "the job's stats" in verdict.one_line(), verdict.one_line()
+    (run / "audit.jsonl").write_bytes(b"".join(lines[:-1]))  # run-end cut, no manifest to say so
+    verdict = auditlog.verify_run(tmp_path / "private")
+    assert verdict.status == auditlog.TAMPERED and "the job's stats" in verdict.message, verdict.one_line()
+    (run / "audit.jsonl").write_bytes(b"".join(lines))
+    (job_events / "9-a.json").write_text(json.dumps(stats_event(9, {"final_hash": "2" * 64})))
+    verdict = auditlog.verify_run(tmp_path / "private")
+    assert verdict.status == auditlog.TAMPERED and "2222222222222222" in verdict.message, verdict.one_line()
+    (job_events / "9-a.json").write_text(json.dumps(stats_event(9, {"final_hash": 7})))
+    verdict = auditlog.verify_run(tmp_path / "private")
+    assert verdict.status == auditlog.TAMPERED and "without a sha256" in verdict.message, verdict.one_line()
+    (job_events / "9-a.json").write_text("{not json")  # unreadable: the log is verified on its own
+    assert auditlog.verify_run(tmp_path / "private").ok
+
+
 def test_where_verify_log_finds_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     private = tmp_path / "private"
     run = private / "artifacts" / "ident-1" / "ripreplace"
