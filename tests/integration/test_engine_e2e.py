@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,33 @@ def test_jobs_never_record_another_jobs_manifest(tmp_path: Path) -> None:
     assert [s["data"]["manifest"]["engine"]["awx_job_id"] for s in starts] == ["CHG-1", "CHG-2"]
     check = verify_log(shared)
     assert check.returncode == 0 and "2 run(s)" in check.stdout, check.stdout
+
+
+def test_overlapping_jobs_sharing_a_runs_dir_each_keep_their_own_run(tmp_path: Path) -> None:
+    """Job A is still running (it waits on a gate) while job B starts and ends in the same durable runs
+    directory; A ends after. Each has its own directory, manifest and ticket, and both verify."""
+    durable, gate = tmp_path / "durable", tmp_path / "gate"
+    books = {
+        "A": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.wait_for:\n        path: {gate}\n",
+        "B": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n",
+    }
+    sources = {}
+    for name, book in books.items():
+        envvars = {"RIPREPLACE_RUNS_DIR": str(durable), "RIPREPLACE_TICKET": f"CHG-{name}"}
+        sources[name] = private_dir(tmp_path, f"job-{name}", {"awx_job_id": name}, local_hosts(), envvars=envvars)
+        (sources[name] / "project" / "site.yml").write_text(book)
+    done: list[Path] = []
+    first = threading.Thread(target=lambda: done.append(transmit_worker_process(tmp_path, sources["A"])))
+    first.start()
+    try:
+        transmit_worker_process(tmp_path, sources["B"])  # A is waiting on the gate meanwhile
+        assert first.is_alive() and not done
+    finally:
+        gate.touch()
+        first.join(600)
+    assert done, "job A did not end"
+    runs = sorted(durable.iterdir())
+    assert len(runs) == 2
+    manifests = [json.loads((r / "manifest.json").read_text()) for r in runs]
+    assert sorted((m["ticket"], m["engine"]["awx_job_id"]) for m in manifests) == [("CHG-A", "A"), ("CHG-B", "B")]
+    assert all(verify_log(r).returncode == 0 for r in runs)
