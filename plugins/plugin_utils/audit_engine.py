@@ -172,5 +172,5 @@ def stats_head(events: Iterable[Mapping[str, Any]]) -> tuple[str | None, str | N
         raise AuditChainError(f"the job's stats events carry {len(found)} different {STATS_KEY} final hashes")
     if not found:
         return None, None
-    ((final, counter),) = found.items()
-    return final, f"the job's stats ({STATS_KEY} in the stats event, counter {counter})"
+    final = next(iter(found))
+    return final, f"the job's stats ({STATS_KEY} in the stats event, counter {found[final]})"

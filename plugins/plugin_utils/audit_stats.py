@@ -35,13 +35,12 @@ def calling_queue_manager() -> Any:
     from ansible.executor.task_queue_manager import TaskQueueManager
 
     frame = sys._getframe(1)
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            return None
+    depth = 0
+    while frame is not None and depth < _MAX_FRAMES:
         candidate = frame.f_locals.get("self")
         if isinstance(candidate, TaskQueueManager):
             return candidate
-        frame = frame.f_back
+        frame, depth = frame.f_back, depth + 1
     return None
 
 

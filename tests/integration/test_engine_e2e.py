@@ -16,6 +16,7 @@ audit playbook through ``ansible-runner transmit | ansible-runner worker | ansib
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -160,6 +161,31 @@ def test_report_renders_the_hosts_from_a_job_events_export_and_refuses_an_edited
     edited = report("html")
     assert edited.returncode == 6 and "failed verification" in edited.stderr, edited.stderr
     assert "TAMPERED" in edited.stderr or "tampered" in edited.stderr.lower(), edited.stderr
+
+
+def test_a_process_side_with_a_file_deleted_fails_verification(job: Path, tmp_path: Path) -> None:
+    """The shipped manifest deleted: verify-log and report both say TAMPERED (exit 6), the report from
+    the run-start's manifest (before, report said 'no such run'). The log deleted: the events remain,
+    and the trail is rebuilt from them; a record's event deleted as well: TAMPERED."""
+    copy = tmp_path / "process"
+    shutil.copytree(job, copy)
+    (copy / "artifacts" / "ripreplace" / "manifest.json").unlink()
+    check = verify_log(copy)
+    assert check.returncode == 6 and "manifest.json is missing" in check.stdout, check.stdout + check.stderr
+    argv = [str(BIN / "ripreplace"), "report", str(copy), "--format", "json"]
+    report = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert report.returncode == 6 and "manifest.json is missing" in report.stderr, report.stderr
+    assert {h["name"] for h in json.loads(report.stdout)["hosts"]} == {"h1", "h2"}
+    assert json.loads(report.stdout)["runs"][0]["audit_log"]["status"] == "tampered"
+    (copy / "artifacts" / "ripreplace" / "audit.jsonl").unlink()
+    check = verify_log(copy)
+    assert check.returncode == 0 and "rebuilt from the records" in check.stdout, check.stdout + check.stderr
+    for path in sorted((copy / "artifacts" / "job_events").glob("*.json")):
+        if '"type":"task"' in json.loads(path.read_text())["stdout"]:
+            path.unlink()
+            break
+    check = verify_log(copy)
+    assert check.returncode == 6 and "TAMPERED" in check.stdout and "deleted" in check.stdout, check.stdout
 
 
 def test_jobs_never_record_another_jobs_manifest(tmp_path: Path) -> None:

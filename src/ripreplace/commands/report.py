@@ -109,6 +109,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     elif (events := exported.job_events(args.run)) is not None:
         with tempfile.TemporaryDirectory(prefix="ripreplace-report-") as scratch:
             rep = report.run_report(exported.rebuild(events, Path(scratch)), key=key, events=events)
+    elif (orphan := exported.without_manifest(args.run)) is not None:  # manifest.json deleted: verified as is
+        with tempfile.TemporaryDirectory(prefix="ripreplace-report-") as scratch:
+            rep = report.run_report(exported.rebuild_from_log(orphan, Path(scratch)), key=key, events=orphan)
     else:
         rep = report.run_report(report.locate_run(args.run, args.runs_dir), key=key)
     _write(rep, args.format, args.output_file)

@@ -1,7 +1,8 @@
 # Copyright 2026 ripreplace developers
 # SPDX-License-Identifier: Apache-2.0
 """A report from a job's events: an AWX job-events export (the API's ``results`` list, one page or
-several) or an ansible-runner ``job_events`` directory whose run directory was not shipped.
+several) or an ansible-runner ``job_events`` directory whose run directory was not shipped; and from
+a run directory whose ``manifest.json`` is gone (its log's run-start holds the manifest).
 
 The audit records the callback emitted as ``RIPREPLACE-AUDIT`` events are written, byte for byte, to
 ``audit.jsonl`` in a scratch run directory, with the manifest its run-start record holds; the report
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -65,4 +67,41 @@ def rebuild(events: Path, into: Path) -> Path:
     (into / rundir.AUDIT_LOG).write_bytes(b"".join(lines))
     (into / rundir.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.chmod(into / rundir.AUDIT_LOG, 0o600)
+    return into
+
+
+def without_manifest(run: str) -> Path | None:
+    """The run directory ``run`` names (or the one an ansible-runner job shipped back under it) when it
+    holds an audit log but no ``manifest.json``: deleted, or never written. None otherwise."""
+    path = Path(run)
+    if not path.is_dir():
+        return None
+    try:
+        kind, where = auditlog.resolve(path)
+    except auditlog.AuditChainError:
+        return None
+    run_dir = Path(where).parent
+    if kind != "log" or Path(where).name != rundir.AUDIT_LOG or (run_dir / rundir.MANIFEST).exists():
+        return None
+    return run_dir
+
+
+def rebuild_from_log(run_dir: Path, into: Path) -> Path:
+    """Copy ``run_dir``'s log (and its summary and state files) into the empty directory ``into``, with
+    the manifest its first run-start holds; return ``into``. The report verifies ``run_dir`` itself,
+    so a manifest that run-end recorded and that is gone makes it TAMPERED."""
+    log = run_dir / rundir.AUDIT_LOG
+    try:
+        if log.stat().st_size > MAX_LOG_BYTES:
+            raise InputFileError(f"{log}: larger than {MAX_LOG_BYTES} bytes")
+        with log.open("rb") as handle:
+            first = handle.readline(1 << 24)
+        shutil.copyfile(log, into / rundir.AUDIT_LOG)
+        for name in (rundir.SUMMARY, rundir.STATE):
+            if (run_dir / name).is_file():
+                shutil.copyfile(run_dir / name, into / name)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {run_dir}: {exc.strerror or exc}") from None
+    manifest = _manifest(first, log)
+    (into / rundir.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return into
