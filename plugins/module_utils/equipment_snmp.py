@@ -23,6 +23,7 @@ from ansible_collections.ripreplace.remediation.plugins.module_utils import equi
 try:
     with warnings.catch_warnings():  # pysnmp 7.1 imports a name pysmi 2 deprecated (not ours; harmless)
         warnings.filterwarnings("ignore", r"\w+ is deprecated. Please use \w+ instead", DeprecationWarning)
+        from pysnmp.error import PySnmpError
         from pysnmp.hlapi.v1arch import asyncio as v1
         from pysnmp.hlapi.v3arch import asyncio as hlapi
         from pysnmp.proto import errind, rfc1902, rfc1905
@@ -87,6 +88,10 @@ def credential_problem(device):
         return "SNMPv3 needs a user (snmp_v3_user)"
     if device["version"] == "3" and device.get("v3_priv_key") and not device.get("v3_auth_key"):
         return "SNMPv3 privacy needs authentication too (snmp_v3_auth_key)"
+    for key in ("v3_auth_key", "v3_priv_key"):
+        # pysnmp refuses a shorter one with an exception that quotes it; never the value, only its name
+        if device["version"] == "3" and device.get(key) and len(device[key]) < 8:
+            return "snmp_%s is shorter than 8 characters (an SNMPv3 passphrase has at least 8)" % key
     return None
 
 
@@ -339,17 +344,29 @@ def mib_view_without_compiler():
     return mib_view.MibViewController(builder)
 
 
+class AddressError(Exception):
+    """An address the scan cannot send to (a name that does not resolve); the device's reason."""
+
+
 async def _target(api, device, options):
-    """The device's UDP target; an IPv4 address needs no resolver (pysnmp's create() asks one in a thread)."""
+    """The device's UDP target. An IPv4 or IPv6 address needs no resolver (pysnmp's create() asks one in a
+    thread, and for IPv4 only); a name is resolved, IPv4, as pysnmp does."""
     address = (device["address"], device["port"])
+    kwargs = {"timeout": options["timeout"], "retries": options["retries"]}
+    for family, cls in ((socket.AF_INET, api.UdpTransportTarget), (socket.AF_INET6, api.Udp6TransportTarget)):
+        try:
+            socket.inet_pton(family, device["address"])
+        except (OSError, ValueError):
+            continue
+        target = cls.__new__(cls)
+        target.transport_address = address  # what create() sets from its resolver's answer
+        target.__init__(**kwargs)
+        return target
     try:
-        socket.inet_pton(socket.AF_INET, device["address"])
-    except (OSError, ValueError):
-        return await api.UdpTransportTarget.create(address, timeout=options["timeout"], retries=options["retries"])
-    target = api.UdpTransportTarget.__new__(api.UdpTransportTarget)
-    target.transport_address = address  # what create() sets from its resolver's answer
-    target.__init__(timeout=options["timeout"], retries=options["retries"])
-    return target
+        return await api.UdpTransportTarget.create(address, **kwargs)
+    except PySnmpError as exc:
+        cause = getattr(exc, "__cause__", None) or exc
+        raise AddressError("cannot resolve %r to an IPv4 address: %s" % (device["address"], cause)) from None
 
 
 async def _scan_one(handles, device, rules, options, scan):
@@ -382,6 +399,8 @@ async def _scan_all(devices, rules, options):
         async with semaphore:
             try:
                 await _scan_one(handles, device, rules, options, scans[device["name"]])
+            except AddressError as exc:
+                scans[device["name"]].error = "not scanned: %s" % exc
             except Exception as exc:  # one odd device never stops the others
                 scans[device["name"]].error = "scan failed: %s: %s" % (type(exc).__name__, exc)
 

@@ -269,3 +269,24 @@ def test_wrong_credentials_read_as_refused_and_never_as_another_devices(device_l
         data = file.read_bytes()
         assert not any(s.encode() in data for s in secrets), file
     assert not any(s in proc.stdout + proc.stderr for s in secrets)
+
+
+def test_limit_and_a_run_with_only_devices_for_review_exits_0(device_lab: Lab, tmp_path: Path) -> None:
+    """--limit chooses the devices (and the managed hosts whose tables are read); review is not covered: exit 0."""
+    proc = _ripreplace(
+        "equipment",
+        "-i",
+        str(device_lab.inventory),
+        "--limit",
+        "hikvision-camera,lwip-sensor",
+        "--output",
+        "json",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    envelope = json.loads(proc.stdout)
+    hosts = envelope["result"]["hosts"]
+    assert {name: h["status"] for name, h in hosts.items()} == {"hikvision-camera": "review", "lwip-sensor": "review"}
+    assert envelope["result"]["equipment"]["neighbour_sources"] == {}  # light1 and light2 were left out
+    manifest = json.loads((Path(envelope["run_dir"]) / "manifest.json").read_text())
+    assert manifest["limit"] == "hikvision-camera,lwip-sensor"

@@ -17,7 +17,13 @@ import pytest
 from tests import collection_code
 
 USER = "ops"
-KEYS = {"one": ("auth-key-one", "priv-key-one"), "two": ("auth-key-two", "priv-key-two")}
+COMMUNITY = "community-canary-42"
+KEYS = {
+    "one": ("auth-key-one", "priv-key-one"),
+    "two": ("auth-key-two", "priv-key-two"),
+    "six": ("auth-key-six", "priv-key-six"),
+}
+LISTEN = {"one": "127.0.0.1", "two": "127.0.0.1", "six": "::1"}  # "six": an IPv6 agent
 
 
 @functools.cache
@@ -32,32 +38,24 @@ def _action():
     return collection_code.load("plugins.action.covered_equipment_facts")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
 def _serve(ports: dict[str, int], ready: threading.Event, box: dict) -> None:
-    """SNMPv3 agents on 127.0.0.1, one engine each, the same user name with each agent's own keys."""
-    from pysnmp.carrier.asyncio.dgram import udp
-    from pysnmp.entity import config, engine
-    from pysnmp.entity.rfc3413 import cmdrsp, context
-
+    """SNMP agents on loopback, one engine each: the same SNMPv3 user name with each agent's own keys, and
+    one SNMPv2c community."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    engines = []
-    for name, port in ports.items():
-        agent = engine.SnmpEngine()
-        config.add_transport(agent, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(("127.0.0.1", port)))
-        auth, priv = KEYS[name]
-        config.add_v3_user(agent, USER, config.USM_AUTH_HMAC96_SHA, auth, config.USM_PRIV_CFB128_AES, priv)
-        config.add_vacm_user(agent, 3, USER, "authPriv", (1, 3, 6, 1, 2, 1), (1, 3, 6, 1, 2, 1))
-        snmp_context = context.SnmpContext(agent)
-        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
-            responder(agent, snmp_context)
-        agent.transport_dispatcher.job_started(1)
-        engines.append(agent)
+    engines: list = []
+    try:
+        _agents(ports, engines)
+    except Exception as exc:  # the fixture says so at once, not after its wait
+        box["error"] = exc
+        ready.set()
+        return
     box["stop"] = loop.create_future()
     box["loop"] = loop
     ready.set()
@@ -71,15 +69,40 @@ def _serve(ports: dict[str, int], ready: threading.Event, box: dict) -> None:
     loop.close()
 
 
+def _agents(ports: dict[str, int], engines: list) -> None:
+    from pysnmp.carrier.asyncio.dgram import udp, udp6
+    from pysnmp.entity import config, engine
+    from pysnmp.entity.rfc3413 import cmdrsp, context
+
+    for name, port in ports.items():
+        agent = engine.SnmpEngine()
+        if ":" in LISTEN[name]:
+            config.add_transport(agent, udp6.DOMAIN_NAME, udp6.Udp6Transport().open_server_mode((LISTEN[name], port)))
+        else:
+            config.add_transport(agent, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode((LISTEN[name], port)))
+        auth, priv = KEYS[name]
+        config.add_v3_user(agent, USER, config.USM_AUTH_HMAC96_SHA, auth, config.USM_PRIV_CFB128_AES, priv)
+        config.add_vacm_user(agent, 3, USER, "authPriv", (1, 3, 6, 1, 2, 1), (1, 3, 6, 1, 2, 1))
+        config.add_v1_system(agent, "area", COMMUNITY)
+        config.add_vacm_user(agent, 2, "area", "noAuthNoPriv", (1, 3, 6, 1, 2, 1))
+        snmp_context = context.SnmpContext(agent)
+        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
+            responder(agent, snmp_context)
+        agent.transport_dispatcher.job_started(1)
+        engines.append(agent)
+
+
 @pytest.fixture(scope="module")
 def agents() -> Iterator[dict[str, int]]:
-    ports = {name: _free_port() for name in KEYS}
+    ports = {name: _free_port(LISTEN[name]) for name in KEYS}
     ready, box = threading.Event(), {}
     thread = threading.Thread(target=_serve, args=(ports, ready, box), daemon=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         thread.start()
         assert ready.wait(20), "the loopback agents did not start"
+    if "error" in box:
+        raise box["error"]
     yield ports
     box["loop"].call_soon_threadsafe(box["stop"].set_result, None)
     thread.join(10)
@@ -196,3 +219,44 @@ def test_a_v2c_timeout_says_a_wrong_community_reads_as_silence():
     assert snmp.error_text({"version": "3"}, errind.decryptionError).endswith(
         "check snmp_v3_priv_key and snmp_v3_priv_protocol"
     )
+
+
+def test_an_ipv6_address_is_scanned_as_an_ipv4_one_is(agents):
+    """pysnmp's UdpTransportTarget is IPv4 only: an IPv6 management address failed with 'Bad IPv4/UDP transport
+    address'. A literal of either family needs no resolver."""
+    snmp = _snmp()
+    devices = [
+        {"name": "v2c-6", "address": "::1", "port": agents["six"], "version": "2c", "community": COMMUNITY},
+        _v3("v3-6", agents["six"], KEYS["six"], address="::1"),
+        {"name": "v2c-4", "address": "127.0.0.1", "port": agents["one"], "version": "2c", "community": COMMUNITY},
+    ]
+    scans = snmp.scan_all(devices, _rules(), {"timeout": 1.0, "retries": 0, "concurrency": 8, "tables": []})
+    for name in ("v2c-6", "v3-6", "v2c-4"):
+        assert scans[name].reachable and scans[name].error is None, (name, scans[name].error)
+        assert scans[name].system["sysdescr"].startswith("PySNMP engine")
+
+
+def test_a_name_that_does_not_resolve_is_reported_not_scanned(monkeypatch):
+    """Resolution is pysnmp's (asked only for a name, never a literal); stubbed here, nothing is looked up."""
+    from pysnmp.error import PySnmpError
+
+    snmp = _snmp()
+
+    async def create(*_args, **_kw):
+        raise PySnmpError("Bad IPv4/UDP transport address sw.example@161: [Errno -2] Name or service not known")
+
+    monkeypatch.setattr(snmp.v1.UdpTransportTarget, "create", create)
+    device = {"name": "sw", "address": "sw.example", "port": 161, "version": "2c", "community": COMMUNITY}
+    scan = snmp.scan_all([device], _rules(), {"timeout": 0.2, "retries": 0, "concurrency": 1, "tables": []})["sw"]
+    assert not scan.reachable
+    assert scan.error.startswith("not scanned: cannot resolve 'sw.example' to an IPv4 address: Bad IPv4/UDP")
+
+
+def test_a_v3_passphrase_shorter_than_8_is_named_never_shown():
+    """pysnmp refuses it with ValueConstraintError quoting the passphrase; the device is reported, unscanned."""
+    snmp = _snmp()
+    device = _v3("sw", 161, ("short-a", "long-enough-priv"))
+    scans = snmp.scan_all([device], _rules(), {"timeout": 0.2, "retries": 0, "concurrency": 1, "tables": []})
+    error = scans["sw"].error
+    assert error == "not scanned: snmp_v3_auth_key is shorter than 8 characters (an SNMPv3 passphrase has at least 8)"
+    assert "short-a" not in error
