@@ -10,7 +10,9 @@ real SSH to lab hosts, no ripreplace wrapper.
   the batches after a failed one.
 - ``playbooks/audit.yml`` fails the hosts with covered software when ``detect_fail_on_findings`` is
   set, and publishes the counts with set_stats.
-- The roles' tags reach their tasks: ``--tags remove --list-tasks`` lists the removal step.
+- The roles' tags reach their tasks: ``--tags remove --list-tasks`` lists the removal step, and at run
+  time ``--tags replacement`` / ``--tags remove`` run the roles' own tasks (``apply``; the test fails
+  without it), the removal refusing until the replacement is proven healthy in the same run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 from tests.integration.hoststate import listing, package_states
 
 from ripreplace import collection
+from ripreplace.lab import fakeapproved
 
 pytestmark = pytest.mark.lab
 
@@ -205,3 +208,63 @@ def test_role_tags_reach_their_tasks(lab, tmp_path):
     assert not any(n.startswith(("REMEDIATE | VERIFY |", "REMEDIATE | REPLACE |")) for n in names), listed.stdout
     skipped = lab.ansible_playbook(REMEDIATE, "--skip-tags", "remove", "--list-tasks", cwd=tmp_path)
     assert "REMEDIATE | REMOVE |" not in skipped.stdout and "REMEDIATE | VERIFY |" in skipped.stdout
+
+
+def test_tags_select_the_roles_steps_when_they_run(lab, tmp_path):
+    """The tags reach the roles' own tasks at run time (include_role's ``apply``), not only the listing.
+    ``--tags replacement`` installs the replacement and proves it healthy, and removes nothing.
+    ``--tags remove`` runs the remove role's own tasks (without ``apply`` it would run the include and
+    none of them), which refuse: the replacement was not proven healthy in this run. ``--tags
+    replacement,remove`` proves it again and removes the covered package. None runs the verify step."""
+    host = lab.light_hosts[0]
+    lab.reset(host)
+    lab.plant(host, "kesl")
+    variables = {
+        "ripreplace_ticket": "CHG-9",
+        "ripreplace_window": "now/PT2H",
+        "replacement_clamav_signatures_url": lab.lab.state["repo_url"] + "clamav/",
+        "replacement_clamav_official_databases": False,
+        "replacement_clamav_custom_databases": [fakeapproved.CLAMAV_LAB_DB],
+    }
+
+    def run(tags: str) -> tuple[Any, list[dict[str, Any]]]:
+        runs = tmp_path / f"runs-{tags}"
+        result = lab.ansible_playbook(
+            REMEDIATE,
+            "--limit",
+            host,
+            "--tags",
+            tags,
+            "-e",
+            json.dumps(variables),
+            env=callback_env(runs),
+            cwd=tmp_path,
+        )
+        tasks = [r["data"] for r in records(runs) if r["type"] == "task" and r["data"].get("host") == host]
+        assert not [t for t in tasks if str(t["task"]).startswith("VERIFY | RESCAN")], tasks  # no verify step
+        return result, tasks
+
+    def ran(tasks: list[dict[str, Any]], prefix: str) -> list[tuple[str, str]]:
+        return [
+            (t["task"], t["status"]) for t in tasks if str(t["task"]).startswith(prefix) and t["status"] != "skipped"
+        ]
+
+    result, tasks = run("replacement")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert ("REPLACEMENT | INSTALL | Install the packages from apt: ClamAV (Debian packages)", "changed") in ran(
+        tasks, "REPLACEMENT | INSTALL"
+    )
+    assert not ran(tasks, "REMOVE | ") and package_states(lab, host, "kesl") == {"kesl": "ii"}
+
+    result, tasks = run("remove")
+    assert result.returncode == 2, result.stdout[-3000:]
+    refused = ("REMOVE | PREFLIGHT | Refuse to remove before the replacement protects the host", "failed")
+    assert ran(tasks, "REMOVE | ")[-1] == refused and not ran(tasks, "REPLACEMENT | INSTALL")
+    assert "the replacement is not proven healthy" in result.stdout
+    assert package_states(lab, host, "kesl") == {"kesl": "ii"}
+
+    result, tasks = run("replacement,remove")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert [s for _, s in ran(tasks, "REMOVE | ") if s == "failed"] == []
+    assert any(t["action"] == "ripreplace.remediation.covered_remove" and t["status"] == "changed" for t in tasks)
+    assert package_states(lab, host, "kesl")["kesl"] != "ii"
