@@ -290,3 +290,69 @@ def test_limit_and_a_run_with_only_devices_for_review_exits_0(device_lab: Lab, t
     assert envelope["result"]["equipment"]["neighbour_sources"] == {}  # light1 and light2 were left out
     manifest = json.loads((Path(envelope["run_dir"]) / "manifest.json").read_text())
     assert manifest["limit"] == "hikvision-camera,lwip-sensor"
+
+
+#: A UDP relay that answers late (lab only: it listens on a lab device address inside the device namespace and
+#: relays to another lab device there). argv: LISTEN TARGET DELAY_S.
+SLOW_RELAY = """
+import asyncio, sys
+listen, target, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+class Front(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def datagram_received(self, data, addr):
+        asyncio.get_running_loop().create_task(self.relay(data, addr))
+    async def relay(self, data, addr):
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        class Back(asyncio.DatagramProtocol):
+            def datagram_received(self, reply, _addr):
+                if not answer.done():
+                    answer.set_result(reply)
+        back, _ = await loop.create_datagram_endpoint(Back, remote_addr=(target, 161))
+        back.sendto(data)
+        try:
+            reply = await asyncio.wait_for(answer, 10)
+        finally:
+            back.close()
+        await asyncio.sleep(delay)
+        self.transport.sendto(reply, addr)
+async def main():
+    await asyncio.get_running_loop().create_datagram_endpoint(Front, local_addr=(listen, 161))
+    print("listening", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def test_a_device_that_answers_later_than_the_timeout_is_still_found(device_lab: Lab, tmp_path: Path) -> None:
+    """Every answer 2.5 s late, the timeout 2 s (the default, one retry): the retry's wait takes the first
+    request's answer, so the slow Huawei router is covered, its ENTITY rows read, not unreachable."""
+    inventory = yaml.safe_load(device_lab.inventory.read_text())
+    group = inventory["all"]["children"]["snmp_devices"]
+    huawei = group["hosts"]["huawei-ar1220"]
+    ns, address = snmp.namespace(device_lab.slot), f"10.251.{device_lab.slot.index}.240"
+    subprocess.run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0"], check=True)
+    relay = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "python3", "-c", SLOW_RELAY, address, huawei["ansible_host"], "2.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert relay.stdout is not None and relay.stdout.readline().strip() == "listening"
+        group["hosts"] = {"slow-huawei": dict(huawei, ansible_host=address)}
+        inventory["all"]["children"].pop("lab")
+        path = tmp_path / "inventory.yml"
+        path.write_text(yaml.safe_dump(inventory))
+        proc = _ripreplace("equipment", "-i", str(path), "--output", "json", cwd=tmp_path)
+    finally:
+        relay.terminate()
+        relay.wait(10)
+        if relay.stdout is not None:
+            relay.stdout.close()
+        subprocess.run(["ip", "-n", ns, "addr", "del", f"{address}/24", "dev", "eth0"], check=False)
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
+    host = json.loads(proc.stdout)["result"]["hosts"]["slow-huawei"]
+    assert host["status"] == "covered", host
+    assert {"snmp_sysobjectid", "snmp_sysdescr", "entity"} <= _kinds(host)
+    assert "walk_error" not in host["scanned"]
