@@ -192,6 +192,28 @@ def v3_engine(handles, device):
     return engine
 
 
+def hold_v3_engines(handles, devices):
+    """Count the scans about to use each set of SNMPv3 credentials (see release_v3_engine)."""
+    for device in devices:
+        if device["version"] == "3" and not credential_problem(device):
+            key = v3_credentials(device)
+            handles["pending"][key] = handles["pending"].get(key, 0) + 1
+
+
+def release_v3_engine(handles, device):
+    """One scan of these credentials is done; the last closes their engine and its socket, so a fleet with a
+    key per device holds about as many engines open as devices are scanned at once, never one per device."""
+    key = v3_credentials(device)
+    left = handles["pending"].get(key, 1) - 1
+    if left > 0:
+        handles["pending"][key] = left
+        return
+    handles["pending"].pop(key, None)
+    engine = handles["engines"].pop(key, None)
+    if engine is not None:
+        engine.close_dispatcher()
+
+
 class Session(object):
     """One device's SNMP conversation. SNMPv2c goes through pysnmp's light v1arch dispatcher (the full
     engine resolves a community with a scan of every community it knows, so many devices cost O(n^2));
@@ -386,6 +408,7 @@ async def _scan_all(devices, rules, options):
     usable = [d for d in devices if not credential_problem(d)]
     handles = {
         "engines": {},  # SNMPv3 credentials -> SnmpEngine (v3_engine)
+        "pending": {},  # SNMPv3 credentials -> scans still to use them (release_v3_engine)
         "view": mib_view_without_compiler() if any(d["version"] == "3" for d in usable) else None,
         "dispatcher": v1.SnmpDispatcher() if any(d["version"] == "2c" for d in usable) else None,
     }
@@ -403,11 +426,15 @@ async def _scan_all(devices, rules, options):
                 scans[device["name"]].error = "not scanned: %s" % exc
             except Exception as exc:  # one odd device never stops the others
                 scans[device["name"]].error = "scan failed: %s: %s" % (type(exc).__name__, exc)
+            finally:
+                if device["version"] == "3":
+                    release_v3_engine(handles, device)
 
     try:
         first = asyncio.Semaphore(options["concurrency"])
+        hold_v3_engines(handles, devices)
         await asyncio.gather(*(one(d, first) for d in devices))
-        await _ask_again(devices, scans, one, options)
+        await _ask_again(devices, scans, one, options, lambda late: hold_v3_engines(handles, late))
     finally:
         for engine in handles["engines"].values():
             engine.close_dispatcher()
@@ -416,7 +443,7 @@ async def _scan_all(devices, rules, options):
     return scans
 
 
-async def _ask_again(devices, scans, one, options):
+async def _ask_again(devices, scans, one, options, hold):
     """Devices that timed out while others answered (in the identifying request or in a table walk) are
     asked once more, after the rest and fewer at a time (a quarter of the concurrency): an agent, or a
     controller, too busy for the first burst must not read as unreachable, nor lose its ENTITY rows (a
@@ -429,6 +456,7 @@ async def _ask_again(devices, scans, one, options):
         first_errors[device["name"]] = scans[device["name"]].error
         scans[device["name"]] = DeviceScan(device["name"])
     semaphore = asyncio.Semaphore(max(1, options["concurrency"] // 4))
+    hold(late)
     await asyncio.gather(*(one(d, semaphore) for d in late))
     for device in late:
         scan = scans[device["name"]]

@@ -260,3 +260,34 @@ def test_a_v3_passphrase_shorter_than_8_is_named_never_shown():
     error = scans["sw"].error
     assert error == "not scanned: snmp_v3_auth_key is shorter than 8 characters (an SNMPv3 passphrase has at least 8)"
     assert "short-a" not in error
+
+
+def test_an_engine_is_closed_when_the_last_device_of_its_credentials_is_done(agents, monkeypatch):
+    """A fleet with a key per device: engines (one socket each) stay about as many as devices scanned at once."""
+    snmp = _snmp()
+    live = {"now": 0, "most": 0, "made": 0}
+    real = snmp.hlapi.SnmpEngine
+
+    class Counted(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            live["now"] += 1
+            live["made"] += 1
+            live["most"] = max(live["most"], live["now"])
+
+        def close_dispatcher(self):
+            live["now"] -= 1
+            super().close_dispatcher()
+
+    monkeypatch.setattr(snmp.hlapi, "SnmpEngine", Counted)
+    devices = [
+        _v3("one", agents["one"], KEYS["one"]),
+        _v3("two", agents["two"], KEYS["two"]),
+        _v3("one-again", agents["one"], KEYS["one"]),
+        _v3("six", agents["six"], KEYS["six"], address="::1"),
+    ]
+    scans = snmp.scan_all(devices, _rules(), {"timeout": 1.0, "retries": 0, "concurrency": 1, "tables": []})
+    assert all(scan.reachable for scan in scans.values()), {n: s.error for n, s in scans.items()}
+    # one device at a time, in order: 'one''s engine stays open for 'one-again' (same credentials) while 'two'
+    # is scanned, and closes after it; 'two''s closes before 'six''s opens. Three sets, three engines, all closed.
+    assert (live["most"], live["made"], live["now"]) == (2, 3, 0)
