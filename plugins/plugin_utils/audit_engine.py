@@ -127,7 +127,9 @@ def _events_in(data: Any, where: str) -> list[dict[str, Any]]:
 
 def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None = None) -> Iterator[bytes]:
     """The log's lines (with newline) carried by the events, in event ``counter`` order: the lines that
-    start with ``RIPREPLACE-AUDIT `` in ``verbose`` events (the callback prints each record alone).
+    start with ``RIPREPLACE-AUDIT `` in ``verbose`` events (the callback prints each record alone). An
+    event repeated whole (same counter, same content) counts once; two different events with one
+    counter both count, so the chain breaks there.
 
     ``counters``, when given, receives the counter of the event each line came from (to name it).
     """
@@ -136,7 +138,12 @@ def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None
         value = event.get("counter")
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
+    seen: dict[Any, Mapping[str, Any]] = {}
     for event in sorted(events, key=counter):
+        number = counter(event)
+        if number > 0 and seen.get(number) == event:
+            continue  # the same event twice (a page fetched twice): one event; a different one is kept, and fails
+        seen.setdefault(number, event)
         stdout = event.get("stdout")
         if event.get("event") != "verbose" or not isinstance(stdout, str) or EMIT_PREFIX not in stdout:
             continue  # only the callback's own lines: a task's output quoting the prefix is not a record

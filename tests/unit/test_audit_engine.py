@@ -202,6 +202,10 @@ def test_reordered_duplicated_or_foreign_record_events(tmp_path: Path, capsys: p
     assert code == 6 and "TAMPERED" in out, out
     code, out = verdict_of(tmp_path, [*events, {**events[3], "counter": 99}], capsys)
     assert code == 6 and "TAMPERED" in out, out
+    code, out = verdict_of(tmp_path, [*events, *events[2:6]], capsys)  # a page fetched twice: the same events
+    assert code == 0 and "OK" in out, out
+    code, out = verdict_of(tmp_path, [*events, {**events[3], "stdout": events[5]["stdout"]}], capsys)
+    assert code == 6 and "TAMPERED" in out, out  # another event under an event's counter
     # a task's output quoting a record (a hostile host, a debug task) is not a record: the trail still verifies
     quoted = f'fatal: [h1]: FAILED! => {{"msg": "{engine.EMIT_PREFIX}{{\\"type\\":\\"task\\"}}"}}'
     foreign = [
