@@ -93,5 +93,7 @@ def test_audit_and_remediation_through_transmit_worker_process_on_a_lab_host(lab
     installed = lab.sh(host, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n", check=False).stdout
     assert not any(line.split()[:2] in (["kesl", "ii"], ["klnagent64", "ii"]) for line in installed.splitlines())
     _every_source_verifies_and_renders(remediation, host, tmp_path, identity)
+    manifest = json.loads((remediation / "artifacts" / "ripreplace" / "manifest.json").read_text())
+    assert manifest["ticket"] == "CHG-AWX-1"  # the survey's ticket (extra var), as the guard required it
     listed = json.loads(_ripreplace("report", str(remediation), "--format", "json").stdout)
     assert {h["name"]: h["status"] for h in listed["hosts"]} == {host: "remediated"}
