@@ -17,6 +17,7 @@ from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_par
     DPKG_PRESENT_STATES,
     DPKG_RESIDUE_STATES,
     RPM_QUERYFORMAT,
+    WantedNames,
     dpkg_relation_names,
     parse_dpkg_status,
     parse_proc_modules,
@@ -107,6 +108,7 @@ class RpmBackend(Backend):
             self.module.fail_json(msg="rpm could not list installed packages", rc=rc, stdout=out, stderr=err, cmd=argv)
         packages = parse_rpm_qa(out)
         self.total = len(packages)
+        wanted = wanted if isinstance(wanted, WantedNames) else WantedNames(wanted)
         result = []
         for pkg in packages:
             if pkg["name"] not in wanted:

@@ -7,6 +7,7 @@ Pure functions on text (tested on captured real output). Standard library only, 
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 # dpkg "Status:" third word -> files present?  (dpkg(1) "package states")
@@ -23,12 +24,31 @@ DPKG_RESIDUE_STATES = ("config-files",)
 RPM_QUERYFORMAT = "%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{VENDOR}\t%{PACKAGER}\t[%{REQUIRENAME},]\n"
 
 
+class WantedNames(object):
+    """Package names a catalog asks for: whole names, and ``*`` patterns (``kics4net*``: a product shipped
+    as several packages with one prefix)."""
+
+    def __init__(self, names):
+        self.names = set(names)
+        self.patterns = [n for n in self.names if "*" in n]
+
+    def __contains__(self, name):
+        return name in self.names or any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+
+
+def package_name_matches(pattern, name):
+    """A catalog's package name (whole, or with ``*``) against an installed package's name."""
+    return name == pattern or ("*" in pattern and fnmatch.fnmatchcase(name, pattern))
+
+
 def parse_dpkg_status(text, wanted=None):
     """Stanzas of a dpkg status file, as dicts, for packages in ``wanted`` (all when None).
 
     Continuation lines (leading space) belong to the field above; only the fields we use are kept.
     """
     keep = ("Package", "Status", "Version", "Architecture", "Maintainer", "Depends", "Pre-Depends", "Provides")
+    if wanted is not None and not isinstance(wanted, WantedNames):
+        wanted = WantedNames(wanted)
     out = []
     for stanza in re.split(r"\n\s*\n", text):
         if not stanza.strip():

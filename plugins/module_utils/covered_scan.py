@@ -20,6 +20,10 @@ from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_bac
     SystemdBackend,
     SysvBackend,
 )
+from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_parsers import (
+    WantedNames,
+    package_name_matches,
+)
 from ansible_collections.ripreplace.remediation.plugins.module_utils.covered_spec import SCAN_KINDS
 from ansible_collections.ripreplace.remediation.plugins.module_utils.proc_scan import ProcessScanner
 
@@ -58,7 +62,7 @@ class Scanner:
 
     # -- packages
     def scan_packages(self):
-        wanted = {s["name"] for dummy, s in self._signals("packages")}
+        wanted = WantedNames(s["name"] for dummy, s in self._signals("packages"))
         for backend_cls in (DpkgBackend, RpmBackend):
             kind = backend_cls.kind
             if kind not in self.scan:
@@ -72,7 +76,9 @@ class Scanner:
             self.scanned[kind] = {"available": True, "packages": getattr(backend, "total", None)}
             for pkg in found:
                 for entry, signal in self._signals("packages"):
-                    if signal["name"] != pkg["name"] or kind not in signal.get("managers", ["deb", "rpm"]):
+                    if not package_name_matches(signal["name"], pkg["name"]) or kind not in signal.get(
+                        "managers", ["deb", "rpm"]
+                    ):
                         continue
                     if not self._package_constraint_ok(signal, pkg):
                         continue
