@@ -287,8 +287,8 @@ def verify_run(path: PathLike, *, key: bytes | None = None, verifier: Verifier |
         )
     if expected_hash is not None:
         verdict.notes.append(f"final hash matches {source}")
-    if stats_hash is not None and source == MANIFEST_NAME:
-        verdict.notes.append(f"and the job's stats ({STATS_KEY})")
+        if stats_hash is not None and source == MANIFEST_NAME:
+            verdict.notes.append(f"and the job's stats ({STATS_KEY})")
     elif manifest is not None:
         verdict.notes.append(f"{MANIFEST_NAME} repeats no final hash: not cross-checked")
     return check_files(verdict, os.path.dirname(os.path.abspath(log)))

@@ -227,7 +227,8 @@ def test_a_shipped_run_is_held_to_the_head_in_the_jobs_stats(tmp_path: Path) -> 
     (job_events / "2-b.json").write_text(json.dumps({"counter": 2, "event": "verbose", "stdout": "x"}))
     (job_events / "9-a.json").write_text(json.dumps(stats_event(9, {"final_hash": final})))
     verdict = auditlog.verify_run(tmp_path / "private")
-    assert verdict.ok and "the job's stats" in verdict.one_line(), verdict.one_line()
+    assert verdict.ok and "final hash matches the job's stats" in verdict.one_line(), verdict.one_line()
+    assert "not cross-checked" not in verdict.one_line()
     (run / "audit.jsonl").write_bytes(b"".join(lines[:-1]))  # run-end cut, no manifest to say so
     verdict = auditlog.verify_run(tmp_path / "private")
     assert verdict.status == auditlog.TAMPERED and "the job's stats" in verdict.message, verdict.one_line()

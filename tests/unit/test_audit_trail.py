@@ -224,6 +224,7 @@ def test_run_end_covers_summary_manifest_and_state(tmp_path: Path) -> None:
     verdict = auditlog.verify_run(run)
     assert verdict.ok and "manifest.json, state.json, summary.json as run-end recorded" in verdict.one_line()
     assert "final hash matches manifest.json" in verdict.one_line()
+    assert "not cross-checked" not in verdict.one_line() and "job's stats" not in verdict.one_line()
     # the manifest's own layout may change (it is compared as canonical JSON, without audit_log)
     manifest = json.loads((run / "manifest.json").read_text())
     (run / "manifest.json").write_text(json.dumps(manifest, indent=8, sort_keys=False))
