@@ -158,11 +158,18 @@ def record_lines(events: Iterable[Mapping[str, Any]], counters: list[Any] | None
 def stats_head(events: Iterable[Mapping[str, Any]]) -> tuple[str | None, str | None]:
     """(the final hash the job's stats carry, where) or (None, None) when no stats event carries one.
 
-    Raises :class:`AuditChainError` when a stats event carries ``ripreplace_audit`` without a sha256
-    final hash, or two stats events carry different ones: the events were edited.
+    The last stats event (by counter) that carries ``ripreplace_audit`` names the end of the chain:
+    ansible-playbook reports the stats after each playbook file, so a job given several files has a
+    stats event, and a run-end, per file. Raises :class:`AuditChainError` when a stats event carries
+    ``ripreplace_audit`` without a sha256 final hash: the events were edited.
     """
-    found: dict[str, Any] = {}
-    for event in events:
+
+    def counter(event: Mapping[str, Any]) -> int:
+        value = event.get("counter")
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    last: tuple[str | None, Any] = (None, None)
+    for event in sorted(events, key=counter):
         data = event.get("event_data") if event.get("event") == "playbook_on_stats" else None
         artifacts = data.get("artifact_data") if isinstance(data, Mapping) else None
         if not isinstance(artifacts, Mapping) or STATS_KEY not in artifacts:
@@ -174,10 +181,7 @@ def stats_head(events: Iterable[Mapping[str, Any]]) -> tuple[str | None, str | N
                 f"the job's stats event (counter {event.get('counter')}) carries {STATS_KEY} without a sha256 "
                 "final_hash: the events were edited"
             )
-        found.setdefault(final, event.get("counter"))
-    if len(found) > 1:
-        raise AuditChainError(f"the job's stats events carry {len(found)} different {STATS_KEY} final hashes")
-    if not found:
+        last = (final, event.get("counter"))
+    if last[0] is None:
         return None, None
-    final = next(iter(found))
-    return final, f"the job's stats ({STATS_KEY} in the stats event, counter {found[final]})"
+    return last[0], f"the job's stats ({STATS_KEY} in the stats event, counter {last[1]})"

@@ -189,9 +189,14 @@ def test_the_chain_head_in_the_jobs_stats_holds_the_events_to_their_end(
     ):
         code, out = verdict_of(tmp_path, [*events[:-1], stats_event(events[-1]["counter"], head)], capsys)
         assert code == 6 and "TAMPERED" in out and says in out, (head, out)
-    second = stats_event(len(events) + 1, {"final_hash": "1" * 64})
-    code, out = verdict_of(tmp_path, [*events, second], capsys)
-    assert code == 6 and "2 different ripreplace_audit final hashes" in out, out
+    # a stats event per playbook file: the last one names the end of the chain
+    earlier = stats_event(len(events) + 1, {"final_hash": json.loads(lines[1])["hash"]})
+    earlier["counter"] = 3
+    code, out = verdict_of(tmp_path, [*events, earlier], capsys)
+    assert code == 0 and "final hash matches the job's stats" in out, out
+    later = stats_event(len(events) + 1, {"final_hash": "1" * 64})
+    code, out = verdict_of(tmp_path, [*events, later], capsys)
+    assert code == 6 and "TAMPERED" in out and "1111111111111111" in out, out
 
 
 def test_reordered_duplicated_or_foreign_record_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
