@@ -126,6 +126,12 @@ def test_every_fixture_is_classified_as_intended(device_lab: Lab, tmp_path: Path
     look_alikes = {"Honor Device Co., Ltd."} | ({"Shanghai Dahua Scale Factory"} if "mam.txt" in registry else set())
     assert excluded == look_alikes
     assert not any(k.startswith(("mac:90:ff:d6", "mac:40:2c:76")) for k in hosts)
+    # the ZTE switch's forwarding tables (BRIDGE dot1dTpFdbAddress, Q-BRIDGE dot1qTpFdbPort's index) add
+    # sightings of MACs seen elsewhere; its third MAC (02:00:00:00:dd:dd) is no covered organisation's
+    fdb = {"host": "zte-zxr10", "source": "fdb", "address": None}
+    assert fdb in hosts["mac:10:32:7e:00:00:ca"]["scanned"]["seen_by"]
+    assert fdb in hosts["mac:44:47:cc:00:00:c8"]["scanned"]["seen_by"]
+    assert not any(k.startswith("mac:02:00:00:00:dd") for k in hosts)
     _host_macs_planted(device_lab, hosts)
     # the covered module in another vendor's chassis: medium, with the module's model and serial
     optic = hosts["juniper-with-huawei-optic"]["findings"][0]

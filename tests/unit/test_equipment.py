@@ -550,3 +550,30 @@ def test_a_device_whose_entity_walk_failed_is_not_clean():
     assert "ENTITY-MIB" in devices["sw"]["reason"]
     devices, _ = er.build_devices([device], {"sw": scan}, {}, RULES, None, tables=["lldp", "arp"])
     assert devices["sw"]["status"] == "clean" and devices["sw"]["walk_error"] == scan.walk_error
+
+
+def test_forwarding_tables_bridge_and_q_bridge_give_macs(monkeypatch):
+    """dot1dTpFdbAddress holds the MAC as a value; dot1qTpFdbPort only in its index (fdb id, 6 arcs): both
+    become sightings of the switch (source fdb), then OUI evidence like any table's."""
+    snmp = _snmp()
+    values = dict(
+        ROUTER,
+        **{
+            "1.3.6.1.2.1.1.2.0": _oid("1.3.6.1.4.1.9.1.1"),
+            "1.3.6.1.2.1.17.4.3.1.1.16.50.126.0.0.202": "\x10\x32\x7e\x00\x00\xca",
+            "1.3.6.1.2.1.17.7.1.2.2.1.2.1.2.0.0.0.221.221": _int(3),
+            "1.3.6.1.2.1.17.7.1.2.2.1.2.5.68.71.204.0.0.200": _int(12),
+        },
+    )
+    scan = _run_scan(monkeypatch, FakeAgent(values), tables=("fdb",))
+    assert set(scan.tables["fdb"]) == {"16.50.126.0.0.202", "1.2.0.0.0.221.221", "5.68.71.204.0.0.200"}
+    macs = snmp.collect_macs({"sw": scan}, [])
+    assert set(macs) == {"10:32:7e:00:00:ca", "02:00:00:00:dd:dd", "44:47:cc:00:00:c8"}
+    assert macs["44:47:cc:00:00:c8"]["seen_by"] == [{"host": "sw", "source": "fdb", "address": None}]
+    assert macs["44:47:cc:00:00:c8"]["addresses"] == []
+
+
+def _int(value):
+    from pysnmp.proto import rfc1902
+
+    return rfc1902.Integer(value)
