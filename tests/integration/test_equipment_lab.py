@@ -362,3 +362,57 @@ def test_a_device_that_answers_later_than_the_timeout_is_still_found(device_lab:
     assert host["status"] == "covered", host
     assert {"snmp_sysobjectid", "snmp_sysdescr", "entity"} <= _kinds(host)
     assert "walk_error" not in host["scanned"]
+
+
+def test_vaulted_credentials_are_used_and_never_shown(device_lab: Lab, tmp_path: Path) -> None:
+    """Credentials in Ansible Vault (host_vars, encrypt_string): with the vault password as Ansible reads it
+    the devices are scanned and no decrypted value reaches the output or the run directory; without it the
+    scan does not run (exit 4) and says why."""
+    import os
+    import sys
+
+    inventory = yaml.safe_load(device_lab.inventory.read_text())
+    group = inventory["all"]["children"]["snmp_devices"]
+    group["hosts"] = {k: dict(v) for k, v in group["hosts"].items() if k in ("huawei-ar1220", "zte-zxr10")}
+    inventory["all"]["children"].pop("lab")
+    password = tmp_path / "vault-pass"
+    password.write_text("a vault password for the lab test\n")
+    password.chmod(0o600)
+    (tmp_path / "host_vars").mkdir()
+    secrets = {"huawei-ar1220": ["snmp_community"], "zte-zxr10": ["snmp_v3_auth_key", "snmp_v3_priv_key"]}
+    plain = []
+    vault = Path(sys.executable).parent / "ansible-vault"
+    for host, names in secrets.items():
+        text = ""
+        for name in names:
+            value = group["hosts"][host].pop(name)
+            plain.append(value)
+            argv = [str(vault), "encrypt_string", "--vault-password-file", str(password), value, "--name", name]
+            text += subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        (tmp_path / "host_vars" / f"{host}.yml").write_text(text)
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    without = _ripreplace("equipment", "-i", str(path), "--output", "json", cwd=tmp_path)
+    assert without.returncode == 4, without.stderr[-2000:]
+    reasons = {h["reason"] for h in json.loads(without.stdout)["result"]["hosts"].values()}
+    assert len(reasons) == 1 and "no vault secrets found" in reasons.pop()
+    env = dict(os.environ, ANSIBLE_VAULT_PASSWORD_FILE=str(password))
+    ripreplace = Path(sys.executable).parent / "ripreplace"
+    proc = subprocess.run(
+        [str(ripreplace), "equipment", "-i", str(path), "--output", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    envelope = json.loads(proc.stdout)
+    hosts = envelope["result"]["hosts"]
+    assert hosts["huawei-ar1220"]["status"] == hosts["zte-zxr10"]["status"] == "covered"
+    for run_dir in (Path(envelope["run_dir"]), Path(json.loads(without.stdout)["run_dir"])):
+        for file in [p for p in run_dir.rglob("*") if p.is_file()]:
+            data = file.read_bytes()
+            assert not any(value.encode() in data for value in plain), file
+    assert not any(value in proc.stdout + proc.stderr + without.stdout + without.stderr for value in plain)
