@@ -43,6 +43,19 @@ options:
     type: str
     choices: [auto, systemd, sysvinit]
     default: auto
+  service_pidfile:
+    description:
+      - Under sysvinit, the pid file the service's init script keeps. When it names a live process called
+        O(service_process), the service counts as active without running the init script (the test
+        C(start-stop-daemon --status) makes; Debian's C(clamav-daemon) script parses C(clamd.conf) with
+        hundreds of processes on every C(status)). Any other answer runs C(/etc/init.d/SERVICE status),
+        which decides. Ignored under systemd.
+    type: path
+    default: ""
+  service_process:
+    description: The process name (C(/proc/PID/comm)) O(service_pidfile) must name; empty turns the shortcut off.
+    type: str
+    default: ""
   checks:
     description:
       - The product's own health checks, run beside the service check; they count only when every
@@ -179,9 +192,33 @@ def _packages(run, packages, version_package, timeout):
     return installed, version
 
 
-def _service(run, name, manager, timeout):
+def _sysv_pid(pidfile, process):
+    """The pid in ``pidfile`` when it is a live (not zombie) process named ``process``, else None."""
+    try:
+        with open(pidfile, "r", encoding="ascii") as handle:
+            pid = int(handle.read(32).split()[0])
+        with open("/proc/%d/stat" % pid, "r", encoding="utf-8", errors="replace") as handle:
+            stat = handle.read()
+    except (OSError, ValueError, IndexError):
+        return None
+    # /proc/PID/stat: "PID (COMM) STATE ...": COMM may hold spaces and parentheses, the last ")" ends it
+    comm, _sep, rest = stat[stat.find("(") + 1 :].rpartition(")")
+    state = rest.split()[0] if rest.split() else ""
+    if pid <= 0 or comm != process[:15] or state in ("Z", "X", "x"):
+        return None
+    return pid
+
+
+def _service(run, name, manager, timeout, shortcut=("", "")):
+    """``shortcut``: (pid file, process name) for sysvinit, or empty."""
+    pidfile, process = shortcut
     if manager == "auto":
         manager = "systemd" if os.path.isdir("/run/systemd/system") else "sysvinit"
+    if manager == "sysvinit" and pidfile and process:
+        pid = _sysv_pid(pidfile, process)
+        if pid is not None:
+            detail = "%s is running (pid %d in %s)" % (process, pid, pidfile)
+            return {"name": name + " service active", "ok": True, "detail": detail}
     argv = ["systemctl", "is-active", name] if manager == "systemd" else ["/etc/init.d/" + name, "status"]
     rc, out, err = run(argv, timeout=timeout)
     return {"name": name + " service active", "ok": rc == 0, "detail": _last_line(out, err) or "rc %s" % rc}
@@ -213,7 +250,14 @@ def probe(params, run):
     timeout = params["timeout"]
     with ThreadPoolExecutor(max_workers=2 + len(params["checks"])) as pool:
         packages = pool.submit(_packages, run, params["packages"], params["version_package"], timeout)
-        service = pool.submit(_service, run, params["service"], params["service_manager"], timeout)
+        service = pool.submit(
+            _service,
+            run,
+            params["service"],
+            params["service_manager"],
+            timeout,
+            (params.get("service_pidfile") or "", params.get("service_process") or ""),
+        )
         checks = [pool.submit(_check, run, spec, timeout) for spec in params["checks"]]
         installed, version = packages.result()
         results = [service.result()] + [c.result() for c in checks]
@@ -244,6 +288,8 @@ def main():
             version_package=dict(type="str", required=True),
             service=dict(type="str", required=True),
             service_manager=dict(type="str", choices=["auto", "systemd", "sysvinit"], default="auto"),
+            service_pidfile=dict(type="path", default=""),
+            service_process=dict(type="str", default=""),
             checks=dict(
                 type="list",
                 elements="dict",

@@ -27,9 +27,14 @@ from ripreplace import collection
 pytestmark = pytest.mark.lab
 
 LOCK = "/var/lib/ripreplace/lock"
-#: What may run on a host another campaign holds: the window check, the lock (which finds it held) and plumbing.
+#: What may run on a host another campaign holds: the window check, the quick step's read-only look (detection,
+#: the replacement's probe, the decision: playbooks/remediate.yml, before the lock), the lock (which finds it
+#: held) and plumbing. None of them may report a change (asserted below).
 READ_ONLY = {
     "ripreplace.remediation.change_window",
+    "ripreplace.remediation.covered_facts",
+    "ripreplace.remediation.replacement_probe",
+    "ansible.builtin.set_fact",
     "ripreplace.remediation.covered_lock",
     "ansible.builtin.include_role",
     "ansible.builtin.validate_argument_spec",
@@ -133,7 +138,7 @@ def test_two_campaigns_on_one_host_one_proceeds_the_other_is_locked_and_nothing_
         tasks = [r["data"] for r in records if r["type"] == "task" and r["data"].get("host") == host]
         actions = {t.get("action") for t in tasks}
         assert "ripreplace.remediation.covered_lock" in actions
-        assert actions <= READ_ONLY, actions - READ_ONLY  # untouched: the window check and the lock only
+        assert actions <= READ_ONLY, actions - READ_ONLY  # untouched: the window check, read-only looks, the lock
         assert [t["task"] for t in tasks if t.get("status") == "changed"] == []
         assert package_states(lab, host, "kesl")["kesl"] == "ii"  # the first one is still at its gate
         assert host_lock(lab, host) == held  # nor did it take or release the first one's lock

@@ -155,3 +155,56 @@ def test_a_check_whose_command_is_missing_says_so(tmp_path, run):
     result = probe_module.probe(params(tmp_path, checks=checks), run)
     gone = result["checks"][1]
     assert gone["ok"] is False and "ripreplace-no-such-command" in gone["detail"], result
+
+
+def _script(tmp_path: Path, rc: int) -> str:
+    """A stand-in init script (``service`` is /etc/init.d/<name>: point it here) that says it ran."""
+    script = tmp_path / f"init-{rc}"
+    script.write_text(f"#!/bin/sh\necho init script ran\nexit {rc}\n")
+    script.chmod(0o755)
+    return "../.." + str(script)
+
+
+def test_a_pidfile_naming_the_live_process_counts_as_active_without_the_init_script(tmp_path, run):
+    """Under sysvinit a pid file that names a live process of the expected name answers (the init script,
+    which would say "not running" here, is not run); any other answer is the init script's."""
+    import os
+    import subprocess
+
+    pidfile = tmp_path / "svc.pid"
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        pidfile.write_text(f"{child.pid}\n")
+        shortcut = {"service_pidfile": str(pidfile), "service_process": "sleep"}
+        result = probe_module.probe(params(tmp_path, service=_script(tmp_path, 3), **shortcut), run)
+        assert result["checks"][0] == {
+            "name": _script(tmp_path, 3) + " service active",
+            "ok": True,
+            "detail": f"sleep is running (pid {child.pid} in {pidfile})",
+        }
+        assert result["healthy"] is True
+        # the wrong process name, a pid file with no number, no pid file: the init script decides (rc 3: not running)
+        for pid_text, process in ((f"{child.pid}\n", "clamd"), ("garbage\n", "sleep"), (None, "sleep")):
+            if pid_text is None:
+                pidfile.unlink()
+            else:
+                pidfile.write_text(pid_text)
+            shortcut = {"service_pidfile": str(pidfile), "service_process": process}
+            result = probe_module.probe(params(tmp_path, service=_script(tmp_path, 3), **shortcut), run)
+            assert result["checks"][0]["ok"] is False, (pid_text, process)
+            assert result["checks"][0]["detail"] == "init script ran", (pid_text, process)
+        pidfile.write_text(f"{child.pid}\n")
+        assert probe_module._sysv_pid(str(pidfile), "sleep") == child.pid
+    finally:
+        child.kill()
+        child.wait()
+    # a dead process (reaped: its pid is free) never counts
+    assert probe_module._sysv_pid(str(pidfile), "sleep") is None
+    # a zombie never counts: a child that exited and is not reaped yet
+    zombie = subprocess.Popen(["true"])
+    try:
+        os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # it has exited; not reaped: a zombie
+        pidfile.write_text(f"{zombie.pid}\n")
+        assert probe_module._sysv_pid(str(pidfile), "true") is None
+    finally:
+        zombie.wait()
