@@ -128,7 +128,10 @@ options:
       - End the playbook (as C(kill -TERM) does, exit status 143) as soon as a record cannot be written, or at its
         start when the log cannot be opened. The C(ripreplace) wrapper always sets it. Set it to false only
         where a run without a complete audit log is acceptable; the error is shown either way.
-    type: bool
+      - A boolean (C(true), C(yes), C(on), C(1), C(false), C(no), C(off), C(0), any case). Any other value
+        is refused with a warning and the playbook halts on errors, the safe default (Ansible's own
+        boolean parsing would read such a value as false).
+    type: raw
     default: true
     env:
       - name: RIPREPLACE_AUDIT_HALT_ON_ERROR
@@ -261,7 +264,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils import audit_stats
-from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_alarm import Alarm
+from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_alarm import Alarm, halt_setting
 from ansible_collections.ripreplace.remediation.plugins.plugin_utils.audit_engine import (
     EMIT_PREFIX,
     engine_identity,
@@ -363,7 +366,7 @@ class CallbackModule(CallbackBase):
         self._result_keys = [k for k in (self.get_option("result_keys") or []) if k != "diff"]
         self._include_diff = bool(self.get_option("include_diff"))
         self._scrub = bool(self.get_option("scrub_secrets"))
-        self._alarm.halt = bool(self.get_option("halt_on_error"))
+        self._alarm.halt = halt_setting(self.get_option("halt_on_error"), self._warn)
         self._redactor = Redactor(max_string=int(self.get_option("max_string") or 2048))
         self._secrets = SecretVars(self._redactor, self._warn) if self._scrub else None
         try:

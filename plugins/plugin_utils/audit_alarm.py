@@ -47,3 +47,23 @@ class Alarm:
         self.halted = True
         self.error("stopping the playbook: changes the audit log cannot record are not made (halt_on_error)")
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+#: halt_on_error's accepted words (strict: anything else halts and warns)
+_TRUE_WORDS = frozenset(("true", "yes", "on", "1", "y", "t"))
+_FALSE_WORDS = frozenset(("false", "no", "off", "0", "n", "f"))
+
+
+def halt_setting(value, warn):
+    """The option halt_on_error as a strict boolean: a value that is not one halts (the safe side) and warns
+    (Ansible's own parsing of a ``bool`` option reads any unknown word as false)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE_WORDS or word in _FALSE_WORDS:
+        return word in _TRUE_WORDS
+    warn(
+        "audit log: halt_on_error %r is not a boolean (true/false, yes/no, on/off, 1/0); "
+        "halting on errors, the safe default" % (value,)
+    )
+    return True

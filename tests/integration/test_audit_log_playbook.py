@@ -614,6 +614,14 @@ def test_a_log_that_cannot_be_opened_stops_the_playbook_before_its_first_task(tm
     assert result.returncode == 0 and marker.exists(), result.stdout + result.stderr
     said = " ".join(result.stderr.split())
     assert "the audit log is NOT being written" in said and "stopping the playbook" not in said, said
+    # a value that is not a boolean (Ansible's lenient parsing would read "maybe" as false) halts, with a warning
+    marker.unlink()
+    env["RIPREPLACE_AUDIT_HALT_ON_ERROR"] = "maybe"
+    result = ansible_playbook(tmp_path, book, "-e", f"marker={marker}", env=env)
+    assert result.returncode == -signal.SIGTERM, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "halt_on_error 'maybe' is not a boolean" in said and "stopping the playbook" in said, said
+    assert not marker.exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("chattr"), reason="chattr +i needs root")
