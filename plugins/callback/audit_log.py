@@ -128,9 +128,7 @@ options:
       - End the playbook (as C(kill -TERM) does, exit status 143) as soon as a record cannot be written, or at its
         start when the log cannot be opened. The C(ripreplace) wrapper always sets it. Set it to false only
         where a run without a complete audit log is acceptable; the error is shown either way.
-      - A boolean (C(true), C(yes), C(on), C(1), C(false), C(no), C(off), C(0), any case). Any other value
-        is refused with a warning and the playbook halts on errors, the safe default (Ansible's own
-        boolean parsing would read such a value as false).
+      - A boolean (true/false, yes/no, on/off, 1/0); any other value halts on errors, with a warning.
     type: raw
     default: true
     env:
