@@ -125,10 +125,9 @@ options:
         key: wrapped
   halt_on_error:
     description:
-      - End the playbook (as C(kill -TERM) does, exit status 143) as soon as a record cannot be written, or at its
-        start when the log cannot be opened. The C(ripreplace) wrapper always sets it. Set it to false only
-        where a run without a complete audit log is acceptable; the error is shown either way.
-      - A boolean (true/false, yes/no, on/off, 1/0); any other value halts on errors, with a warning.
+      - End the playbook (as C(kill -TERM) does, exit 143) when a record cannot be written, or at its start when the
+        log cannot be opened; the wrapper always sets it. False only where a run without a full log is acceptable
+        (the error is shown either way). A value not a boolean (true/false, yes/no, on/off, 1/0) halts, warning.
     type: raw
     default: true
     env:
