@@ -125,3 +125,50 @@ def test_the_trail_keeps_the_findings_and_counts_a_loops_failed_item(plain_run: 
     assert {d["host"]: d["items"] for d in loops} == {
         h: {"count": 3, "changed": 0, "failed": 1, "skipped": 0} for h in ("covered1", "clean1")
     }
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ({"ripreplace_serial": "abc"}, 'ripreplace_serial "abc" is not a number of hosts, a percentage ("10%")'),
+        ({"ripreplace_serial": [1, "x"]}, 'ripreplace_serial [1, "x"] is not a number of hosts'),
+        ({"ripreplace_serial": -1}, "ripreplace_serial -1 is not a number of hosts"),
+        ({"ripreplace_max_fail_percentage": -5}, "ripreplace_max_fail_percentage -5 is not a percentage from 0 to 100"),
+        ({"ripreplace_max_fail_percentage": "101%"}, 'ripreplace_max_fail_percentage "101%" is not a percentage'),
+        ({"ripreplace_max_fail_percentage": "lots"}, 'ripreplace_max_fail_percentage "lots" is not a percentage'),
+    ],
+)
+def test_remediate_yml_refuses_a_bad_serial_or_max_fail_before_any_task(
+    tmp_path: Path, extra: dict[str, object], said: str
+) -> None:
+    """A plain run of playbooks/remediate.yml (AWX's way) with a batch size or failure limit that is neither a
+    number nor a percentage fails the play before its first task, with one line naming the variable (without
+    the check, ansible-core crashed with "Unexpected Exception" or stopped silently after the first task)."""
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": {"h1": {"ansible_connection": "local"}}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()), ANSIBLE_NOCOLOR="1")
+    argv = [str(BIN / "ansible-playbook"), "-i", "inventory.yml", str(collection.playbook("remediate"))]
+    result = subprocess.run(
+        [*argv, "-e", json.dumps({"ripreplace_ticket": "CHG-1", **extra})],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = " ".join((result.stdout + result.stderr).split())  # 2.16 wraps errors at 80 columns
+    assert result.returncode not in (0, 250), out  # failed, and not as ansible-core's "Unexpected Exception"
+    assert said in out, out
+    assert "TASK [" not in result.stdout, result.stdout  # not a single task started
+    # the same play with valid values reaches its first task (the window guard: no window given)
+    good = subprocess.run(
+        [*argv, "-e", json.dumps({"ripreplace_ticket": "CHG-1", "ripreplace_serial": [1, "50%"]})],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "TASK [REMEDIATE | WINDOW" in good.stdout and "ripreplace_window" in good.stdout + good.stderr, good.stdout
