@@ -52,8 +52,10 @@ class LabHandle:
     def plant(self, host: str, *packages: str) -> None:
         self.lab.plant(host, list(packages))
 
-    def sh(self, host: str, *argv: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return self.lab.sh(host, *argv, check=check, timeout=timeout)
+    def sh(
+        self, host: str, *argv: str, check: bool = True, timeout: float = 300, rerun: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        return self.lab.sh(host, *argv, check=check, timeout=timeout, rerun=rerun)
 
     def reset(self, *hosts: str) -> None:
         self.lab.reset(list(hosts or self.hosts))

@@ -36,8 +36,13 @@ def listing(lab: Any, host: str) -> list[str]:
 
 
 def package_states(lab: Any, host: str, *names: str) -> dict[str, str]:
-    """dpkg's two-letter state per package (ii, rc, ...; 'absent' when dpkg knows nothing of it)."""
-    out = lab.sh(host, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", *names, check=False).stdout
+    """dpkg's two-letter state per package (ii, rc, ...; 'absent' when dpkg knows nothing of it).
+
+    dpkg-query exits 1 when it knows a name not; any other failure (ssh's own, 255) is an error here, never
+    read as 'absent'; the query only reads, so a session cut under load is tried again (Lab.sh rerun)."""
+    query = lab.sh(host, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", *names, check=False, rerun=True)
+    assert query.returncode in (0, 1), f"dpkg-query on {host} failed (rc {query.returncode}): {query.stderr.strip()}"
+    out = query.stdout
     states = dict.fromkeys(names, "absent")
     for line in out.splitlines():
         words = line.split()

@@ -73,14 +73,20 @@ def _failed(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def run_ssh(
-    argv: Sequence[str | Path], *, check: bool = True, timeout: float = 300, input_text: str | None = None
+    argv: Sequence[str | Path],
+    *,
+    check: bool = True,
+    timeout: float = 300,
+    input_text: str | None = None,
+    rerun: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """:func:`run` of an ssh command line. A connection ssh could not set up (its exit 255 with one of its
     own connection messages: a loaded machine's connect or banner timeout) is tried again, up to 3 times,
-    1, 2 and 4 s apart; a command that started is never run twice."""
+    1, 2 and 4 s apart; a command that started is never run twice, unless the caller says it only reads
+    (``rerun``): then any exit 255 (ssh's own failure, a session cut mid-command) is tried again alike."""
     for delay in (*SSH_RETRY_DELAYS, None):
         proc = run(argv, check=False, timeout=timeout, input_text=input_text)
-        if delay is None or proc.returncode != 255 or not SSH_SETUP_FAILED.search(proc.stderr):
+        if delay is None or proc.returncode != 255 or not (rerun or SSH_SETUP_FAILED.search(proc.stderr)):
             break
         time.sleep(delay)
     if check and proc.returncode != 0:
