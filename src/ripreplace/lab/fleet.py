@@ -424,20 +424,11 @@ class Lab:
         remote = " ".join(shlex.quote(a) for a in argv)
         return ["ssh", "-F", str(self.ssh_dir / "config"), f"root@{host.addr}", "--", remote]
 
-    def sh(
-        self,
-        name: str,
-        *argv: str,
-        check: bool = True,
-        timeout: float = 300,
-        input_text: str | None = None,
-        rerun: bool = False,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run argv on a lab host over SSH (through the lab namespace); each word is quoted. A connection that
-        could not be set up is tried again, and with ``rerun`` (a command that only reads) any ssh failure
-        (proc.run_ssh)."""
-        argv_ssh = self.ssh_argv(name, *argv)
-        return run_ssh(argv_ssh, check=check, timeout=timeout, input_text=input_text, rerun=rerun)
+    def sh(self, name: str, *argv: str, rerun: bool = False, **opts: Any) -> subprocess.CompletedProcess[str]:
+        """Run argv on a lab host over SSH (through the lab namespace; each word quoted). ``opts``: check, timeout,
+        input_text (proc.run_ssh: a connection not set up is tried again; with ``rerun``, for a command that only
+        reads, any ssh failure)."""
+        return run_ssh(self.ssh_argv(name, *argv), rerun=rerun, **opts)
 
     def copy_to(self, name: str, local: Path, remote: str) -> None:
         host = self.host(name)
