@@ -50,6 +50,22 @@ def ripreplace(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def ansible_playbook(cwd: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """A plain ``ansible-playbook -i inventory.yml ARGS`` in ``cwd`` (the collection found, no operator
+    ANSIBLE_/RIPREPLACE_ setting inherited) with ``env_vars`` added."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()), **env_vars)
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventory.yml", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def plain_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("plain")
@@ -65,21 +81,12 @@ def plain_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     (work / "scan.yml").write_text(PLAYBOOK)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()),
+    result = ansible_playbook(
+        work,
+        "scan.yml",
         ANSIBLE_CALLBACKS_ENABLED="ripreplace.remediation.audit_log",
         RIPREPLACE_RUN_ID="20261205T060000Z-playbook-plain1",
         RIPREPLACE_TICKET="CHG-42",
-    )
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "inventory.yml", "scan.yml"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     run = work / "runs" / "20261205T060000Z-playbook-plain1"
@@ -145,30 +152,14 @@ def test_remediate_yml_refuses_a_bad_serial_or_max_fail_before_any_task(
     number nor a percentage fails the play before its first task, with one line naming the variable (without
     the check, ansible-core crashed with "Unexpected Exception" or stopped silently after the first task)."""
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": {"h1": {"ansible_connection": "local"}}}}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RIPREPLACE_"))}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(collection.collections_path()), ANSIBLE_NOCOLOR="1")
-    argv = [str(BIN / "ansible-playbook"), "-i", "inventory.yml", str(collection.playbook("remediate"))]
-    result = subprocess.run(
-        [*argv, "-e", json.dumps({"ripreplace_ticket": "CHG-1", **extra})],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    remediate = str(collection.playbook("remediate"))
+    result = ansible_playbook(tmp_path, remediate, "-e", json.dumps({"ripreplace_ticket": "CHG-1", **extra}))
     out = " ".join((result.stdout + result.stderr).split())  # 2.16 wraps errors at 80 columns
     assert result.returncode not in (0, 250), out  # failed, and not as ansible-core's "Unexpected Exception"
     assert said in out, out
     assert "TASK [" not in result.stdout, result.stdout  # not a single task started
     # the same play with valid values reaches its first task (the window guard: no window given)
-    good = subprocess.run(
-        [*argv, "-e", json.dumps({"ripreplace_ticket": "CHG-1", "ripreplace_serial": [1, "50%"]})],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    good = ansible_playbook(
+        tmp_path, remediate, "-e", json.dumps({"ripreplace_ticket": "CHG-1", "ripreplace_serial": [1, "50%"]})
     )
     assert "TASK [REMEDIATE | WINDOW" in good.stdout and "ripreplace_window" in good.stdout + good.stderr, good.stdout

@@ -138,22 +138,26 @@ def _ssh_runs(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "message",
+    ("message", "rerun"),
     [
-        "ssh: connect to host 10.250.0.11 port 22: Connection timed out",
-        "Connection timed out during banner exchange",
-        "kex_exchange_identification: Connection closed by remote host",
+        ("ssh: connect to host 10.250.0.11 port 22: Connection timed out", False),
+        ("Connection timed out during banner exchange", False),
+        ("kex_exchange_identification: Connection closed by remote host", False),
+        # rerun=True (a command that only reads: dpkg-query, cat): a session cut mid-command is tried again too
+        ("Read from remote host 10.250.0.11: Connection reset by peer", True),
+        ("client_loop: send disconnect: Broken pipe", True),
+        ("ssh: connect to host 10.250.0.11 port 22: Connection timed out", True),
     ],
 )
-def test_ssh_that_could_not_connect_is_tried_again(fake_ssh, tmp_path, monkeypatch, message):
+def test_ssh_that_could_not_connect_is_tried_again(fake_ssh, tmp_path, monkeypatch, message, rerun):
     from ripreplace.lab import proc
 
     monkeypatch.setenv("MSG", message)
     (tmp_path / "fail").write_text("2")
-    assert proc.run_ssh([fake_ssh]).stdout == "done\n" and _ssh_runs(tmp_path) == 3
+    assert proc.run_ssh([fake_ssh], rerun=rerun).stdout == "done\n" and _ssh_runs(tmp_path) == 3
     (tmp_path / "fail").write_text("9")  # still failing after 3 more tries: the error, one line
     with pytest.raises(LabError, match=r"failed \(rc=255\)"):
-        proc.run_ssh([fake_ssh])
+        proc.run_ssh([fake_ssh], rerun=rerun)
     assert _ssh_runs(tmp_path) == 3 + 4
 
 
@@ -173,23 +177,3 @@ def test_a_command_that_ran_and_exited_255_is_not_run_again(fake_ssh, tmp_path, 
     (tmp_path / "fail").write_text("1")
     result = proc.run_ssh([fake_ssh], check=False)
     assert result.returncode == 255 and _ssh_runs(tmp_path) == 1
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Read from remote host 10.250.0.11: Connection reset by peer",
-        "client_loop: send disconnect: Broken pipe",
-        "ssh: connect to host 10.250.0.11 port 22: Connection timed out",
-    ],
-)
-def test_a_command_that_only_reads_is_tried_again_after_any_ssh_failure(fake_ssh, tmp_path, monkeypatch, message):
-    """rerun=True (dpkg-query, cat): a session cut mid-command is tried again too; the same three tries."""
-    from ripreplace.lab import proc
-
-    monkeypatch.setenv("MSG", message)
-    (tmp_path / "fail").write_text("2")
-    assert proc.run_ssh([fake_ssh], rerun=True).stdout == "done\n" and _ssh_runs(tmp_path) == 3
-    (tmp_path / "fail").write_text("9")
-    result = proc.run_ssh([fake_ssh], check=False, rerun=True)
-    assert result.returncode == 255 and _ssh_runs(tmp_path) == 3 + 4
