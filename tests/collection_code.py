@@ -42,3 +42,18 @@ def load(dotted: str) -> ModuleType:
     """``load("plugins.module_utils.purge_safety")`` -> that module of this checkout's collection."""
     init_ansible()
     return importlib.import_module(f"{PREFIX}.{dotted}")
+
+
+def scan_offline(module, root, *, rules=None, exceptions=()):
+    """covered_facts' scan and removal plan over an offline root, as the module runs them (``rules``: the
+    bundled catalog compiled, by default): (kept findings by catalog id, excepted by catalog id, plan, scanner).
+    ``module`` stands in for AnsibleModule at the edges."""
+    scanning = load("plugins.module_utils.covered_scan")
+    planning = load("plugins.module_utils.covered_plan")
+    if rules is None:
+        catalog = collection.load_plugin_util("catalog")
+        rules = catalog.compile_rules(catalog.load_catalogs())
+    scanner = scanning.Scanner(module, rules, root=str(root)).run()
+    kept, excepted = planning.split_exceptions(planning.build_findings(rules, scanner), list(exceptions))
+    plan = planning.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
+    return {f["catalog_id"]: f for _, f in kept}, {f["catalog_id"]: f for _, f in excepted}, plan, scanner

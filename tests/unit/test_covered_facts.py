@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.collection_code import load
+from tests.collection_code import load, scan_offline
 
 from ripreplace import collection
 
@@ -197,12 +197,7 @@ def plant_kesl_files(root: Path, with_services=True) -> None:
 
 
 def scan(rules, root, module=None, exceptions=()):
-    module = module or FakeModule()
-    scanner = scanning.Scanner(module, rules, root=str(root)).run()
-    findings = planning.build_findings(rules, scanner)
-    kept, excepted = planning.split_exceptions(findings, list(exceptions))
-    plan = planning.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
-    return {f["catalog_id"]: f for _, f in kept}, {f["catalog_id"]: f for _, f in excepted}, plan, scanner
+    return scan_offline(module or FakeModule(), root, rules=rules, exceptions=exceptions)
 
 
 def test_clean_debian_root_has_no_findings(tmp_path, rules):

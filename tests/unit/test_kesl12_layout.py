@@ -17,19 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collection_code import load
-
-from ripreplace import collection
+from tests.collection_code import load, scan_offline
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INSTALL = "/var/opt/kaspersky/kesl/install_12.4.0.1225"
 EXE = f"{INSTALL}/opt/kaspersky/kesl/libexec/kesl"
 SUPERVISOR = f"{INSTALL}/opt/kaspersky/kesl/libexec/kesl-supervisor"
 
-scanning = load("plugins.module_utils.covered_scan")
-planning = load("plugins.module_utils.covered_plan")
 remover_mod = load("plugins.module_utils.covered_remover")
-catalog_utils = collection.load_plugin_util("catalog")
 
 
 class FakeModule:
@@ -93,13 +88,8 @@ def kesl12(tmp_path: Path) -> Path:
 
 
 def _detect(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    rules = catalog_utils.compile_rules(catalog_utils.load_catalogs())
-    module = FakeModule()
-    scanner = scanning.Scanner(module, rules, root=str(root)).run()
-    findings = planning.build_findings(rules, scanner)
-    kept, excepted = planning.split_exceptions(findings, [])
-    plan = planning.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
-    return {f["catalog_id"]: f for _, f in kept}, plan
+    kept, _excepted, plan, _scanner = scan_offline(FakeModule(), root)
+    return kept, plan
 
 
 def test_a_kesl12_process_under_install_ver_is_found_and_planned(kesl12: Path) -> None:

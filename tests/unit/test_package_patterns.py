@@ -12,15 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collection_code import load
-
-from ripreplace import collection
+from tests.collection_code import load, scan_offline
 
 FIXTURES = Path(__file__).parent / "fixtures"
-scanning = load("plugins.module_utils.covered_scan")
-planning = load("plugins.module_utils.covered_plan")
 parsers = load("plugins.module_utils.covered_parsers")
-catalog_utils = collection.load_plugin_util("catalog")
 MAINTAINER = "AO Kaspersky Lab <support@kaspersky.invalid>"
 
 
@@ -51,13 +46,9 @@ class FakeModule:
 
 
 def _scan(root: Path, module: FakeModule) -> tuple[dict[str, Any], dict[str, Any]]:
-    rules = catalog_utils.compile_rules(catalog_utils.load_catalogs())
     (root / "proc/self").mkdir(parents=True, exist_ok=True)
-    scanner = scanning.Scanner(module, rules, root=str(root)).run()
-    findings = planning.build_findings(rules, scanner)
-    kept, excepted = planning.split_exceptions(findings, [])
-    plan = planning.build_plan(rules, scanner, kept, root=str(root), excepted=excepted)
-    return {f["catalog_id"]: f for _, f in kept}, plan
+    kept, _excepted, plan, _scanner = scan_offline(module, root)
+    return kept, plan
 
 
 def test_every_kics4net_package_is_found_and_planned_from_dpkg(tmp_path: Path) -> None:
